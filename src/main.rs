@@ -1,0 +1,3 @@
+fn main() -> anyhow::Result<()> {
+    jquants_proxy::cli::main()
+}

@@ -1,0 +1,378 @@
+//! Validation and canonicalisation of a mirror request against the catalog.
+//!
+//! These are the upstream's own parameter rules, so the simulator enforces them with this
+//! same code and the proxy rejects a bad request before it costs an upstream call. The
+//! canonical form (sorted parameters, 5-character codes, `YYYY-MM-DD` dates) is the cache key:
+//! `code=7203&date=20240105` and `date=2024-01-05&code=72030` are one request.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+
+use crate::catalog::{Endpoint, ParamKind};
+use crate::error::ApiError;
+use crate::jst;
+
+/// A validated request in canonical form. `pagination_key` is never part of it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CanonicalRequest {
+    pub endpoint: &'static Endpoint,
+    /// Parameter name -> canonical value, sorted by name.
+    pub params: BTreeMap<&'static str, String>,
+}
+
+impl CanonicalRequest {
+    /// `name=value&...` in canonical order, percent-encoded; what the upstream is sent.
+    pub fn query_string(&self) -> String {
+        let mut ser = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in &self.params {
+            ser.append_pair(k, v);
+        }
+        ser.finish()
+    }
+
+    /// The cache key: path plus canonical query.
+    pub fn key(&self) -> String {
+        let q = self.query_string();
+        if q.is_empty() {
+            self.endpoint.path.to_string()
+        } else {
+            format!("{}?{}", self.endpoint.path, q)
+        }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.params.get(name).map(String::as_str)
+    }
+
+    pub fn date_param(&self, name: &str) -> Option<NaiveDate> {
+        self.get(name).and_then(jst::parse_date)
+    }
+
+    /// The issue code the request is about, if it names one.
+    pub fn code(&self) -> Option<&str> {
+        match self.endpoint.param("code").map(|p| p.kind) {
+            Some(ParamKind::Code) => self.get("code"),
+            _ => None,
+        }
+    }
+
+    /// The last date the request can cover: `date`, `to`, or open-ended (`None`) when it asks
+    /// for a whole history or a range without an end. Freshness rules start from this.
+    pub fn last_date(&self) -> Option<NaiveDate> {
+        [
+            "date",
+            "to",
+            "disc_date",
+            "disc_date_to",
+            "calc_date",
+            "published_date",
+            "scheduled_date",
+        ]
+        .iter()
+        .find_map(|n| self.date_param(n))
+    }
+}
+
+/// A parsed raw query: the canonical request plus the `pagination_key` if one was sent.
+#[derive(Debug, Clone)]
+pub struct Parsed {
+    pub request: CanonicalRequest,
+    pub pagination_key: Option<String>,
+}
+
+/// Validates `raw_query` (the part after `?`, undecoded) for `endpoint`.
+pub fn parse(endpoint: &'static Endpoint, raw_query: Option<&str>) -> Result<Parsed, ApiError> {
+    let mut params = BTreeMap::new();
+    let mut pagination_key = None;
+    for (name, value) in url::form_urlencoded::parse(raw_query.unwrap_or("").as_bytes()) {
+        if name == "pagination_key" {
+            if !endpoint.paginated {
+                return Err(ApiError::bad_request(
+                    "pagination_key is not supported by this API.",
+                ));
+            }
+            if pagination_key.replace(value.into_owned()).is_some() {
+                return Err(ApiError::bad_request(
+                    "Duplicated parameter: pagination_key",
+                ));
+            }
+            continue;
+        }
+        let Some(param) = endpoint.param(&name) else {
+            return Err(ApiError::bad_request(format!(
+                "Unexpected parameter: {name}. This API accepts: {}",
+                accepted(endpoint)
+            )));
+        };
+        let value = value.trim();
+        if value.is_empty() {
+            return Err(ApiError::bad_request(format!("Parameter {name} is empty.")));
+        }
+        let canonical = canonical_value(param.name, param.kind, value)?;
+        if params.insert(param.name, canonical).is_some() {
+            return Err(ApiError::bad_request(format!(
+                "Duplicated parameter: {name}"
+            )));
+        }
+    }
+    check_combination(endpoint, &params)?;
+    if let (Some(from), Some(to)) = (params.get("from"), params.get("to")) {
+        // Canonical dates (or months) compare correctly as strings.
+        if from > to {
+            return Err(ApiError::bad_request(format!(
+                "from ({from}) must not be after to ({to})."
+            )));
+        }
+    }
+    Ok(Parsed {
+        request: CanonicalRequest { endpoint, params },
+        pagination_key,
+    })
+}
+
+fn accepted(endpoint: &Endpoint) -> String {
+    let mut names: Vec<&str> = endpoint.params.iter().map(|p| p.name).collect();
+    if endpoint.paginated {
+        names.push("pagination_key");
+    }
+    if names.is_empty() {
+        "no parameters".into()
+    } else {
+        names.join(", ")
+    }
+}
+
+fn canonical_value(name: &str, kind: ParamKind, value: &str) -> Result<String, ApiError> {
+    match kind {
+        ParamKind::Code => canonical_code(value).ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "Invalid code: {value}. Specify a 4 or 5 character issue code (e.g. 7203 or 72030)."
+            ))
+        }),
+        ParamKind::Date => jst::parse_date(value)
+            .map(jst::fmt_date)
+            .ok_or_else(|| invalid_date(name, value)),
+        ParamKind::DayOrMonth => {
+            if let Some(d) = jst::parse_date(value) {
+                return Ok(jst::fmt_date(d));
+            }
+            let digits: String = value.chars().filter(|c| *c != '-').collect();
+            let month_ok = (value.len() == 6 || (value.len() == 7 && value.as_bytes()[4] == b'-'))
+                && digits.len() == 6
+                && digits.bytes().all(|b| b.is_ascii_digit());
+            if month_ok {
+                let (y, m) = digits.split_at(4);
+                let m: u32 = m.parse().unwrap_or(0);
+                if (1..=12).contains(&m) {
+                    return Ok(format!("{y}-{m:02}"));
+                }
+            }
+            Err(invalid_date(name, value))
+        }
+        ParamKind::Text => Ok(value.to_string()),
+        ParamKind::Choice(allowed) => {
+            if allowed.contains(&value) {
+                Ok(value.to_string())
+            } else {
+                Err(ApiError::bad_request(format!(
+                    "Invalid value for {name}: {value}. Allowed: {}",
+                    allowed.join(", ")
+                )))
+            }
+        }
+    }
+}
+
+fn invalid_date(name: &str, value: &str) -> ApiError {
+    ApiError::bad_request(format!(
+        "Invalid date for {name}: {value}. Specify an existing date as YYYYMMDD or YYYY-MM-DD."
+    ))
+}
+
+/// `7203` -> `72030`; `130a0` -> `130A0`. `None` for anything else.
+pub fn canonical_code(value: &str) -> Option<String> {
+    let v = value.trim().to_ascii_uppercase();
+    if !(v.len() == 4 || v.len() == 5) || !v.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return None;
+    }
+    Some(if v.len() == 4 { format!("{v}0") } else { v })
+}
+
+fn check_combination(
+    endpoint: &Endpoint,
+    params: &BTreeMap<&'static str, String>,
+) -> Result<(), ApiError> {
+    if !endpoint.api_available {
+        return Err(ApiError::Forbidden(
+            "This data is provided only as CSV bulk files; use /bulk/list and /bulk/get.".into(),
+        ));
+    }
+    let given: Vec<&str> = params
+        .keys()
+        .copied()
+        .filter(|k| !endpoint.optional.contains(k))
+        .collect();
+    let ok = endpoint
+        .patterns
+        .iter()
+        .any(|pat| pat.len() == given.len() && pat.iter().all(|p| given.contains(p)));
+    if ok {
+        return Ok(());
+    }
+    if given.is_empty() {
+        // The upstream's wording for a request without its required parameters.
+        let mut names: Vec<&str> = Vec::new();
+        for pat in endpoint.patterns {
+            for n in *pat {
+                if !names.contains(n) {
+                    names.push(n);
+                }
+            }
+        }
+        names.sort_by_key(|n| if *n == "date" { 0 } else { 1 });
+        return Err(ApiError::bad_request(format!(
+            "This API requires at least 1 parameter as follows; {}",
+            names.join(", ")
+        )));
+    }
+    let combos: Vec<String> = endpoint
+        .patterns
+        .iter()
+        .map(|p| {
+            if p.is_empty() {
+                "(none)".to_string()
+            } else {
+                p.join(", ")
+            }
+        })
+        .collect();
+    Err(ApiError::bad_request(format!(
+        "Invalid combination of parameters: {}. Valid combinations: {}",
+        given.join(", "),
+        combos.join(" | ")
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::find;
+
+    fn parse_ok(path: &str, q: &str) -> CanonicalRequest {
+        parse(find(path).unwrap(), Some(q))
+            .unwrap_or_else(|e| panic!("{path}?{q}: {e}"))
+            .request
+    }
+
+    fn parse_err(path: &str, q: &str) -> String {
+        match parse(find(path).unwrap(), Some(q)) {
+            Ok(p) => panic!("{path}?{q} accepted as {:?}", p.request.params),
+            Err(e) => {
+                assert_eq!(e.status().as_u16(), 400, "{e}");
+                e.public_message()
+            }
+        }
+    }
+
+    #[test]
+    fn spellings_of_one_request_share_a_key() {
+        let a = parse_ok("/equities/bars/daily", "code=7203&date=20240105");
+        let b = parse_ok("/equities/bars/daily", "date=2024-01-05&code=72030");
+        assert_eq!(a, b);
+        assert_eq!(a.key(), "/equities/bars/daily?code=72030&date=2024-01-05");
+        assert_eq!(a.code(), Some("72030"));
+        let c = parse_ok("/equities/master", "code=130a");
+        assert_eq!(c.get("code"), Some("130A0"));
+    }
+
+    #[test]
+    fn combinations_follow_the_catalog() {
+        parse_ok(
+            "/equities/bars/daily",
+            "code=7203&from=20240101&to=20240131",
+        );
+        assert!(
+            parse_err("/equities/bars/daily", "")
+                .contains("requires at least 1 parameter as follows; date, code")
+        );
+        assert!(
+            parse_err("/equities/bars/daily", "code=7203&from=20240101")
+                .contains("Invalid combination")
+        );
+        assert!(
+            parse_err(
+                "/equities/bars/daily",
+                "date=20240105&from=20240101&to=20240102"
+            )
+            .contains("Invalid combination")
+        );
+        parse_ok("/equities/master", "");
+        parse_ok("/indices/bars/daily/topix", "from=20240101");
+        parse_ok("/fins/summary", "code=7203&cursor=abc");
+        assert!(parse_err("/fins/summary", "cursor=abc").contains("requires at least 1 parameter"));
+        parse_ok("/markets/margin-interest", "published_date=20261002");
+        assert!(
+            parse_err(
+                "/markets/margin-interest",
+                "published_date=20261002&date=20261001"
+            )
+            .contains("Invalid combination")
+        );
+        assert!(
+            parse_err("/edinet/major-shareholders", "edinet_code=E03814&code=7203")
+                .contains("Invalid combination")
+        );
+    }
+
+    #[test]
+    fn bad_values_are_rejected_with_a_reason() {
+        assert!(
+            parse_err("/equities/bars/daily", "date=20240230")
+                .contains("Invalid date for date: 20240230")
+        );
+        assert!(parse_err("/equities/bars/daily", "code=72").contains("Invalid code"));
+        assert!(
+            parse_err("/equities/bars/daily", "code=7203&foo=1")
+                .contains("Unexpected parameter: foo")
+        );
+        assert!(parse_err("/equities/bars/daily", "code=7203&code=6758").contains("Duplicated"));
+        assert!(parse_err("/equities/bars/daily", "code=").contains("empty"));
+        assert!(
+            parse_err(
+                "/equities/bars/daily",
+                "code=7203&from=20240201&to=20240101"
+            )
+            .contains("must not be after")
+        );
+        assert!(parse_err("/markets/calendar", "hol_div=7").contains("Allowed"));
+        assert!(parse_err("/markets/calendar", "pagination_key=x").contains("not supported"));
+    }
+
+    #[test]
+    fn bulk_dates_take_months() {
+        let r = parse_ok("/bulk/get", "endpoint=/equities/bars/daily&date=202401");
+        assert_eq!(r.get("date"), Some("2024-01"));
+        let r = parse_ok("/bulk/list", "date=2024-01-05");
+        assert_eq!(r.get("date"), Some("2024-01-05"));
+        assert!(parse_err("/bulk/get", "endpoint=/x&date=202413").contains("Invalid date"));
+    }
+
+    #[test]
+    fn pagination_key_is_kept_apart_and_query_is_reencoded() {
+        let p = parse(
+            find("/fins/summary").unwrap(),
+            Some("pagination_key=a%2Bb&date=2024-01-05"),
+        )
+        .unwrap();
+        assert_eq!(p.pagination_key.as_deref(), Some("a+b"));
+        assert_eq!(p.request.query_string(), "date=2024-01-05");
+        assert_eq!(p.request.last_date(), NaiveDate::from_ymd_opt(2024, 1, 5));
+    }
+
+    #[test]
+    fn tick_data_is_not_an_api() {
+        let e = parse(find("/equities/trades").unwrap(), None).unwrap_err();
+        assert_eq!(e.status().as_u16(), 403);
+    }
+}
