@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod derived;
+pub mod envelope;
 pub mod error;
 pub mod jst;
 pub mod request;

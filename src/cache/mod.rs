@@ -1,1 +1,623 @@
-//! TODO
+//! The cache tiers between the routes and the upstream: L1 in memory (moka, bounded in
+//! bytes, holding ready-to-send identity and gzip bodies) in front of L2 in Postgres
+//! (`crate::store`), keyed by the canonical request.
+//!
+//! Upstream quota is the scarcest resource here, so: concurrent identical misses share one
+//! fetch (`flight`); an expired answer is served at once while one background refresh runs
+//! (stale-while-revalidate); when the upstream fails, an expired answer is served marked
+//! stale (stale-if-error); freshness follows the upstream's schedule (`freshness`); a newly
+//! seen split invalidates the adjusted histories it rewrote (`splits`).
+
+pub mod flight;
+pub mod freshness;
+mod splits;
+
+use std::collections::HashSet;
+use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use bytes::Bytes;
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use flate2::Compression;
+use flate2::write::GzEncoder;
+use sha2::{Digest, Sha256};
+
+use crate::catalog::{self, Endpoint};
+use crate::envelope::{self, Merged};
+use crate::error::ApiError;
+use crate::jst::Clock;
+use crate::request::CanonicalRequest;
+use crate::store::{Store, StoreStats, StoredEntry};
+use crate::upstream::Upstream;
+
+/// How an answer was served; sent as `X-Cache`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheStatus {
+    Hit,
+    Miss,
+    Stale,
+    Coalesced,
+}
+
+impl CacheStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CacheStatus::Hit => "HIT",
+            CacheStatus::Miss => "MISS",
+            CacheStatus::Stale => "STALE",
+            CacheStatus::Coalesced => "COALESCED",
+        }
+    }
+}
+
+/// One of the proxy's own pages of a large answer.
+#[derive(Debug)]
+pub struct Page {
+    pub body: Bytes,
+    pub gzip: Bytes,
+}
+
+/// A cached answer, ready to send.
+#[derive(Debug)]
+pub struct Entry {
+    pub endpoint: &'static Endpoint,
+    pub key: String,
+    pub code: Option<String>,
+    pub last_date: Option<NaiveDate>,
+    pub merged: Merged,
+    pub gzip: Bytes,
+    pub etag: String,
+    pub fetched_at: DateTime<Utc>,
+    pub fresh_until: DateTime<Utc>,
+    /// The proxy's own pages when the answer exceeds the page size; page `i` names page
+    /// `i + 1` in its `pagination_key`.
+    pub pages: Option<Vec<Page>>,
+}
+
+impl Entry {
+    fn build(
+        endpoint: &'static Endpoint,
+        key: String,
+        code: Option<String>,
+        last_date: Option<NaiveDate>,
+        merged: Merged,
+        fetched_at: DateTime<Utc>,
+        fresh_until: DateTime<Utc>,
+        max_page_bytes: usize,
+    ) -> Entry {
+        let etag = format!("\"{}\"", hex16(&Sha256::digest(&merged.body)));
+        let pages = envelope::page_ranges(&merged, max_page_bytes).map(|ranges| {
+            let n = ranges.len();
+            ranges
+                .into_iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    let next = (i + 1 < n).then(|| page_key(&etag, i + 1));
+                    let last = i + 1 == n;
+                    let body = envelope::assemble(
+                        &merged.rows[r],
+                        next.as_deref(),
+                        if last { merged.cursor.as_ref() } else { None },
+                    );
+                    Page {
+                        gzip: gzip(&body),
+                        body,
+                    }
+                })
+                .collect()
+        });
+        let gzip = if pages.is_some() {
+            Bytes::new()
+        } else {
+            gzip(&merged.body)
+        };
+        Entry {
+            endpoint,
+            key,
+            code,
+            last_date,
+            merged,
+            gzip,
+            etag,
+            fetched_at,
+            fresh_until,
+            pages,
+        }
+    }
+
+    fn from_stored(s: StoredEntry, max_page_bytes: usize) -> anyhow::Result<Entry> {
+        let endpoint = catalog::find(s.endpoint)
+            .ok_or_else(|| anyhow::anyhow!("unknown endpoint {}", s.endpoint))?;
+        let merged = envelope::parse(endpoint, s.body)?;
+        Ok(Entry::build(
+            endpoint,
+            s.key,
+            s.code,
+            s.last_date,
+            merged,
+            s.fetched_at,
+            s.fresh_until,
+            max_page_bytes,
+        ))
+    }
+
+    fn weight(&self) -> u32 {
+        let pages: usize = self
+            .pages
+            .iter()
+            .flatten()
+            .map(|p| p.body.len() + p.gzip.len())
+            .sum();
+        let n = self.merged.body.len() + self.gzip.len() + pages + self.key.len() + 256;
+        u32::try_from(n).unwrap_or(u32::MAX)
+    }
+
+    pub fn is_fresh(&self, now: DateTime<Utc>) -> bool {
+        now < self.fresh_until
+    }
+
+    /// The page a proxy `pagination_key` names, if it belongs to this answer.
+    pub fn page(&self, key: &str) -> Option<&Page> {
+        let (etag, idx) = parse_page_key(key)?;
+        if etag != self.etag {
+            return None;
+        }
+        self.pages.as_ref()?.get(idx)
+    }
+}
+
+fn hex16(d: &[u8]) -> String {
+    d.iter().take(16).map(|b| format!("{b:02x}")).collect()
+}
+
+pub fn gzip(body: &[u8]) -> Bytes {
+    let mut enc = GzEncoder::new(Vec::with_capacity(body.len() / 4 + 64), Compression::fast());
+    enc.write_all(body).expect("writing to a Vec");
+    Bytes::from(enc.finish().expect("writing to a Vec"))
+}
+
+/// Opaque to clients: which answer (by ETag) and which page.
+fn page_key(etag: &str, idx: usize) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(format!("jqp1:{}:{idx}", etag.trim_matches('"')))
+}
+
+fn parse_page_key(key: &str) -> Option<(String, usize)> {
+    use base64::Engine;
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(key)
+        .ok()?;
+    let s = String::from_utf8(raw).ok()?;
+    let mut it = s.strip_prefix("jqp1:")?.split(':');
+    let etag = format!("\"{}\"", it.next()?);
+    let idx = it.next()?.parse().ok()?;
+    Some((etag, idx))
+}
+
+/// The etag a proxy `pagination_key` refers to.
+pub fn page_key_etag(key: &str) -> Option<String> {
+    parse_page_key(key).map(|(e, _)| e)
+}
+
+#[derive(Debug, Clone)]
+pub struct CacheConfig {
+    pub max_bytes: u64,
+    pub max_page_bytes: usize,
+    /// How long after expiry an answer may still be served while it is refreshed.
+    pub stale_while_revalidate: Duration,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        Self {
+            max_bytes: 512 * 1024 * 1024,
+            max_page_bytes: 5_000_000,
+            stale_while_revalidate: Duration::hours(1),
+        }
+    }
+}
+
+/// What a route gets back.
+#[derive(Debug, Clone)]
+pub struct Served {
+    pub entry: Arc<Entry>,
+    pub status: CacheStatus,
+    /// `l1`, `l2` or `upstream`.
+    pub tier: &'static str,
+}
+
+#[derive(Default)]
+struct Counters {
+    l1_hits: AtomicU64,
+    l2_hits: AtomicU64,
+    misses: AtomicU64,
+    coalesced: AtomicU64,
+    stale: AtomicU64,
+    upstream_fetches: AtomicU64,
+    upstream_errors: AtomicU64,
+    invalidated: AtomicU64,
+}
+
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct CacheStats {
+    /// Answers in memory (L1).
+    pub l1_entries: u64,
+    /// Bytes held by L1 (bodies, gzip forms and pages).
+    pub l1_bytes: u64,
+    pub l1_max_bytes: u64,
+    pub l1_hits: u64,
+    pub l2_hits: u64,
+    pub misses: u64,
+    pub coalesced: u64,
+    pub stale_served: u64,
+    /// Requests answered without an upstream call of their own (hits, coalesced, stale).
+    pub upstream_calls_saved: u64,
+    /// Fetches of complete answers from upstream (each may span several upstream pages).
+    pub upstream_fetches: u64,
+    pub upstream_errors: u64,
+    /// Answers dropped because a newly seen split rewrote the adjusted history they hold.
+    pub split_invalidations: u64,
+    /// Hits (both tiers) over all requests, 0..1.
+    pub hit_ratio: f64,
+    pub l1_hit_ratio: f64,
+    pub l2_hit_ratio: f64,
+    /// None when running without Postgres.
+    pub l2: Option<StoreStats>,
+}
+
+type FetchResult = Result<Arc<Entry>, Arc<ApiError>>;
+
+pub struct Cache {
+    l1: moka::future::Cache<String, Arc<Entry>>,
+    /// Answers still being paged through by clients, by ETag, so a refresh in between does
+    /// not change the pages a client is following.
+    snapshots: moka::future::Cache<String, Arc<Entry>>,
+    store: Option<Arc<Store>>,
+    upstream: Upstream,
+    flights: Arc<flight::Flights<Arc<Entry>, Arc<ApiError>>>,
+    clock: Clock,
+    cfg: CacheConfig,
+    known_splits: std::sync::Mutex<HashSet<(String, NaiveDate)>>,
+    counters: Counters,
+}
+
+impl std::fmt::Debug for Cache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cache")
+            .field("cfg", &self.cfg)
+            .field("l2", &self.store.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+fn clone_err(e: &ApiError) -> ApiError {
+    match e {
+        ApiError::BadRequest(m) => ApiError::BadRequest(m.clone()),
+        ApiError::Upstream { status, message } => ApiError::Upstream {
+            status: *status,
+            message: message.clone(),
+        },
+        ApiError::UpstreamUnavailable(d) => ApiError::UpstreamUnavailable(d.clone()),
+        ApiError::RateLimitQueue => ApiError::RateLimitQueue,
+        other => ApiError::Internal(anyhow::anyhow!("{other}")),
+    }
+}
+
+/// Failures where an older answer is better than none.
+fn serve_stale_on(e: &ApiError) -> bool {
+    match e {
+        ApiError::UpstreamUnavailable(_) | ApiError::RateLimitQueue | ApiError::Internal(_) => true,
+        ApiError::Upstream { status, .. } => status.is_server_error() || status.as_u16() == 429,
+        _ => false,
+    }
+}
+
+impl Cache {
+    pub fn new(
+        upstream: Upstream,
+        store: Option<Arc<Store>>,
+        clock: Clock,
+        cfg: CacheConfig,
+    ) -> Arc<Cache> {
+        let l1 = moka::future::Cache::builder()
+            .max_capacity(cfg.max_bytes)
+            .weigher(|_k: &String, v: &Arc<Entry>| v.weight())
+            .support_invalidation_closures()
+            .build();
+        let snapshots = moka::future::Cache::builder()
+            .max_capacity(cfg.max_bytes / 4)
+            .weigher(|_k: &String, v: &Arc<Entry>| v.weight())
+            .time_to_idle(std::time::Duration::from_secs(30 * 60))
+            .build();
+        Arc::new(Cache {
+            l1,
+            snapshots,
+            store,
+            upstream,
+            flights: Arc::default(),
+            clock,
+            cfg,
+            known_splits: Default::default(),
+            counters: Counters::default(),
+        })
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    pub fn store(&self) -> Option<&Arc<Store>> {
+        self.store.as_ref()
+    }
+
+    pub fn upstream(&self) -> &Upstream {
+        &self.upstream
+    }
+
+    /// The answer to `req`, from the cheapest tier that has it fresh.
+    pub async fn get(self: &Arc<Self>, req: &CanonicalRequest) -> Result<Served, ApiError> {
+        let now = self.clock.now();
+        let key = req.key();
+        let mut stale = None;
+        if let Some(e) = self.l1.get(&key).await {
+            if e.is_fresh(now) {
+                self.counters.l1_hits.fetch_add(1, Ordering::Relaxed);
+                return Ok(Served {
+                    entry: e,
+                    status: CacheStatus::Hit,
+                    tier: "l1",
+                });
+            }
+            stale = Some(e);
+        } else if let Some(store) = &self.store
+            && let Some(stored) = store.get(&key, req.endpoint.path).await
+        {
+            match Entry::from_stored(stored, self.cfg.max_page_bytes) {
+                Ok(e) => {
+                    let e = Arc::new(e);
+                    self.l1.insert(key.clone(), e.clone()).await;
+                    if e.is_fresh(now) {
+                        self.counters.l2_hits.fetch_add(1, Ordering::Relaxed);
+                        return Ok(Served {
+                            entry: e,
+                            status: CacheStatus::Hit,
+                            tier: "l2",
+                        });
+                    }
+                    stale = Some(e);
+                }
+                Err(err) => {
+                    tracing::warn!(key, error = %err, "unreadable stored answer; refetching")
+                }
+            }
+        }
+        if let Some(s) = &stale
+            && now < s.fresh_until + self.cfg.stale_while_revalidate
+        {
+            let this = Arc::clone(self);
+            let r = req.clone();
+            self.flights
+                .spawn_if_idle(&key, async move { this.fetch(r).await });
+            self.counters.stale.fetch_add(1, Ordering::Relaxed);
+            return Ok(Served {
+                entry: s.clone(),
+                status: CacheStatus::Stale,
+                tier: "l1",
+            });
+        }
+        let this = Arc::clone(self);
+        let r = req.clone();
+        let (out, joined) = self
+            .flights
+            .run(&key, async move { this.fetch(r).await })
+            .await;
+        match out {
+            Ok(entry) => {
+                let (status, counter) = if joined {
+                    (CacheStatus::Coalesced, &self.counters.coalesced)
+                } else {
+                    (CacheStatus::Miss, &self.counters.misses)
+                };
+                counter.fetch_add(1, Ordering::Relaxed);
+                Ok(Served {
+                    entry,
+                    status,
+                    tier: "upstream",
+                })
+            }
+            Err(e) => match stale {
+                Some(s) if serve_stale_on(&e) => {
+                    tracing::warn!(key, error = %e, "upstream failed; serving stale answer");
+                    self.counters.stale.fetch_add(1, Ordering::Relaxed);
+                    Ok(Served {
+                        entry: s,
+                        status: CacheStatus::Stale,
+                        tier: "l1",
+                    })
+                }
+                _ => Err(clone_err(&e)),
+            },
+        }
+    }
+
+    /// An answer a client is paging through, by the ETag in its `pagination_key`.
+    pub async fn snapshot(&self, etag: &str) -> Option<Arc<Entry>> {
+        self.snapshots.get(etag).await
+    }
+
+    pub async fn keep_snapshot(&self, entry: &Arc<Entry>) {
+        if entry.pages.is_some() {
+            self.snapshots
+                .insert(entry.etag.clone(), entry.clone())
+                .await;
+        }
+    }
+
+    /// Fetches from upstream, stores in both tiers, and applies split invalidation.
+    async fn fetch(self: Arc<Self>, req: CanonicalRequest) -> FetchResult {
+        self.counters
+            .upstream_fetches
+            .fetch_add(1, Ordering::Relaxed);
+        let pages = self.upstream.fetch_pages(&req).await.map_err(|e| {
+            self.counters
+                .upstream_errors
+                .fetch_add(1, Ordering::Relaxed);
+            Arc::new(ApiError::from(e))
+        })?;
+        let merged = envelope::merge(req.endpoint, pages).map_err(|e| {
+            self.counters
+                .upstream_errors
+                .fetch_add(1, Ordering::Relaxed);
+            Arc::new(ApiError::UpstreamUnavailable(format!(
+                "unparseable upstream answer: {e:#}"
+            )))
+        })?;
+        let now = self.clock.now();
+        let fresh_until = freshness::fresh_until(&req, now, merged.is_empty());
+        let key = req.key();
+        let code = req.code().map(str::to_string);
+        let entry = Arc::new(Entry::build(
+            req.endpoint,
+            key.clone(),
+            code.clone(),
+            req.last_date(),
+            merged,
+            now,
+            fresh_until,
+            self.cfg.max_page_bytes,
+        ));
+        self.l1.insert(key.clone(), entry.clone()).await;
+        if let Some(store) = &self.store {
+            store
+                .put(StoredEntry {
+                    key,
+                    endpoint: req.endpoint.path,
+                    code,
+                    last_date: entry.last_date,
+                    body: entry.merged.body.clone(),
+                    etag: entry.etag.clone(),
+                    row_count: i32::try_from(entry.merged.rows.len()).unwrap_or(i32::MAX),
+                    fetched_at: now,
+                    fresh_until,
+                })
+                .await;
+        }
+        if req.endpoint.path == splits::ADJUSTED_ENDPOINT {
+            self.apply_splits(&entry).await;
+        }
+        Ok(entry)
+    }
+
+    async fn apply_splits(&self, entry: &Arc<Entry>) {
+        for s in splits::find(&entry.merged.rows) {
+            let new_here = self
+                .known_splits
+                .lock()
+                .expect("splits lock")
+                .insert((s.code.clone(), s.ex_date));
+            if !new_here {
+                continue;
+            }
+            let new_in_store = match &self.store {
+                Some(store) => store
+                    .record_split(&s.code, s.ex_date, s.factor, entry.fetched_at)
+                    .await
+                    .unwrap_or(true),
+                None => true,
+            };
+            if !new_in_store {
+                continue;
+            }
+            let published = splits::published_at(s.ex_date);
+            let (code, ex, current) = (s.code.clone(), s.ex_date, entry.key.clone());
+            let dropped = self
+                .l1
+                .invalidate_entries_if(move |k, e| {
+                    *k != current
+                        && e.endpoint.path == splits::ADJUSTED_ENDPOINT
+                        && splits::holds_pre_split(e, &code, ex, published)
+                })
+                .map(|_| ());
+            if let Err(e) = dropped {
+                tracing::warn!(error = %e, "could not invalidate split-affected answers in memory");
+            }
+            self.l1.run_pending_tasks().await;
+            let stored = match &self.store {
+                Some(store) => {
+                    store
+                        .invalidate_split(splits::ADJUSTED_ENDPOINT, &s.code, s.ex_date, published)
+                        .await
+                }
+                None => 0,
+            };
+            self.counters.invalidated.fetch_add(1, Ordering::Relaxed);
+            tracing::info!(code = %s.code, ex_date = %s.ex_date, factor = s.factor, stored_dropped = stored, "new split seen; adjusted histories invalidated");
+        }
+    }
+
+    /// Drops answers by endpoint path and/or issue code from both tiers.
+    pub async fn purge(&self, endpoint: Option<&'static str>, code: Option<String>) -> (u64, u64) {
+        let before = self.l1.entry_count();
+        let c = code.clone();
+        let _ = self.l1.invalidate_entries_if(move |_k, e| {
+            endpoint.is_none_or(|p| e.endpoint.path == p)
+                && c.as_ref().is_none_or(|c| e.code.as_ref() == Some(c))
+        });
+        self.l1.run_pending_tasks().await;
+        let l1 = before.saturating_sub(self.l1.entry_count());
+        let l2 = match &self.store {
+            Some(s) => s.purge(endpoint, code.as_deref()).await,
+            None => 0,
+        };
+        (l1, l2)
+    }
+
+    pub async fn stats(&self) -> CacheStats {
+        self.l1.run_pending_tasks().await;
+        let c = &self.counters;
+        let l1_hits = c.l1_hits.load(Ordering::Relaxed);
+        let l2_hits = c.l2_hits.load(Ordering::Relaxed);
+        let misses = c.misses.load(Ordering::Relaxed);
+        let coalesced = c.coalesced.load(Ordering::Relaxed);
+        let stale = c.stale.load(Ordering::Relaxed);
+        let total = (l1_hits + l2_hits + misses + coalesced + stale).max(1) as f64;
+        CacheStats {
+            l1_entries: self.l1.entry_count(),
+            l1_bytes: self.l1.weighted_size(),
+            l1_max_bytes: self.cfg.max_bytes,
+            l1_hits,
+            l2_hits,
+            misses,
+            coalesced,
+            stale_served: stale,
+            upstream_calls_saved: l1_hits + l2_hits + coalesced + stale,
+            upstream_fetches: c.upstream_fetches.load(Ordering::Relaxed),
+            upstream_errors: c.upstream_errors.load(Ordering::Relaxed),
+            split_invalidations: c.invalidated.load(Ordering::Relaxed),
+            hit_ratio: (l1_hits + l2_hits) as f64 / total,
+            l1_hit_ratio: l1_hits as f64 / total,
+            l2_hit_ratio: l2_hits as f64 / total,
+            l2: match &self.store {
+                Some(s) => Some(s.stats().await),
+                None => None,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_keys_round_trip_and_reject_garbage() {
+        let k = page_key("\"abc123\"", 3);
+        assert_eq!(parse_page_key(&k), Some(("\"abc123\"".to_string(), 3)));
+        assert_eq!(parse_page_key("not-base64!"), None);
+        use base64::Engine;
+        let foreign = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("other:abc:1");
+        assert_eq!(parse_page_key(&foreign), None);
+    }
+}

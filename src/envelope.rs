@@ -1,0 +1,205 @@
+//! The upstream's response envelope, handled without re-typing a single value.
+//!
+//! Rows are kept as the raw JSON text the upstream sent (zero-copy slices of its bodies), so
+//! numbers, strings, `""`, `"-"` and nulls reach clients byte for byte. A one-page answer is
+//! passed through untouched; pages are merged by concatenating raw rows; a merged answer
+//! larger than the configured size is cut into the proxy's own pages.
+
+use anyhow::Context;
+use bytes::{BufMut, Bytes, BytesMut};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::catalog::{Endpoint, Envelope};
+
+#[derive(Deserialize)]
+struct RawPage<'a> {
+    #[serde(borrow)]
+    data: Vec<&'a RawValue>,
+    #[serde(borrow, default)]
+    cursor: Option<&'a RawValue>,
+}
+
+/// A complete answer: the body clients get when it fits in one page, and its rows.
+#[derive(Debug, Clone)]
+pub struct Merged {
+    pub body: Bytes,
+    /// Raw JSON of each row, slices of `body` (empty for object envelopes).
+    pub rows: Vec<Bytes>,
+    /// Raw JSON of the last page's `cursor` (`/fins/*`), if any.
+    pub cursor: Option<Bytes>,
+}
+
+impl Merged {
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty() && !self.is_object()
+    }
+
+    fn is_object(&self) -> bool {
+        self.rows.is_empty() && !self.body.starts_with(b"{\"data\"")
+    }
+}
+
+fn slice_of(buf: &Bytes, part: &str) -> Bytes {
+    buf.slice_ref(part.as_bytes())
+}
+
+/// Parses `body` (a complete answer as stored) back into rows, zero-copy.
+pub fn parse(endpoint: &Endpoint, body: Bytes) -> anyhow::Result<Merged> {
+    if endpoint.envelope == Envelope::Object {
+        serde_json::from_slice::<&RawValue>(&body).context("upstream object body is not JSON")?;
+        return Ok(Merged {
+            body,
+            rows: vec![],
+            cursor: None,
+        });
+    }
+    let text = std::str::from_utf8(&body).context("body is not UTF-8")?;
+    let page: RawPage = serde_json::from_str(text).context("body is not a data envelope")?;
+    let rows = page.data.iter().map(|r| slice_of(&body, r.get())).collect();
+    let cursor = page.cursor.map(|c| slice_of(&body, c.get()));
+    Ok(Merged {
+        body: body.clone(),
+        rows,
+        cursor,
+    })
+}
+
+/// Merges the upstream's pages of one request. A single page is kept byte for byte.
+pub fn merge(endpoint: &Endpoint, mut pages: Vec<Bytes>) -> anyhow::Result<Merged> {
+    anyhow::ensure!(!pages.is_empty(), "no pages");
+    if pages.len() == 1 {
+        return parse(endpoint, pages.pop().expect("one page"));
+    }
+    let mut rows = Vec::new();
+    let mut cursor = None;
+    for page in &pages {
+        let m = parse(endpoint, page.clone())?;
+        rows.extend(m.rows);
+        cursor = m.cursor.or(cursor);
+    }
+    let body = assemble(&rows, None, cursor.as_ref());
+    // Re-slice the rows into the new body so it alone holds them in memory.
+    parse(endpoint, body)
+}
+
+/// `{"data":[rows],"pagination_key":"..."}` with `cursor` last, as the upstream lays it out.
+pub fn assemble(rows: &[Bytes], pagination_key: Option<&str>, cursor: Option<&Bytes>) -> Bytes {
+    let len: usize = rows.iter().map(|r| r.len() + 1).sum::<usize>() + 64;
+    let mut out = BytesMut::with_capacity(len);
+    out.put_slice(b"{\"data\":[");
+    for (i, r) in rows.iter().enumerate() {
+        if i > 0 {
+            out.put_u8(b',');
+        }
+        out.put_slice(r);
+    }
+    out.put_u8(b']');
+    if let Some(k) = pagination_key {
+        out.put_slice(b",\"pagination_key\":");
+        out.put_slice(serde_json::to_string(k).expect("string").as_bytes());
+    }
+    if let Some(c) = cursor {
+        out.put_slice(b",\"cursor\":");
+        out.put_slice(c);
+    }
+    out.put_u8(b'}');
+    out.freeze()
+}
+
+/// Row index ranges of pages no larger than `max_bytes` (each page holds at least one row).
+/// `None` when the whole answer fits in one page.
+pub fn page_ranges(merged: &Merged, max_bytes: usize) -> Option<Vec<std::ops::Range<usize>>> {
+    if merged.body.len() <= max_bytes || merged.rows.len() < 2 {
+        return None;
+    }
+    // Room for the envelope and the key.
+    let budget = max_bytes.saturating_sub(200).max(1);
+    let mut ranges = Vec::new();
+    let (mut start, mut size) = (0, 0);
+    for (i, r) in merged.rows.iter().enumerate() {
+        if i > start && size + r.len() + 1 > budget {
+            ranges.push(start..i);
+            start = i;
+            size = 0;
+        }
+        size += r.len() + 1;
+    }
+    ranges.push(start..merged.rows.len());
+    Some(ranges)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::find;
+
+    fn bars() -> &'static Endpoint {
+        find("/equities/bars/daily").unwrap()
+    }
+
+    #[test]
+    fn single_page_passes_through_byte_for_byte() {
+        let raw =
+            Bytes::from_static(br#"{"data":[{"Date":"2024-01-05","C":2047.0,"O":null,"X":"-"}]}"#);
+        let m = merge(bars(), vec![raw.clone()]).unwrap();
+        assert_eq!(m.body, raw);
+        assert_eq!(m.rows.len(), 1);
+        assert_eq!(
+            &m.rows[0][..],
+            br#"{"Date":"2024-01-05","C":2047.0,"O":null,"X":"-"}"#
+        );
+    }
+
+    #[test]
+    fn pages_merge_without_retyping_values() {
+        let p1 =
+            Bytes::from_static(br#"{"data":[{"a":1.50},{"a":"","b":null}],"pagination_key":"k1"}"#);
+        let p2 = Bytes::from_static(br#"{"data":[{"a":1e3}]}"#);
+        let m = merge(bars(), vec![p1, p2]).unwrap();
+        assert_eq!(
+            &m.body[..],
+            br#"{"data":[{"a":1.50},{"a":"","b":null},{"a":1e3}]}"#
+        );
+        assert_eq!(m.rows.len(), 3);
+    }
+
+    #[test]
+    fn cursor_of_the_last_page_is_kept() {
+        let fins = find("/fins/summary").unwrap();
+        let p1 = Bytes::from_static(br#"{"data":[{"a":1}],"pagination_key":"k"}"#);
+        let p2 = Bytes::from_static(br#"{"data":[{"a":2}],"cursor":"c9"}"#);
+        let m = merge(fins, vec![p1, p2]).unwrap();
+        assert_eq!(&m.body[..], br#"{"data":[{"a":1},{"a":2}],"cursor":"c9"}"#);
+    }
+
+    #[test]
+    fn empty_and_object_envelopes() {
+        let m = merge(bars(), vec![Bytes::from_static(br#"{"data":[]}"#)]).unwrap();
+        assert!(m.is_empty());
+        let get = find("/bulk/get").unwrap();
+        let m = merge(get, vec![Bytes::from_static(br#"{"url":"https://x"}"#)]).unwrap();
+        assert!(!m.is_empty());
+        assert!(merge(bars(), vec![Bytes::from_static(b"<html>")]).is_err());
+    }
+
+    #[test]
+    fn pages_cover_every_row_once_within_budget() {
+        let rows: Vec<String> = (0..100)
+            .map(|i| format!(r#"{{"i":{i},"pad":"{}"}}"#, "x".repeat(i % 7 * 10)))
+            .collect();
+        let body = Bytes::from(format!(r#"{{"data":[{}]}}"#, rows.join(",")));
+        let m = parse(bars(), body).unwrap();
+        let ranges = page_ranges(&m, 1200).unwrap();
+        assert!(ranges.len() > 3);
+        let mut next = 0;
+        for r in &ranges {
+            assert_eq!(r.start, next);
+            next = r.end;
+            let page = assemble(&m.rows[r.clone()], Some("k"), None);
+            assert!(page.len() <= 1200, "page of {} bytes", page.len());
+        }
+        assert_eq!(next, 100);
+        assert!(page_ranges(&m, 1 << 20).is_none());
+    }
+}
