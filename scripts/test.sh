@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The project's one test command (README "Run the tests"): sets up a fresh machine, then runs
+# formatting, lints, the Rust tests and the Python client tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# PostgreSQL: tests use the local cluster (trust auth) and create their own schemas.
+if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
+  if command -v pg_ctlcluster >/dev/null; then
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start || true
+  fi
+  for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+fi
+export TEST_DATABASE_URL="${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}"
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy"
+cargo clippy --all-targets --locked -- -D warnings
+echo "== cargo test"
+cargo test --locked --all-targets 2>&1 | tee /tmp/jqp-cargo-test.log
+grep -q "test result: ok" /tmp/jqp-cargo-test.log
+
+if [ -d tests/python ]; then
+  echo "== python client tests"
+  python3 -m pip install -q --disable-pip-version-check -r tests/python/requirements.txt
+  cargo build --locked --quiet
+  JQP_BIN="$PWD/target/debug/jquants-proxy" python3 -m pytest -q tests/python
+fi
+if [ -x scripts/check-deploy.sh ]; then
+  echo "== deployment files (static checks)"
+  scripts/check-deploy.sh
+fi
+echo "== all checks passed"
