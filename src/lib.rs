@@ -4,6 +4,7 @@
 //! Data flows one way: `routes` -> `cache` -> `upstream`. The endpoint `catalog` drives the
 //! routes, the validation in `request`, the freshness rules in `cache` and the simulator.
 
+pub mod auth;
 pub mod cache;
 pub mod catalog;
 pub mod cli;
@@ -17,4 +18,5 @@ pub mod routes;
 pub mod sim;
 pub mod startup;
 pub mod store;
+pub mod telemetry;
 pub mod upstream;

@@ -1,1 +1,254 @@
-//! TODO
+//! Builds the application: binds the listener first (so tests can use port 0 and read the
+//! port back), wires upstream -> cache -> routes, and applies the one middleware stack.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request};
+use axum::http::{HeaderName, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use secrecy::{ExposeSecret, SecretString};
+use tokio::net::TcpListener;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::sensitive_headers::SetSensitiveHeadersLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::auth::{self, Auth};
+use crate::cache::{Cache, CacheConfig};
+use crate::catalog::Plan;
+use crate::config::ServeConfig;
+use crate::error::ApiError;
+use crate::routes::{self, AppState};
+use crate::sim;
+use crate::store::Store;
+use crate::upstream::{Upstream, UpstreamConfig};
+
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+    /// The in-process simulator in demo mode; kept so it lives as long as the app.
+    demo_sim: Option<sim::SimHandle>,
+}
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+impl Application {
+    pub async fn build(cfg: ServeConfig) -> anyhow::Result<Application> {
+        // Bind before anything slow so a port conflict fails fast and port 0 is known early.
+        let listener = TcpListener::bind(cfg.listen).await?;
+        let (upstream_key, base_url, plan, demo_sim) = match &cfg.upstream_key {
+            Some(k) => (k.clone(), cfg.upstream_base_url.clone(), cfg.plan, None),
+            None => {
+                let key = format!("demo-{:016x}", rand_u64());
+                let mut sim_cfg = sim::SimConfig::new(key.clone());
+                sim_cfg.plan = Plan::Premium;
+                sim_cfg.clock = cfg.clock.clone();
+                let handle = sim::spawn(sim_cfg, "127.0.0.1:0".parse()?).await?;
+                tracing::warn!(
+                    simulator = %handle.base_url(),
+                    "DEMO MODE: no JQUANTS_API_KEY set; serving SIMULATED data from the built-in J-Quants simulator (responses carry x-jquants-proxy-mode: demo)"
+                );
+                (
+                    SecretString::from(key),
+                    handle.base_url(),
+                    Plan::Premium,
+                    Some(handle),
+                )
+            }
+        };
+        let demo = demo_sim.is_some();
+        let mut ucfg = UpstreamConfig::new(base_url, upstream_key.clone(), plan);
+        ucfg.rate_window = cfg.rate_window;
+        ucfg.cooldown_after_429 = cfg.cooldown_after_429;
+        ucfg.queue_timeout = cfg.queue_timeout;
+        ucfg.request_timeout = cfg.upstream_timeout;
+        ucfg.max_retries = cfg.max_retries;
+        ucfg.retry_base_delay = cfg.retry_base_delay;
+        let upstream = Upstream::new(ucfg)?;
+        let store = match &cfg.database {
+            Some(opts) => Some(Store::with_options(opts.clone()).await?),
+            None => {
+                tracing::warn!(
+                    "no DATABASE_URL: the cache is memory only and does not survive a restart"
+                );
+                None
+            }
+        };
+        let cache = Cache::new(
+            upstream,
+            store,
+            cfg.clock.clone(),
+            CacheConfig {
+                max_bytes: cfg.cache_max_bytes,
+                max_page_bytes: cfg.max_page_bytes,
+                stale_while_revalidate: cfg.stale_while_revalidate,
+            },
+        );
+        let upstream_for_auth = (!demo).then(|| upstream_key.clone());
+        let auth = Arc::new(Auth::new(
+            &cfg.client_keys,
+            cfg.admin_key.as_ref(),
+            upstream_for_auth.as_ref(),
+            cfg.allow_anonymous,
+            demo,
+            cfg.client_quota_per_minute,
+        )?);
+        if cfg.client_keys.is_empty() && !demo {
+            if cfg.allow_anonymous {
+                tracing::warn!(
+                    "no client keys and anonymous access allowed: anyone who can reach this port reads licensed data"
+                );
+            } else {
+                tracing::info!("no client keys configured: only loopback clients are served");
+            }
+        }
+        let state = AppState {
+            cache,
+            auth: auth.clone(),
+            demo,
+            plan,
+        };
+        let router = with_middleware(routes::router(state.clone()), auth, cfg.request_timeout);
+        tracing::info!(addr = %listener.local_addr()?, plan = plan.as_str(), demo, "jquants-proxy listening");
+        // The key is only ever exposed to build the upstream header inside `upstream`.
+        let _ = upstream_key.expose_secret().len();
+        Ok(Application {
+            listener,
+            router,
+            state,
+            demo_sim,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    pub fn demo_sim(&self) -> Option<&sim::SimHandle> {
+        self.demo_sim.as_ref()
+    }
+
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        // Holding `_demo_sim` keeps the in-process simulator serving until shutdown.
+        let Application {
+            listener,
+            router,
+            demo_sim: _demo_sim,
+            ..
+        } = self;
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+        tracing::info!("shut down cleanly");
+        Ok(())
+    }
+}
+
+fn rand_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos(),
+    );
+    h.finish()
+}
+
+/// The one middleware stack, outermost first: sensitive headers, request id, trace,
+/// catch-panic, timeout, compression; then per-route metrics and access control.
+fn with_middleware(router: Router, auth: Arc<Auth>, timeout: Duration) -> Router {
+    let sensitive: Arc<[HeaderName]> = Arc::from([
+        HeaderName::from_static("x-api-key"),
+        axum::http::header::AUTHORIZATION,
+        axum::http::header::COOKIE,
+    ]);
+    router
+        .fallback(fallback)
+        .layer(middleware::from_fn_with_state(auth, auth::authorize))
+        .layer(middleware::from_fn(record_metrics))
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetSensitiveHeadersLayer::from_shared(sensitive))
+                .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+                .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+                    let id = req.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+                    tracing::info_span!("request", method = %req.method(), uri = %req.uri().path(), request_id = %id, client = tracing::field::Empty)
+                }))
+                .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+                .layer(CatchPanicLayer::custom(|_| ApiError::Internal(anyhow::anyhow!("handler panicked")).into_response()))
+                .layer(TimeoutLayer::with_status_code(StatusCode::GATEWAY_TIMEOUT, timeout))
+                .layer(CompressionLayer::new().gzip(true)),
+        )
+}
+
+/// Unknown paths: under `/v2` the upstream answers 403, so the mirror does too.
+async fn fallback(req: Request) -> Response {
+    if req.uri().path().starts_with("/v2") {
+        ApiError::Forbidden("Missing Authentication Token".into()).into_response()
+    } else {
+        ApiError::NotFound(format!("No route for {}", req.uri().path())).into_response()
+    }
+}
+
+async fn record_metrics(req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".into());
+    let method = req.method().clone();
+    let resp = next.run(req).await;
+    let cache = resp
+        .headers()
+        .get("x-cache")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-")
+        .to_owned();
+    let labels = [
+        ("route", route),
+        ("method", method.to_string()),
+        ("status", resp.status().as_u16().to_string()),
+        ("cache", cache),
+    ];
+    metrics::counter!("jqp_http_requests_total", &labels).increment(1);
+    metrics::histogram!("jqp_http_request_duration_seconds", &labels[..1])
+        .record(start.elapsed().as_secs_f64());
+    resp
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutdown signal received; finishing in-flight requests");
+}

@@ -75,17 +75,26 @@ pub struct Entry {
     pub pages: Option<Vec<Page>>,
 }
 
+/// What identifies and dates an answer, apart from its body.
+struct Meta {
+    endpoint: &'static Endpoint,
+    key: String,
+    code: Option<String>,
+    last_date: Option<NaiveDate>,
+    fetched_at: DateTime<Utc>,
+    fresh_until: DateTime<Utc>,
+}
+
 impl Entry {
-    fn build(
-        endpoint: &'static Endpoint,
-        key: String,
-        code: Option<String>,
-        last_date: Option<NaiveDate>,
-        merged: Merged,
-        fetched_at: DateTime<Utc>,
-        fresh_until: DateTime<Utc>,
-        max_page_bytes: usize,
-    ) -> Entry {
+    fn build(m: Meta, merged: Merged, max_page_bytes: usize) -> Entry {
+        let Meta {
+            endpoint,
+            key,
+            code,
+            last_date,
+            fetched_at,
+            fresh_until,
+        } = m;
         let etag = format!("\"{}\"", hex16(&Sha256::digest(&merged.body)));
         let pages = envelope::page_ranges(&merged, max_page_bytes).map(|ranges| {
             let n = ranges.len();
@@ -157,13 +166,10 @@ impl Entry {
         now < self.fresh_until
     }
 
-    /// The page a proxy `pagination_key` names, if it belongs to this answer.
-    pub fn page(&self, key: &str) -> Option<&Page> {
+    /// Which of this answer's pages a proxy `pagination_key` names.
+    pub fn page_index(&self, key: &str) -> Option<usize> {
         let (etag, idx) = parse_page_key(key)?;
-        if etag != self.etag {
-            return None;
-        }
-        self.pages.as_ref()?.get(idx)
+        (etag == self.etag && idx < self.pages.as_ref()?.len()).then_some(idx)
     }
 }
 
@@ -184,7 +190,8 @@ fn page_key(etag: &str, idx: usize) -> String {
         .encode(format!("jqp1:{}:{idx}", etag.trim_matches('"')))
 }
 
-fn parse_page_key(key: &str) -> Option<(String, usize)> {
+/// (ETag, page index) of a proxy `pagination_key`.
+pub fn parse_page_key(key: &str) -> Option<(String, usize)> {
     use base64::Engine;
     let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(key)
@@ -194,11 +201,6 @@ fn parse_page_key(key: &str) -> Option<(String, usize)> {
     let etag = format!("\"{}\"", it.next()?);
     let idx = it.next()?.parse().ok()?;
     Some((etag, idx))
-}
-
-/// The etag a proxy `pagination_key` refers to.
-pub fn page_key_etag(key: &str) -> Option<String> {
-    parse_page_key(key).map(|(e, _)| e)
 }
 
 #[derive(Debug, Clone)]
@@ -478,16 +480,15 @@ impl Cache {
         let fresh_until = freshness::fresh_until(&req, now, merged.is_empty());
         let key = req.key();
         let code = req.code().map(str::to_string);
-        let entry = Arc::new(Entry::build(
-            req.endpoint,
-            key.clone(),
-            code.clone(),
-            req.last_date(),
-            merged,
-            now,
+        let meta = Meta {
+            endpoint: req.endpoint,
+            key: key.clone(),
+            code: code.clone(),
+            last_date: req.last_date(),
+            fetched_at: now,
             fresh_until,
-            self.cfg.max_page_bytes,
-        ));
+        };
+        let entry = Arc::new(Entry::build(meta, merged, self.cfg.max_page_bytes));
         self.l1.insert(key.clone(), entry.clone()).await;
         if let Some(store) = &self.store {
             store

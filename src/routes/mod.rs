@@ -1,1 +1,101 @@
-//! TODO
+//! HTTP routes: the mirror (`/v2/*`), derived data (`/derived/*`), admin, operations, and
+//! the OpenAPI document with Swagger UI. Every route is registered through utoipa-axum's
+//! `OpenApiRouter`, so the served routes and the documented ones are the same list.
+
+pub mod admin;
+pub mod docs;
+pub mod mirror;
+pub mod ops;
+
+use std::sync::Arc;
+
+use axum::Router;
+use utoipa::OpenApi;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::auth::Auth;
+use crate::cache::Cache;
+use crate::catalog::Plan;
+
+/// What every handler can reach. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub cache: Arc<Cache>,
+    pub auth: Arc<Auth>,
+    /// Demo mode: proxying the in-process simulator.
+    pub demo: bool,
+    pub plan: Plan,
+}
+
+/// The upstream's error shape, used by every error this service returns.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// Human-readable reason. A stable machine-readable code is in the `x-error-code` header.
+    pub message: String,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "jquants-proxy",
+        description = "Caching mirror of the J-Quants API V2, with derived data. Mirror routes take the upstream's parameters and return its bodies byte for byte; clients authenticate with their own `x-api-key`.",
+        license(name = "MIT")
+    ),
+    components(schemas(ErrorBody)),
+    modifiers(&Security),
+    tags(
+        (name = "mirror", description = "Every upstream V2 endpoint at the same path, cached"),
+        (name = "derived", description = "Data computed from upstream data: market cap, margin ratios, dividends, margin account"),
+        (name = "admin", description = "Cache administration (admin key)"),
+        (name = "ops", description = "Health, readiness, metrics")
+    )
+)]
+struct ApiDoc;
+
+struct Security;
+
+impl utoipa::Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "x-api-key",
+                "A client key issued by the proxy's operator (not the J-Quants subscription key)",
+            ))),
+        );
+        components.add_security_scheme(
+            "admin_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "x-api-key",
+                "The proxy's admin key",
+            ))),
+        );
+    }
+}
+
+fn api_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(mirror::router())
+        .merge(admin::router())
+        .merge(ops::router())
+}
+
+/// The OpenAPI document of everything `router` serves.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api_router().into_openapi()
+}
+
+/// The document as checked in at `openapi/openapi.json`.
+pub fn openapi_json() -> String {
+    openapi().to_pretty_json().expect("OpenAPI serialises")
+}
+
+pub fn router(state: AppState) -> Router {
+    let (router, doc) = api_router().split_for_parts();
+    router
+        .merge(SwaggerUi::new("/docs").url("/openapi.json", doc))
+        .with_state(state)
+}

@@ -40,3 +40,35 @@ impl Upstream {
         Err(UpstreamError::Unavailable("stub".into()))
     }
 }
+
+pub struct UpstreamConfig {
+    pub rate_window: std::time::Duration,
+    pub cooldown_after_429: std::time::Duration,
+    pub queue_timeout: std::time::Duration,
+    pub request_timeout: std::time::Duration,
+    pub max_retries: usize,
+    pub retry_base_delay: std::time::Duration,
+}
+impl UpstreamConfig {
+    pub fn new(_b: String, _k: secrecy::SecretString, _p: crate::catalog::Plan) -> Self {
+        let d = std::time::Duration::from_secs(1);
+        Self {
+            rate_window: d,
+            cooldown_after_429: d,
+            queue_timeout: d,
+            request_timeout: d,
+            max_retries: 0,
+            retry_base_delay: d,
+        }
+    }
+}
+#[derive(serde::Serialize, Default)]
+pub struct LimiterStats {}
+impl Upstream {
+    pub fn new(_c: UpstreamConfig) -> anyhow::Result<Self> {
+        Ok(Upstream)
+    }
+    pub fn limiter_stats(&self) -> LimiterStats {
+        LimiterStats::default()
+    }
+}

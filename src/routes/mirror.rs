@@ -1,0 +1,244 @@
+//! The mirror: every catalog endpoint at its upstream path under `/v2`, one generic handler
+//! driven by the catalog. Route registration and the OpenAPI paths come from the same loop,
+//! so they cannot drift.
+
+use axum::Extension;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use bytes::Bytes;
+use utoipa::openapi::path::{
+    HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn, PathItem, PathsBuilder,
+};
+use utoipa::openapi::request_body::RequestBody;
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, Required, ResponseBuilder, ResponsesBuilder};
+use utoipa_axum::router::OpenApiRouter;
+
+use super::AppState;
+use super::docs;
+use crate::cache::{self, CacheStatus, Served};
+use crate::catalog::{ENDPOINTS, Endpoint, ParamKind};
+use crate::error::{ApiError, ApiResult};
+use crate::request;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    let mut r = OpenApiRouter::new();
+    for ep in ENDPOINTS {
+        let path = format!("/v2{}", ep.path);
+        let paths = PathsBuilder::new()
+            .path(path, PathItem::new(HttpMethod::Get, operation(ep)))
+            .build();
+        let method = get(mirror).layer(Extension(ep));
+        r = r.routes((docs::row_schemas(ep), paths, method));
+    }
+    r
+}
+
+fn operation(ep: &'static Endpoint) -> utoipa::openapi::path::Operation {
+    let mut op = OperationBuilder::new()
+        .tag("mirror")
+        .operation_id(Some(format!("mirror_{}", ep.id.replace('-', "_"))))
+        .summary(Some(ep.title))
+        .description(Some(docs::mirror_description(ep)));
+    for p in ep.params {
+        let (format, example) = match p.kind {
+            ParamKind::Code => ("code", serde_json::json!("72030")),
+            ParamKind::Date => ("date", serde_json::json!("2024-01-05")),
+            ParamKind::DayOrMonth => ("date or month", serde_json::json!("2024-01")),
+            ParamKind::Choice(c) => ("choice", serde_json::json!(c[0])),
+            ParamKind::Text => ("text", serde_json::Value::Null),
+        };
+        let mut b = ParameterBuilder::new()
+            .name(p.name)
+            .parameter_in(ParameterIn::Query)
+            .required(Required::False)
+            .description(Some(format!("{} ({format})", p.doc)))
+            .schema(Some(
+                utoipa::openapi::ObjectBuilder::new().schema_type(utoipa::openapi::Type::String),
+            ));
+        if !example.is_null() {
+            b = b.example(Some(example));
+        }
+        op = op.parameter(b);
+    }
+    if ep.paginated {
+        op = op.parameter(
+            ParameterBuilder::new()
+                .name("pagination_key")
+                .parameter_in(ParameterIn::Query)
+                .required(Required::False)
+                .description(Some(
+                    "Opaque key of the next page, from the previous page of the same query",
+                ))
+                .schema(Some(
+                    utoipa::openapi::ObjectBuilder::new()
+                        .schema_type(utoipa::openapi::Type::String),
+                )),
+        );
+    }
+    let ok = ResponseBuilder::new()
+        .description("The upstream's answer, byte for byte (pages merged). Headers: X-Cache, Age, ETag, Cache-Control.")
+        .content("application/json", ContentBuilder::new().schema(Some(RefOr::Ref(Ref::from_schema_name(docs::envelope_name(ep))))).build())
+        .build();
+    let responses = docs::error_responses(ResponsesBuilder::new().response("200", ok)).response(
+        "304",
+        ResponseBuilder::new()
+            .description("Not modified (If-None-Match matched the ETag)")
+            .build(),
+    );
+    op.responses(responses.build())
+        .security(utoipa::openapi::security::SecurityRequirement::new::<
+            _,
+            _,
+            String,
+        >("api_key", []))
+        .request_body(None::<RequestBody>)
+        .build()
+}
+
+fn wants_gzip(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| {
+            v.split(',').any(|item| {
+                let mut parts = item.trim().split(';');
+                let coding = parts.next().unwrap_or("").trim();
+                let q_zero =
+                    parts.any(|p| matches!(p.trim(), "q=0" | "q=0.0" | "q=0.00" | "q=0.000"));
+                (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !q_zero
+            })
+        })
+}
+
+async fn mirror(
+    State(st): State<AppState>,
+    Extension(ep): Extension<&'static Endpoint>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let parsed = request::parse(ep, query.as_deref())?;
+    let (served, page_index) = match &parsed.pagination_key {
+        None => (st.cache.get(&parsed.request).await?, 0),
+        Some(pk) => resolve_page(&st, &parsed.request, pk).await?,
+    };
+    Ok(respond(&st, &served, page_index, &headers))
+}
+
+async fn resolve_page(
+    st: &AppState,
+    req: &request::CanonicalRequest,
+    pk: &str,
+) -> ApiResult<(Served, usize)> {
+    let invalid = || {
+        ApiError::bad_request(
+            "Invalid pagination_key: send the same query with the pagination_key of its previous page.",
+        )
+    };
+    let (etag, _) = cache::parse_page_key(pk).ok_or_else(invalid)?;
+    let entry = match st.cache.snapshot(&etag).await {
+        Some(e) => Served {
+            entry: e,
+            status: CacheStatus::Hit,
+            tier: "l1",
+        },
+        None => {
+            let served = st.cache.get(req).await?;
+            if served.entry.etag != etag {
+                return Err(ApiError::bad_request(
+                    "This pagination_key has expired (the answer was refreshed). Request the first page again.",
+                ));
+            }
+            served
+        }
+    };
+    if entry.entry.key != req.key() {
+        return Err(invalid());
+    }
+    let idx = entry.entry.page_index(pk).ok_or_else(invalid)?;
+    Ok((entry, idx))
+}
+
+fn respond(st: &AppState, served: &Served, page: usize, headers: &HeaderMap) -> Response {
+    let e = &served.entry;
+    let (body, gz, etag): (Bytes, Option<Bytes>, String) = match &e.pages {
+        Some(pages) => {
+            let p = &pages[page];
+            (
+                p.body.clone(),
+                Some(p.gzip.clone()),
+                format!("\"{}-p{page}\"", e.etag.trim_matches('"')),
+            )
+        }
+        None => (e.merged.body.clone(), Some(e.gzip.clone()), e.etag.clone()),
+    };
+    if page == 0 && e.pages.is_some() {
+        let (cache, entry) = (st.cache.clone(), e.clone());
+        tokio::spawn(async move { cache.keep_snapshot(&entry).await });
+    }
+    let now = st.cache.clock().now();
+    let max_age = (e.fresh_until - now).num_seconds().max(0);
+    let age = (now - e.fetched_at).num_seconds().max(0);
+    let mut h = HeaderMap::new();
+    h.insert("x-cache", HeaderValue::from_static(served.status.as_str()));
+    h.insert("x-cache-tier", HeaderValue::from_static(served.tier));
+    h.insert(header::AGE, HeaderValue::from(age));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::try_from(format!("private, max-age={max_age}")).expect("ascii"),
+    );
+    h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    if let Ok(v) = HeaderValue::try_from(&etag) {
+        h.insert(header::ETAG, v);
+    }
+    if st.demo {
+        h.insert("x-jquants-proxy-mode", HeaderValue::from_static("demo"));
+    }
+    metrics::counter!("jqp_cache_results_total", "endpoint" => e.endpoint.path, "result" => served.status.as_str()).increment(1);
+    let not_modified = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    if not_modified {
+        return (StatusCode::NOT_MODIFIED, h).into_response();
+    }
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    match gz.filter(|g| !g.is_empty()) {
+        Some(g) if wants_gzip(headers) => {
+            h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+            (StatusCode::OK, h, g).into_response()
+        }
+        _ => (StatusCode::OK, h, body).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gzip_negotiation_honours_q_zero() {
+        let mut h = HeaderMap::new();
+        assert!(!wants_gzip(&h));
+        h.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static("br, gzip;q=0.8"),
+        );
+        assert!(wants_gzip(&h));
+        h.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static("gzip;q=0, identity"),
+        );
+        assert!(!wants_gzip(&h));
+        h.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static("identity"),
+        );
+        assert!(!wants_gzip(&h));
+    }
+}

@@ -1,0 +1,108 @@
+//! Operations: liveness, readiness (upstream, Postgres and limiter state) and Prometheus
+//! metrics. Readiness never calls the upstream: probing would spend the quota it protects.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+        .routes(routes!(metrics_text))
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Health {
+    /// Always `ok` while the process serves requests.
+    pub status: &'static str,
+    pub version: &'static str,
+}
+
+/// Liveness: the process is up.
+#[utoipa::path(get, path = "/healthz", tag = "ops", responses((status = 200, body = Health)))]
+async fn healthz() -> Json<Health> {
+    Json(Health {
+        status: "ok",
+        version: env!("CARGO_PKG_VERSION"),
+    })
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Readiness {
+    /// `ready`, or `degraded` when a dependency is down but answers are still served
+    /// (from memory and upstream without Postgres, or stale without upstream).
+    pub status: &'static str,
+    /// `demo` (in-process simulator) or `live`.
+    pub mode: &'static str,
+    /// `ok`, `down`, or `disabled` (no DATABASE_URL).
+    pub postgres: &'static str,
+    pub upstream: UpstreamHealth,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct UpstreamHealth {
+    /// Plan whose rate limit the proxy keeps to.
+    pub plan: &'static str,
+    /// Complete answers fetched from upstream since start.
+    pub fetches: u64,
+    /// Fetches that failed (after retries) since start.
+    pub errors: u64,
+    /// Details of the rate limiter (queue, waits, cool-down).
+    pub limiter: serde_json::Value,
+}
+
+/// Readiness: serves 200 while answers can be given, with what is degraded.
+#[utoipa::path(get, path = "/readyz", tag = "ops", responses((status = 200, body = Readiness)))]
+async fn readyz(State(st): State<AppState>) -> Json<Readiness> {
+    let postgres = match st.cache.store() {
+        None => "disabled",
+        Some(s) if s.ping().await => "ok",
+        Some(_) => "down",
+    };
+    let stats = st.cache.stats().await;
+    let limiter = serde_json::to_value(st.cache.upstream().limiter_stats()).unwrap_or_default();
+    Json(Readiness {
+        status: if postgres == "down" {
+            "degraded"
+        } else {
+            "ready"
+        },
+        mode: if st.demo { "demo" } else { "live" },
+        postgres,
+        upstream: UpstreamHealth {
+            plan: st.plan.as_str(),
+            fetches: stats.upstream_fetches,
+            errors: stats.upstream_errors,
+            limiter,
+        },
+    })
+}
+
+/// Prometheus metrics in the text exposition format.
+#[utoipa::path(get, path = "/metrics", tag = "ops", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
+async fn metrics_text(State(st): State<AppState>) -> Response {
+    let stats = st.cache.stats().await;
+    metrics::gauge!("jqp_cache_entries", "tier" => "l1").set(stats.l1_entries as f64);
+    metrics::gauge!("jqp_cache_bytes", "tier" => "l1").set(stats.l1_bytes as f64);
+    if let Some(l2) = &stats.l2 {
+        if let (Some(n), Some(b)) = (l2.entries, l2.bytes) {
+            metrics::gauge!("jqp_cache_entries", "tier" => "l2").set(n as f64);
+            metrics::gauge!("jqp_cache_bytes", "tier" => "l2").set(b as f64);
+        }
+        metrics::gauge!("jqp_postgres_up").set(if l2.healthy { 1.0 } else { 0.0 });
+        metrics::gauge!("jqp_postgres_pending_writes").set(l2.pending_writes as f64);
+    }
+    let body = crate::telemetry::prometheus().render();
+    let mut resp = body.into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    resp
+}
