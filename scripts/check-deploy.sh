@@ -27,7 +27,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-TOOLS="${JQP_DEPLOY_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/jquants-proxy/deploy-tools}"
+TOOLS="${JQP_DEPLOY_TOOLS:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/jquants-proxy/deploy-tools}"
 PYTHON="${PYTHON:-python3}"
 
 # Pinned so that a new release of a linter cannot turn CI red on its own.
