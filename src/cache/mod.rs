@@ -139,16 +139,15 @@ impl Entry {
         let endpoint = catalog::find(s.endpoint)
             .ok_or_else(|| anyhow::anyhow!("unknown endpoint {}", s.endpoint))?;
         let merged = envelope::parse(endpoint, s.body)?;
-        Ok(Entry::build(
+        let meta = Meta {
             endpoint,
-            s.key,
-            s.code,
-            s.last_date,
-            merged,
-            s.fetched_at,
-            s.fresh_until,
-            max_page_bytes,
-        ))
+            key: s.key,
+            code: s.code,
+            last_date: s.last_date,
+            fetched_at: s.fetched_at,
+            fresh_until: s.fresh_until,
+        };
+        Ok(Entry::build(meta, merged, max_page_bytes))
     }
 
     fn weight(&self) -> u32 {
