@@ -214,7 +214,7 @@ mod tests {
 
         let none = Auth::new(&[], None, None, false, false, 0).unwrap();
         assert!(none.client_for(None, peer("127.0.0.1")).is_ok());
-        assert!(none.client_for(None, peer("::1")).is_ok());
+        assert!(none.client_for(None, "[::1]:5000".parse().unwrap()).is_ok());
         assert!(matches!(
             none.client_for(None, peer("192.168.1.9")),
             Err(ApiError::Forbidden(_))
