@@ -99,3 +99,32 @@ pub fn router(state: AppState) -> Router {
         .merge(SwaggerUi::new("/docs").url("/openapi.json", doc))
         .with_state(state)
 }
+
+#[cfg(test)]
+mod tests {
+    /// The checked-in document must be what the code serves; regenerate with
+    /// `cargo run -- openapi > openapi/openapi.json`.
+    #[test]
+    fn checked_in_openapi_is_current() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json");
+        let on_disk = std::fs::read_to_string(path).unwrap_or_default();
+        let current = super::openapi_json();
+        assert!(
+            on_disk.trim_end() == current.trim_end(),
+            "openapi/openapi.json is stale: run `cargo run -- openapi > openapi/openapi.json`"
+        );
+    }
+
+    #[test]
+    fn every_catalog_endpoint_is_documented_with_its_parameters() {
+        let doc = super::openapi();
+        for ep in crate::catalog::ENDPOINTS {
+            let item = doc.paths.paths.get(&format!("/v2{}", ep.path)).unwrap_or_else(|| panic!("{} undocumented", ep.path));
+            let op = item.get.as_ref().expect("GET");
+            let names: Vec<_> = op.parameters.iter().flatten().map(|p| p.name.clone()).collect();
+            for p in ep.params {
+                assert!(names.contains(&p.name.to_string()), "{}: {} undocumented", ep.path, p.name);
+            }
+        }
+    }
+}
