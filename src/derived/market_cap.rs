@@ -191,6 +191,10 @@ pub struct MarketCapRow {
 ///
 /// `bars` may start before the first statement and come in any order; `statements` may be
 /// out of order and include documents with blank share counts; `calendar` may be partial.
+///
+/// The split adjustment needs every `AdjFactor` since the base statement took effect, so the
+/// caller must pass bars from [`bars_needed_from`] (not just the requested range) and trim
+/// the output to the range afterwards.
 pub fn compute(
     code: &str,
     bars: &[Bar],
@@ -249,6 +253,24 @@ pub fn compute(
         out.push(row(bar, code, Some(s), Some(cum)));
     }
     out
+}
+
+/// The first date whose bar `compute` needs for correct rows on and after `from`: the
+/// effective day of the statement in force on `from` (`from` itself before the first usable
+/// statement, when the rows are null anyway).
+pub fn bars_needed_from(
+    statements: &[Statement],
+    calendar: &[TradingDay],
+    from: NaiveDate,
+) -> NaiveDate {
+    let cal = Calendar::new(calendar);
+    statements
+        .iter()
+        .filter(|s| s.sh_out.is_some_and(|n| n > 0.0))
+        .map(|s| s.effective_date(&cal))
+        .filter(|e| *e <= from)
+        .max()
+        .unwrap_or(from)
 }
 
 fn row(bar: &Bar, code: &str, base: Option<&Statement>, cum: Option<f64>) -> MarketCapRow {
@@ -578,6 +600,19 @@ mod tests {
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[0].date, "2024-06-04");
         assert_eq!(rows[1].sh_out, Some(100.0));
+    }
+
+    #[test]
+    fn bars_are_needed_from_the_base_statements_effective_day() {
+        let s = [
+            st("2025-03-03", "14:00", "A", Some(36_268_334.0), None),
+            st("2025-04-14", "15:30", "REV", None, None),
+            st("2025-05-14", "15:30", "B", Some(459_906_340.0), None),
+        ];
+        assert_eq!(bars_needed_from(&s, &[], d("2025-04-01")), d("2025-03-03"));
+        assert_eq!(bars_needed_from(&s, &[], d("2025-05-14")), d("2025-03-03"));
+        assert_eq!(bars_needed_from(&s, &[], d("2025-05-20")), d("2025-05-15"));
+        assert_eq!(bars_needed_from(&s, &[], d("2025-01-06")), d("2025-01-06"));
     }
 
     #[test]
