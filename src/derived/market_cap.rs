@@ -603,6 +603,19 @@ mod tests {
     }
 
     #[test]
+    fn the_latest_disclosed_statement_wins_on_a_shared_effective_day() {
+        let bars = [bar("2024-06-10", Some(10.0), 1.0)];
+        let s = [
+            st("2024-06-07", "16:00", "FRI-LATE", Some(300.0), None),
+            st("2024-06-08", "09:00", "SAT", Some(400.0), None),
+            st("2024-06-07", "15:30", "FRI", Some(200.0), None),
+        ];
+        let rows = compute("33500", &bars, &s, &[]);
+        assert_eq!(rows[0].base_disc_no.as_deref(), Some("SAT"));
+        assert_eq!(rows[0].sh_out, Some(400.0));
+    }
+
+    #[test]
     fn bars_are_needed_from_the_base_statements_effective_day() {
         let s = [
             st("2025-03-03", "14:00", "A", Some(36_268_334.0), None),
