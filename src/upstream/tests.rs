@@ -1,0 +1,1 @@
+//! Tests of the upstream client against a tiny in-process axum server.
