@@ -83,7 +83,11 @@ impl Limiter {
         safety_margin: f64,
         queue_timeout: Duration,
     ) -> Self {
-        let interval = |n: u32| window.div_f64(f64::from(n.max(1))).mul_f64(1.0 + safety_margin);
+        let interval = |n: u32| {
+            window
+                .div_f64(f64::from(n.max(1)))
+                .mul_f64(1.0 + safety_margin)
+        };
         let now = Instant::now();
         Self {
             plan_interval: interval(limit),

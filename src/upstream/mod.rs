@@ -28,8 +28,8 @@ use crate::catalog::{FINS_PER_MINUTE, Plan, RateGroup};
 use crate::error::ApiError;
 use crate::request::CanonicalRequest;
 
-pub use limiter::LimiterStats;
 use limiter::Limiter;
+pub use limiter::LimiterStats;
 use service::{HttpService, RateLimit, Retry, RetryPolicy};
 
 pub const DEFAULT_BASE_URL: &str = "https://api.jquants.com/v2";
@@ -93,7 +93,11 @@ impl UpstreamConfig {
                 Plan::Free
             }
         };
-        Ok(Self::new(base, SecretString::from(key.trim().to_string()), plan))
+        Ok(Self::new(
+            base,
+            SecretString::from(key.trim().to_string()),
+            plan,
+        ))
     }
 
     /// Shrinks (or stretches) the rate window and the 429 cool-down by the same factor,

@@ -124,9 +124,7 @@ fn classify(
             // 200 always carries JSON; an empty one means the connection closed early.
             // Other 2xx (210 "No Content (Partial)") may legitimately be empty.
             if status == StatusCode::OK {
-                return Err(AttemptError::Transient(format!(
-                    "{path}: empty 200 body"
-                )));
+                return Err(AttemptError::Transient(format!("{path}: empty 200 body")));
             }
         } else if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&body) {
             // A close-delimited body cut short is not an HTTP error, only bad JSON.
