@@ -116,6 +116,17 @@ impl Limiter {
     /// Waits, in arrival order, for a slot in every budget `group` draws from.
     pub(crate) async fn acquire(&self, group: RateGroup) -> Result<(), QueueTimeout> {
         let start = Instant::now();
+        let paused_until = self
+            .state
+            .lock()
+            .expect("limiter state poisoned")
+            .paused_until;
+        if paused_until.is_some_and(|p| p > start + self.queue_timeout) {
+            // The cool-down alone outlasts the queue timeout: say so now rather than after
+            // holding the client for the whole queue timeout.
+            self.queue_timeouts.fetch_add(1, Ordering::Relaxed);
+            return Err(QueueTimeout);
+        }
         let _queued = QueuedGuard::new(self);
         let res = tokio::time::timeout(self.queue_timeout, self.wait_slot(group)).await;
         let waited = start.elapsed();

@@ -617,3 +617,35 @@ fn config_defaults_and_scaling() {
         .is_err()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cooldown_longer_than_the_queue_timeout_fails_fast() {
+    let server = TestServer::start(|n, _| {
+        if n == 0 {
+            json(StatusCode::TOO_MANY_REQUESTS, "{}")
+        } else {
+            ok_json()
+        }
+    })
+    .await;
+    let mut cfg = config(&server.base, Plan::Light, Duration::from_millis(600));
+    cfg.cooldown_after_429 = Duration::from_millis(400);
+    cfg.queue_timeout = Duration::from_millis(100);
+    let up = Upstream::new(cfg).unwrap();
+    let first = {
+        let up = up.clone();
+        tokio::spawn(async move { up.call(req("/equities/master", "a=1")).await })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let start = Instant::now();
+    let e = up.call(req("/equities/master", "b=1")).await.unwrap_err();
+    assert!(matches!(e, UpstreamError::QueueTimeout), "{e:?}");
+    assert!(
+        start.elapsed() < Duration::from_millis(50),
+        "{:?}",
+        start.elapsed()
+    );
+    // The 429'd request itself waits out the cool-down outside its queue timeout.
+    first.await.unwrap().unwrap();
+    assert_eq!(server.hits().len(), 2);
+}
