@@ -227,15 +227,16 @@ struct QueuedGuard<'a>(&'a Limiter);
 
 impl<'a> QueuedGuard<'a> {
     fn new(l: &'a Limiter) -> Self {
-        let n = l.queued.fetch_add(1, Ordering::Relaxed) + 1;
-        metrics::gauge!("jqp_upstream_queue").set(n as f64);
+        l.queued.fetch_add(1, Ordering::Relaxed);
+        // increment/decrement rather than set: concurrent sets could land out of order.
+        metrics::gauge!("jqp_upstream_queue").increment(1.0);
         Self(l)
     }
 }
 
 impl Drop for QueuedGuard<'_> {
     fn drop(&mut self) {
-        let n = self.0.queued.fetch_sub(1, Ordering::Relaxed) - 1;
-        metrics::gauge!("jqp_upstream_queue").set(n as f64);
+        self.0.queued.fetch_sub(1, Ordering::Relaxed);
+        metrics::gauge!("jqp_upstream_queue").decrement(1.0);
     }
 }

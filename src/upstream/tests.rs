@@ -52,12 +52,31 @@ impl TestServer {
                     l.push(hit.clone());
                     l.len() - 1
                 };
-                script(n, &hit)
+                let mut resp = script(n, &hit);
+                // A script asks for a slow answer this way, since it cannot await itself.
+                if let Some(ms) = resp.headers_mut().remove("x-test-delay-ms") {
+                    let ms: u64 = ms.to_str().unwrap().parse().unwrap();
+                    tokio::time::sleep(Duration::from_millis(ms)).await;
+                }
+                resp
             }
         });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        // Its own runtime, so a script that blocks (or a busy server) cannot stall the
+        // client's timers, and the client's load cannot delay the recorded arrivals.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
         let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                axum::serve(listener, app).await.unwrap()
+            })
+        });
         Self {
             base: format!("http://{addr}/v2"),
             hits,
@@ -380,8 +399,10 @@ async fn persistent_503_is_unavailable_after_max_retries() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn timeouts_and_refused_connections_are_unavailable() {
     let server = TestServer::start(|_, _| {
-        std::thread::sleep(Duration::from_millis(300));
-        ok_json()
+        let mut resp = ok_json();
+        resp.headers_mut()
+            .insert("x-test-delay-ms", "300".parse().unwrap());
+        resp
     })
     .await;
     let mut cfg = config(&server.base, Plan::Premium, Duration::from_millis(600));
