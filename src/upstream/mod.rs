@@ -127,7 +127,8 @@ pub struct UpstreamResponse {
     pub body: Bytes,
 }
 
-#[derive(thiserror::Error, Debug)]
+/// `Clone` so one fetch's outcome can be handed to every request that waited on it.
+#[derive(thiserror::Error, Debug, Clone)]
 pub enum UpstreamError {
     /// 400/403/404/...: not retried; `message` is the upstream's `message` or a fallback.
     #[error("upstream answered {status}: {message}")]
