@@ -25,6 +25,9 @@ pub(crate) enum AttemptError {
     /// 5xx, connection error, timeout, truncated or non-JSON 2xx body: worth retrying.
     #[error("{0}")]
     Transient(String),
+    /// The per-attempt timeout fired (the HTTP layer never saw an answer to count).
+    #[error("upstream request timed out")]
+    TimedOut,
     /// Anything a retry cannot fix (400, 403, 404, queue timeout).
     #[error("{0}")]
     Final(UpstreamError),
@@ -34,9 +37,7 @@ pub(crate) enum AttemptError {
 pub(crate) fn from_box(e: BoxError) -> AttemptError {
     match e.downcast::<AttemptError>() {
         Ok(a) => *a,
-        Err(e) if e.is::<tower::timeout::error::Elapsed>() => {
-            AttemptError::Transient("upstream request timed out".into())
-        }
+        Err(e) if e.is::<tower::timeout::error::Elapsed>() => AttemptError::TimedOut,
         Err(e) => AttemptError::Transient(e.to_string()),
     }
 }
@@ -191,7 +192,12 @@ where
                 .acquire(req.group)
                 .await
                 .map_err(|_| AttemptError::Final(UpstreamError::QueueTimeout))?;
-            inner.oneshot(req).await
+            let path = req.path;
+            let res = inner.oneshot(req).await;
+            if matches!(res, Err(AttemptError::TimedOut)) {
+                count_call(path, "timeout");
+            }
+            res
         })
     }
 }
@@ -263,19 +269,22 @@ where
                         // request's queue timeout.
                         tokio::time::sleep_until(until).await;
                     }
-                    Err(AttemptError::Transient(detail)) => match backoff.next() {
-                        Some(delay) => {
-                            tracing::info!(
-                                path = req.path,
-                                detail = %detail,
-                                delay_ms = delay.as_millis() as u64,
-                                "upstream attempt failed; retrying"
-                            );
-                            note_retry(&limiter, "transient");
-                            tokio::time::sleep(delay).await;
+                    Err(e @ (AttemptError::Transient(_) | AttemptError::TimedOut)) => {
+                        let detail = e.to_string();
+                        match backoff.next() {
+                            Some(delay) => {
+                                tracing::info!(
+                                    path = req.path,
+                                    detail = %detail,
+                                    delay_ms = delay.as_millis() as u64,
+                                    "upstream attempt failed; retrying"
+                                );
+                                note_retry(&limiter, "transient");
+                                tokio::time::sleep(delay).await;
+                            }
+                            None => return Err(UpstreamError::Unavailable(detail)),
                         }
-                        None => return Err(UpstreamError::Unavailable(detail)),
-                    },
+                    }
                 }
             }
         })
