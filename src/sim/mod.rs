@@ -1,1 +1,3 @@
-//! TODO
+//! Offline J-Quants V2 simulator.
+pub mod calendar;
+pub mod market;
