@@ -33,7 +33,9 @@ pub fn mix(mut z: u64) -> u64 {
 
 /// Hash of several values.
 pub fn h(parts: &[u64]) -> u64 {
-    parts.iter().fold(0x51_7CC1_B727_220A, |acc, p| mix(acc ^ p))
+    parts
+        .iter()
+        .fold(0x51_7CC1_B727_220A, |acc, p| mix(acc ^ p))
 }
 
 /// Uniform in [0, 1).
@@ -43,8 +45,9 @@ pub fn unit(x: u64) -> f64 {
 
 /// Stable hash of a string (FNV-1a), for codes.
 pub fn hs(s: &str) -> u64 {
-    s.bytes()
-        .fold(0xcbf2_9ce4_8422_2325, |a, b| (a ^ b as u64).wrapping_mul(0x100_0000_01b3))
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |a, b| {
+        (a ^ b as u64).wrapping_mul(0x100_0000_01b3)
+    })
 }
 
 pub fn day_num(d: NaiveDate) -> i64 {
@@ -160,9 +163,26 @@ fn ref_names() -> RefNames {
 }
 
 const NAME_JP: &[&str] = &[
-    "サクラ", "アオバ", "ミドリ", "ヒカリ", "ツバサ", "ヤマト", "アサヒ", "カエデ", "ミナト",
-    "ハヤテ", "シズカ", "ホクト", "トウヨウ", "ニッポン", "ダイイチ", "ミライ", "ソウゴウ",
-    "チュウオウ", "キタカゼ", "コスモ",
+    "サクラ",
+    "アオバ",
+    "ミドリ",
+    "ヒカリ",
+    "ツバサ",
+    "ヤマト",
+    "アサヒ",
+    "カエデ",
+    "ミナト",
+    "ハヤテ",
+    "シズカ",
+    "ホクト",
+    "トウヨウ",
+    "ニッポン",
+    "ダイイチ",
+    "ミライ",
+    "ソウゴウ",
+    "チュウオウ",
+    "キタカゼ",
+    "コスモ",
 ];
 const NAME_EN: &[&str] = &[
     "Sakura", "Aoba", "Midori", "Hikari", "Tsubasa", "Yamato", "Asahi", "Kaede", "Minato",
@@ -192,7 +212,12 @@ pub struct Market {
 
 impl std::fmt::Debug for Market {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Market(seed {}, {} issues)", self.seed, self.issues.len())
+        write!(
+            f,
+            "Market(seed {}, {} issues)",
+            self.seed,
+            self.issues.len()
+        )
     }
 }
 
@@ -201,9 +226,13 @@ impl Market {
         let n = n.max(10);
         // Candidate numeric codes, ordered by a seeded hash; the fixed ones come first.
         let fixed = ["7203", "8697", "3350"];
-        let mut cands: Vec<u32> = (1301..=9997).filter(|c| c % 10 != 0 || c % 7 == 0).collect();
+        let mut cands: Vec<u32> = (1301..=9997)
+            .filter(|c| c % 10 != 0 || c % 7 == 0)
+            .collect();
         cands.sort_by_key(|c| h(&[seed, 1, *c as u64]));
-        let letters = ["130A", "135A", "141A", "145A", "150A", "156A", "167A", "186A"];
+        let letters = [
+            "130A", "135A", "141A", "145A", "150A", "156A", "167A", "186A",
+        ];
         let n_letters = letters.len().min(n / 50).max(1);
         let n_pref = (n / 1000).clamp(1, 5);
         let mut bases: Vec<String> = fixed.iter().map(|s| s.to_string()).collect();
@@ -216,7 +245,8 @@ impl Market {
                 bases.push(s);
             }
         }
-        let mut codes: Vec<(String, bool)> = bases.iter().map(|b| (format!("{b}0"), false)).collect();
+        let mut codes: Vec<(String, bool)> =
+            bases.iter().map(|b| (format!("{b}0"), false)).collect();
         for l in letters.iter().take(n_letters) {
             codes.push((format!("{l}0"), false));
         }
@@ -316,7 +346,10 @@ impl Market {
                 fy_end_month = 3;
             }
             "86970" => {
-                (name, name_en) = ("日本取引所グループ".into(), "Japan Exchange Group,Inc.".into());
+                (name, name_en) = (
+                    "日本取引所グループ".into(),
+                    "Japan Exchange Group,Inc.".into(),
+                );
                 issue.sector = 30;
                 issue.segment = 0;
                 issue.scale_cat = "TOPIX Large70";
@@ -464,10 +497,16 @@ fn value_noise(key: u64, x: f64) -> f64 {
 
 /// Multi-octave noise: long swings plus short wiggles.
 fn fbm(key: u64, t: f64, amp: f64) -> f64 {
-    const OCT: &[(f64, f64)] = &[(400.0, 0.55), (90.0, 0.25), (21.0, 0.12), (5.0, 0.06), (1.3, 0.03)];
+    const OCT: &[(f64, f64)] = &[
+        (400.0, 0.55),
+        (90.0, 0.25),
+        (21.0, 0.12),
+        (5.0, 0.06),
+        (1.3, 0.03),
+    ];
     OCT.iter()
         .enumerate()
-        .map(|(k, (period, a))| a * amp * value_noise(key ^ (k as u64 + 1) * 0x1000, t / period))
+        .map(|(k, (period, a))| a * amp * value_noise(key ^ ((k as u64 + 1) * 0x1000), t / period))
         .sum()
 }
 
@@ -552,6 +591,8 @@ impl Issue {
         unit(h(&[self.hash, 99, day_num(d) as u64])) < p
             && !self.splits.iter().any(|s| s.ex_date == d)
             && d != self.listed
+            // The named issues are always heavily traded.
+            && !matches!(self.code.as_str(), "72030" | "86970" | "33500")
     }
 
     /// Shares issued (incl. treasury) at the end of day `d`.
@@ -589,8 +630,8 @@ impl Issue {
         let (ah, al) = (ah.max(ao).max(c), al.min(ao).min(c));
         let hi = mh.max(ah);
         let lo = ml.min(al);
-        let vol_level = self.base_volume * (0.8 * fbm(self.hash ^ 0xABCD, t, 1.0)).exp()
-            * (0.6 + 0.8 * r(8));
+        let vol_level =
+            self.base_volume * (0.8 * fbm(self.hash ^ 0xABCD, t, 1.0)).exp() * (0.6 + 0.8 * r(8));
         let vo = ((vol_level * ff / 100.0).round() * 100.0).max(100.0);
         let mvo = ((vo * (0.35 + 0.3 * r(9)) / 100.0).round() * 100.0).min(vo);
         let mva = (mvo * (o + mc + mh + ml) / 4.0).round();
@@ -626,7 +667,11 @@ mod tests {
         let a = Market::new(42, 4000);
         let b = Market::new(42, 4000);
         let c = Market::new(7, 4000);
-        assert!((3990..=4010).contains(&a.issues.len()), "{}", a.issues.len());
+        assert!(
+            (3990..=4010).contains(&a.issues.len()),
+            "{}",
+            a.issues.len()
+        );
         for code in ["72030", "86970", "33500", "130A0"] {
             assert!(a.issue(code).is_some(), "{code}");
         }
@@ -637,8 +682,14 @@ mod tests {
         assert_eq!(ca, cb);
         assert_ne!(ca, cc);
         let d = ymd(2024, 6, 3);
-        assert_eq!(a.issue("72030").unwrap().raw_bar(d), b.issue("72030").unwrap().raw_bar(d));
-        assert_ne!(a.issue("72030").unwrap().raw_bar(d), c.issue("72030").unwrap().raw_bar(d));
+        assert_eq!(
+            a.issue("72030").unwrap().raw_bar(d),
+            b.issue("72030").unwrap().raw_bar(d)
+        );
+        assert_ne!(
+            a.issue("72030").unwrap().raw_bar(d),
+            c.issue("72030").unwrap().raw_bar(d)
+        );
         assert_eq!(a.all_splits(), b.all_splits());
         let n = a.all_splits().len();
         assert!(n > 200, "{n} splits");
@@ -653,7 +704,11 @@ mod tests {
                     continue;
                 }
                 if let Some(b) = is.raw_bar(*d) {
-                    assert!(b.l <= b.o.min(b.c) && b.h >= b.o.max(b.c), "{} {d} {b:?}", is.code);
+                    assert!(
+                        b.l <= b.o.min(b.c) && b.h >= b.o.max(b.c),
+                        "{} {d} {b:?}",
+                        is.code
+                    );
                     assert!(b.ml >= b.l && b.mh <= b.h && b.al >= b.l && b.ah <= b.h);
                     assert!(b.vo >= b.mvo && b.vo > 0.0 && b.va > 0.0);
                 }
@@ -695,7 +750,10 @@ mod tests {
             let raw_ratio = b.c / a.c;
             let adj_ratio = adj_ex / adj_prev;
             // Raw moves by about the factor, adjusted by ordinary daily noise only.
-            assert!((raw_ratio / s.factor).ln().abs() < 0.25, "{code} {s:?} {raw_ratio}");
+            assert!(
+                (raw_ratio / s.factor).ln().abs() < 0.25,
+                "{code} {s:?} {raw_ratio}"
+            );
             assert!(adj_ratio.ln().abs() < 0.25, "{code} {s:?} {adj_ratio}");
             checked += 1;
         }

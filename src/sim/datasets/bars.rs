@@ -4,8 +4,8 @@
 
 use chrono::NaiveDate;
 
-use super::super::market::{h, unit, Issue};
-use super::{published_day, row, Ctx, V};
+use super::super::market::{Issue, h, unit};
+use super::{Ctx, V, published_day, row};
 use crate::catalog::Plan;
 use crate::jst;
 
@@ -23,7 +23,12 @@ fn daily_keys(ctx: &Ctx) -> &'static [&'static str] {
 
 /// One `/equities/bars/daily` row; `visible` is the last published day (splits beyond it are
 /// not yet known, so they do not adjust anything).
-pub fn daily_row(keys: &'static [&'static str], is: &Issue, d: NaiveDate, visible: NaiveDate) -> String {
+pub fn daily_row(
+    keys: &'static [&'static str],
+    is: &Issue,
+    d: NaiveDate,
+    visible: NaiveDate,
+) -> String {
     let date = jst::fmt_date(d);
     let bar = is.raw_bar(d);
     let mult = is.adj_multiplier(d, visible);
@@ -137,7 +142,10 @@ pub fn minute(ctx: &Ctx) -> Vec<String> {
         days = &days[days.len().saturating_sub(20)..];
     }
     let mut out = Vec::new();
-    for is in issues.into_iter().take(if cross { MINUTE_ISSUES } else { 1 }) {
+    for is in issues
+        .into_iter()
+        .take(if cross { MINUTE_ISSUES } else { 1 })
+    {
         for d in days.iter().filter(|d| **d >= is.listed) {
             let Some(b) = is.raw_bar(*d) else { continue };
             let date = jst::fmt_date(*d);
@@ -150,7 +158,9 @@ pub fn minute(ctx: &Ctx) -> Vec<String> {
                     // Walk from the open to the close through the day's range.
                     let target = b.o + (b.c - b.o) * (i / n);
                     let r = unit(h(&[is.hash, 5, d.num_days_from_ce() as u64, m as u64]));
-                    let p = (target + (r - 0.5) * (b.h - b.l) * 0.3).clamp(b.l, b.h).round();
+                    let p = (target + (r - 0.5) * (b.h - b.l) * 0.3)
+                        .clamp(b.l, b.h)
+                        .round();
                     let (o, c) = (last, p);
                     let vo = ((b.vo / n) * (0.5 + r) / 100.0).round() * 100.0;
                     let time = format!("{:02}:{:02}", m / 60, m % 60);
@@ -264,4 +274,3 @@ pub fn breakdown(ctx: &Ctx) -> Vec<String> {
     }
     out
 }
-

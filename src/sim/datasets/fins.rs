@@ -6,8 +6,8 @@
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime};
 
 use super::super::calendar;
-use super::super::market::{h, unit, ymd, Issue};
-use super::{fmt_num_str, obj, row, Ctx, V};
+use super::super::market::{Issue, h, unit, ymd};
+use super::{Ctx, V, fmt_num_str, obj, row};
 use crate::jst;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -33,12 +33,21 @@ pub struct Doc {
 
 impl Doc {
     pub fn at(&self) -> NaiveDateTime {
-        self.disc.and_time(NaiveTime::parse_from_str(self.time, "%H:%M:%S").unwrap_or_default())
+        self.disc
+            .and_time(NaiveTime::parse_from_str(self.time, "%H:%M:%S").unwrap_or_default())
     }
 
     fn doc_type(&self, is: &Issue) -> String {
-        let cons = if unit(h(&[is.hash, 70])) < 0.8 { "Consolidated" } else { "NonConsolidated" };
-        let std = if unit(h(&[is.hash, 71])) < 0.9 { "JP" } else { "IFRS" };
+        let cons = if unit(h(&[is.hash, 70])) < 0.8 {
+            "Consolidated"
+        } else {
+            "NonConsolidated"
+        };
+        let std = if unit(h(&[is.hash, 71])) < 0.9 {
+            "JP"
+        } else {
+            "IFRS"
+        };
         match self.kind {
             Kind::Revision => "EarnForecastRevision".into(),
             k => {
@@ -73,7 +82,9 @@ fn add_months_end(d: NaiveDate, months: i32) -> NaiveDate {
     month_end(total.div_euclid(12), (total.rem_euclid(12) + 1) as u32)
 }
 
-const TIMES: &[&str] = &["15:00:00", "15:30:00", "16:00:00", "13:00:00", "11:30:00", "17:00:00"];
+const TIMES: &[&str] = &[
+    "15:00:00", "15:30:00", "16:00:00", "13:00:00", "11:30:00", "17:00:00",
+];
 
 /// The documents of fiscal year ending in `fy_year`, in disclosure order.
 pub fn docs_for_year(is: &Issue, fy_year: i32) -> Vec<Doc> {
@@ -81,9 +92,16 @@ pub fn docs_for_year(is: &Issue, fy_year: i32) -> Vec<Doc> {
     let fy_st = add_months_end(fy_en, -12) + Duration::days(1);
     let mut docs = Vec::new();
     let r = |k: u64| unit(h(&[is.hash, 60, fy_year as u64, k]));
-    for (q, kind) in [Kind::Q1, Kind::Q2, Kind::Q3, Kind::FY].into_iter().enumerate() {
+    for (q, kind) in [Kind::Q1, Kind::Q2, Kind::Q3, Kind::FY]
+        .into_iter()
+        .enumerate()
+    {
         let per_en = add_months_end(fy_st, 3 * (q as i32 + 1) - 1);
-        let lag = if kind == Kind::FY { 38 + (r(q as u64) * 12.0) as i64 } else { 30 + (r(q as u64) * 14.0) as i64 };
+        let lag = if kind == Kind::FY {
+            38 + (r(q as u64) * 12.0) as i64
+        } else {
+            30 + (r(q as u64) * 14.0) as i64
+        };
         let mut disc = per_en + Duration::days(lag);
         // A few disclosures fall on non-business days; the rest on business days.
         if r(10 + q as u64) > 0.04 && !calendar::is_business_day(disc) {
@@ -103,7 +121,8 @@ pub fn docs_for_year(is: &Issue, fy_year: i32) -> Vec<Doc> {
     }
     if r(30) < 0.35 {
         // A forecast revision between the 3Q and FY documents.
-        let disc = calendar::next_business_day(docs[2].disc + Duration::days(20 + (r(31) * 20.0) as i64));
+        let disc =
+            calendar::next_business_day(docs[2].disc + Duration::days(20 + (r(31) * 20.0) as i64));
         docs.push(Doc {
             disc,
             time: "15:00:00",
@@ -151,7 +170,7 @@ fn visible_docs(is: &Issue, lo: NaiveDate, hi: NaiveDate, now: NaiveDateTime) ->
     out
 }
 
-fn docs_of(ctx: &Ctx) -> Vec<(&Issue, Doc)> {
+fn docs_of<'a>(ctx: &Ctx<'a>) -> Vec<(&'a Issue, Doc)> {
     let (lo, hi) = match ctx.date("date") {
         Some(d) => (d.max(ctx.lo), d.min(ctx.hi)),
         None => (ctx.lo, ctx.hi.min(ctx.today)),
@@ -184,7 +203,9 @@ pub fn cursor_for(now: NaiveDateTime) -> String {
 
 fn decode_cursor(s: &str) -> Option<NaiveDateTime> {
     use base64::Engine;
-    let b = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s).ok()?;
+    let b = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(s)
+        .ok()?;
     let s = String::from_utf8(b).ok()?;
     NaiveDateTime::parse_from_str(s.strip_prefix("c1:")?, "%Y%m%d%H%M%S").ok()
 }
@@ -228,7 +249,7 @@ fn figures(is: &Issue, doc: &Doc) -> Figures {
         shares,
         treasury,
         avg: (shares - treasury).round(),
-        div: (price * 0.015 * (0.5 + r(7))).round(),
+        div: (price * 0.006 * (0.5 + r(7))).round(),
     }
 }
 
@@ -313,7 +334,9 @@ pub fn summary(ctx: &Ctx) -> Vec<String> {
                 "NxtFYSt" if d.kind == Kind::FY => {
                     V::St(jst::fmt_date(d.fy_en + Duration::days(1)))
                 }
-                "NxtFYEn" if d.kind == Kind::FY => V::St(jst::fmt_date(add_months_end(d.fy_en, 12))),
+                "NxtFYEn" if d.kind == Kind::FY => {
+                    V::St(jst::fmt_date(add_months_end(d.fy_en, 12)))
+                }
                 k => summary_value(k, is, &d, &f),
             })
         })
@@ -329,10 +352,16 @@ pub fn details(ctx: &Ctx) -> Vec<String> {
             let fs = obj(&[
                 ("NetSales", V::St(fmt_num_str(f.sales))),
                 ("OperatingProfitLoss", V::St(fmt_num_str(f.op))),
-                ("ProfitLossAttributableToOwnersOfParent", V::St(fmt_num_str(f.np))),
+                (
+                    "ProfitLossAttributableToOwnersOfParent",
+                    V::St(fmt_num_str(f.np)),
+                ),
                 ("Assets", V::St(fmt_num_str(f.ta))),
                 ("NetAssets", V::St(fmt_num_str(f.eq))),
-                ("TotalNumberOfIssuedSharesCommonStock", V::St(fmt_num_str(f.shares))),
+                (
+                    "TotalNumberOfIssuedSharesCommonStock",
+                    V::St(fmt_num_str(f.shares)),
+                ),
             ]);
             let dt = d.doc_type(is);
             row(ctx.fields(), |k| match k {
@@ -370,17 +399,35 @@ fn notices_for_year(is: &Issue, fy_year: i32) -> Vec<Notice> {
     let fy_en = docs[0].fy_en;
     let q2_en = docs[1].per_en;
     let r = |k: u64| unit(h(&[is.hash, 90, fy_year as u64, k]));
-    let base = (is.base_price / is.future_factor(fy_en).max(1e-9) * 0.012).round().max(1.0);
+    let base = (is.base_price / is.future_factor(fy_en).max(1e-9) * 0.012)
+        .round()
+        .max(1.0);
     let mut out = Vec::new();
     let mut seq = 0u32;
     let mut next_ref = |d: NaiveDate| {
         seq += 1;
-        format!("{}{}B{:05}", d.format("%Y%m%d"), fy_year.rem_euclid(10), (is.index as u32 * 8 + seq) % 100_000)
+        format!(
+            "{}{}B{:05}",
+            d.format("%Y%m%d"),
+            fy_year.rem_euclid(10),
+            (is.index as u32 * 8 + seq) % 100_000
+        )
     };
-    let fc_date = prev_fy.iter().find(|d| d.kind == Kind::FY).map(|d| d.disc).unwrap_or(fy_en);
+    let fc_date = prev_fy
+        .iter()
+        .find(|d| d.kind == Kind::FY)
+        .map(|d| d.disc)
+        .unwrap_or(fy_en);
     for (interim, term, decided_on) in [
         (true, q2_en, docs[1].disc),
-        (false, fy_en, docs.iter().find(|d| d.kind == Kind::FY).map(|d| d.disc).unwrap_or(fy_en)),
+        (
+            false,
+            fy_en,
+            docs.iter()
+                .find(|d| d.kind == Kind::FY)
+                .map(|d| d.disc)
+                .unwrap_or(fy_en),
+        ),
     ] {
         let undecided = r(if interim { 1 } else { 2 }) < 0.1;
         let rf = next_ref(fc_date);
@@ -470,10 +517,11 @@ pub fn dividend(ctx: &Ctx) -> Vec<String> {
     for is in ctx.issues() {
         for y in lo.year() - 1..=hi.year() + 1 {
             for n in notices_for_year(is, y) {
-                let at = n.pub_date.and_time(
-                    NaiveTime::parse_from_str(n.time, "%H:%M").unwrap_or_default(),
-                );
-                if n.pub_date < lo || n.pub_date > hi || at > ctx.now_jst || n.pub_date < is.listed {
+                let at = n
+                    .pub_date
+                    .and_time(NaiveTime::parse_from_str(n.time, "%H:%M").unwrap_or_default());
+                if n.pub_date < lo || n.pub_date > hi || at > ctx.now_jst || n.pub_date < is.listed
+                {
                     continue;
                 }
                 let rec = n.term;
@@ -485,7 +533,7 @@ pub fn dividend(ctx: &Ctx) -> Vec<String> {
                     "Code" => V::S(&is.code),
                     "RefNo" => V::St(n.ref_no.clone()),
                     "StatCode" => V::S(n.stat),
-                    "BoardDate" => V::St(jst::fmt_date(if n.decided { n.pub_date } else { n.pub_date })),
+                    "BoardDate" => V::St(jst::fmt_date(n.pub_date)),
                     "IFCode" => V::S(if n.interim { "1" } else { "2" }),
                     "FRCode" => V::S(if n.decided { "1" } else { "2" }),
                     "IFTerm" => V::St(n.term.format("%Y-%m").to_string()),
@@ -539,7 +587,10 @@ pub fn earnings_date(ctx: &Ctx) -> Vec<String> {
     };
     for is in ctx.issues() {
         for y in lo.year() - 1..=hi.year() + 1 {
-            for d in docs_for_year(is, y).into_iter().filter(|d| d.kind != Kind::Revision) {
+            for d in docs_for_year(is, y)
+                .into_iter()
+                .filter(|d| d.kind != Kind::Revision)
+            {
                 let pub_date = calendar::prev_business_day(d.disc - Duration::days(25));
                 let pub_at = pub_date.and_hms_opt(10, 5, 0).unwrap_or_default();
                 if pub_at > ctx.now_jst || pub_date < ctx.lo || pub_date < is.listed {
@@ -640,12 +691,19 @@ mod tests {
                         "1" => assert_eq!(n.ca_ref, n.ref_no),
                         _ => {
                             assert!(ns.iter().any(|o| o.ref_no == n.ca_ref && o.stat == "1"));
-                            if n.stat == "2" { corrections += 1 } else { deletions += 1 }
+                            if n.stat == "2" {
+                                corrections += 1
+                            } else {
+                                deletions += 1
+                            }
                         }
                     }
                 }
             }
         }
-        assert!(corrections > 10 && deletions > 5, "{corrections} {deletions}");
+        assert!(
+            corrections > 10 && deletions > 5,
+            "{corrections} {deletions}"
+        );
     }
 }

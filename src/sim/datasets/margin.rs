@@ -2,11 +2,11 @@
 //! date 2026-09-25, daily with yen values since), daily margin alerts, sector short-selling
 //! ratios and reported short positions.
 
-use chrono::{Datelike, Duration, NaiveDate, Weekday};
+use chrono::{Datelike, Duration, NaiveDate};
 
 use super::super::calendar;
-use super::super::market::{h, unit, ymd, Issue, SECTORS33};
-use super::{fmt_num_str, obj, published_day, row, Ctx, V};
+use super::super::market::{Issue, SECTORS33, h, unit, ymd};
+use super::{Ctx, V, fmt_num_str, obj, published_day, row};
 use crate::jst;
 
 /// First application date of the daily margin-interest data.
@@ -33,7 +33,11 @@ pub fn slots(lo: NaiveDate, hi: NaiveDate) -> Vec<Slot> {
             let date = *days.last().expect("non-empty");
             let pub_date = calendar::add_business_days(date, 2);
             if pub_date < daily_from() && date >= lo && date <= hi {
-                out.push(Slot { date, pub_date, daily: false });
+                out.push(Slot {
+                    date,
+                    pub_date,
+                    daily: false,
+                });
             }
         }
         monday += Duration::days(7);
@@ -43,7 +47,11 @@ pub fn slots(lo: NaiveDate, hi: NaiveDate) -> Vec<Slot> {
     for d in calendar::business_days(start, hi) {
         let pub_date = calendar::next_business_day(*d);
         if pub_date >= daily_from() {
-            out.push(Slot { date: *d, pub_date, daily: true });
+            out.push(Slot {
+                date: *d,
+                pub_date,
+                daily: true,
+            });
         }
     }
     out.sort_by_key(|s| s.date);
@@ -51,7 +59,9 @@ pub fn slots(lo: NaiveDate, hi: NaiveDate) -> Vec<Slot> {
 }
 
 fn slot_for_pub(p: NaiveDate) -> Option<Slot> {
-    slots(p - Duration::days(12), p).into_iter().find(|s| s.pub_date == p)
+    slots(p - Duration::days(12), p)
+        .into_iter()
+        .find(|s| s.pub_date == p)
 }
 
 fn iss_type(is: &Issue) -> &'static str {
@@ -96,7 +106,11 @@ pub fn interest(ctx: &Ctx) -> Vec<String> {
         .into_iter()
         .filter(|s| s.pub_date <= visible_pub && s.date >= ctx.lo)
         .collect();
-    let issues: Vec<&Issue> = ctx.issues().into_iter().filter(|i| i.mrgn != "3" || i.code.ends_with('0')).collect();
+    let issues: Vec<&Issue> = ctx
+        .issues()
+        .into_iter()
+        .filter(|i| i.mrgn != "3" || i.code.ends_with('0'))
+        .collect();
     let mut out = Vec::new();
     let by_code = ctx.req.code().is_some();
     let mut push = |is: &Issue, s: &Slot| {
@@ -104,10 +118,20 @@ pub fn interest(ctx: &Ctx) -> Vec<String> {
             return;
         }
         let (short, long) = volumes(is, s.date);
-        let neg = |x: f64, k: u64| (x * (0.2 + 0.5 * unit(h(&[is.hash, k]))) / 100.0).round() * 100.0;
+        let neg =
+            |x: f64, k: u64| (x * (0.2 + 0.5 * unit(h(&[is.hash, k]))) / 100.0).round() * 100.0;
         let (sn, ln) = (neg(short, 105), neg(long, 106));
-        let price = is.raw_bar(s.date).map(|b| b.c).unwrap_or(is.base_price / is.future_factor(s.date));
-        let val = |v: f64| if s.daily { V::N((v * price).round()) } else { V::Null };
+        let price = is
+            .raw_bar(s.date)
+            .map(|b| b.c)
+            .unwrap_or(is.base_price / is.future_factor(s.date));
+        let val = |v: f64| {
+            if s.daily {
+                V::N((v * price).round())
+            } else {
+                V::Null
+            }
+        };
         out.push(row(ctx.fields(), |k| match k {
             "PubDate" => V::St(jst::fmt_date(s.pub_date)),
             "Date" => V::St(jst::fmt_date(s.date)),
@@ -165,7 +189,14 @@ pub fn alert(ctx: &Ctx) -> Vec<String> {
                 ("DailyPublication", V::S("1")),
                 ("Monitoring", V::S("0")),
                 ("RestrictedByJSF", V::S("0")),
-                ("PrecautionByJSF", V::S(if unit(h(&[is.hash, 111, dn])) < 0.3 { "1" } else { "0" })),
+                (
+                    "PrecautionByJSF",
+                    V::S(if unit(h(&[is.hash, 111, dn])) < 0.3 {
+                        "1"
+                    } else {
+                        "0"
+                    }),
+                ),
                 ("UnclearOrSecOnAlert", V::S("0")),
             ]);
             let sn = (short * 0.4 / 100.0).round() * 100.0;
@@ -183,7 +214,11 @@ pub fn alert(ctx: &Ctx) -> Vec<String> {
                 "LongOut" => V::N(long),
                 "LongOutChg" => V::N(long - pl),
                 "LongOutRatio" => V::St(fmt_num_str((long / shares * 10000.0).round() / 100.0)),
-                "SLRatio" => V::N(if long > 0.0 { (short / long * 10000.0).round() / 100.0 } else { 0.0 }),
+                "SLRatio" => V::N(if long > 0.0 {
+                    (short / long * 10000.0).round() / 100.0
+                } else {
+                    0.0
+                }),
                 "ShrtNegOut" => V::N(sn),
                 "ShrtNegOutChg" => V::N(sn - psn),
                 "ShrtStdOut" => V::N(short - sn),
@@ -211,7 +246,15 @@ pub fn short_ratio(ctx: &Ctx) -> Vec<String> {
             if want.is_some_and(|w| w != *s33) {
                 continue;
             }
-            let r = |k: u64| unit(h(&[ctx.m.seed, 120, i as u64, d.num_days_from_ce() as u64, k]));
+            let r = |k: u64| {
+                unit(h(&[
+                    ctx.m.seed,
+                    120,
+                    i as u64,
+                    d.num_days_from_ce() as u64,
+                    k,
+                ]))
+            };
             let total = (1e10 * (1.0 + 20.0 * r(1))).round();
             out.push(row(ctx.fields(), |k| match k {
                 "Date" => V::St(jst::fmt_date(*d)),
@@ -227,8 +270,14 @@ pub fn short_ratio(ctx: &Ctx) -> Vec<String> {
 }
 
 const FUNDS: &[(&str, &str)] = &[
-    ("Goldman Sachs International", "Plumtree Court, 25 Shoe Lane, London"),
-    ("Morgan Stanley & Co. International plc", "25 Cabot Square, Canary Wharf, London"),
+    (
+        "Goldman Sachs International",
+        "Plumtree Court, 25 Shoe Lane, London",
+    ),
+    (
+        "Morgan Stanley & Co. International plc",
+        "25 Cabot Square, Canary Wharf, London",
+    ),
     ("Citadel Advisors LLC", "Southeast Financial Center, Miami"),
     ("BofA Securities Europe SA", "51 rue La Boetie, Paris"),
 ];
@@ -239,7 +288,10 @@ pub fn short_sale_report(ctx: &Ctx) -> Vec<String> {
     let (lo, hi) = if let Some(d) = ctx.date("disc_date") {
         (d, d)
     } else if let Some(d) = ctx.date("calc_date") {
-        (calendar::next_business_day(d), calendar::next_business_day(d))
+        (
+            calendar::next_business_day(d),
+            calendar::next_business_day(d),
+        )
     } else {
         (
             ctx.date("disc_date_from").unwrap_or(ctx.lo),
@@ -294,6 +346,7 @@ pub fn short_sale_report(ctx: &Ctx) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Weekday;
 
     #[test]
     fn weekly_then_daily_slots() {

@@ -4,7 +4,7 @@
 //! over thousands of issues must stay fast in debug builds too.
 
 mod bars;
-mod fins;
+pub mod fins;
 mod margin;
 mod other;
 
@@ -200,9 +200,9 @@ pub fn published_day(now: NaiveDateTime, h: u32, m: u32) -> NaiveDate {
 
 /// The plan's history window at `today` (NOTES.md "Plans: history available").
 pub fn window(plan: Plan, today: NaiveDate) -> (NaiveDate, NaiveDate) {
+    use chrono::Datelike;
     let years_back = |y: i32| {
-        today
-            .with_year_checked(today.year_ce().1 as i32 - y)
+        NaiveDate::from_ymd_opt(today.year() - y, today.month(), today.day())
             .unwrap_or(today - Duration::days(365 * y as i64))
     };
     match plan {
@@ -213,17 +213,6 @@ pub fn window(plan: Plan, today: NaiveDate) -> (NaiveDate, NaiveDate) {
         Plan::Light => (years_back(5), today + Duration::days(400)),
         Plan::Standard => (years_back(10), today + Duration::days(400)),
         Plan::Premium => (years_back(20), today + Duration::days(400)),
-    }
-}
-
-trait WithYear {
-    fn with_year_checked(&self, y: i32) -> Option<NaiveDate>;
-}
-impl WithYear for NaiveDate {
-    fn with_year_checked(&self, y: i32) -> Option<NaiveDate> {
-        use chrono::Datelike;
-        self.with_year(y)
-            .or_else(|| NaiveDate::from_ymd_opt(y, self.month(), self.day() - 1))
     }
 }
 
