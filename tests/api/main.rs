@@ -1,0 +1,6 @@
+//! The one integration-test binary: the real application on port 0 in front of the
+//! in-process J-Quants simulator (see `helpers::spawn_app`).
+
+mod cache;
+mod helpers;
+mod mirror;
