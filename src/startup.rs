@@ -115,6 +115,7 @@ impl Application {
             auth: auth.clone(),
             demo,
             plan,
+            max_page_bytes: cfg.max_page_bytes,
         };
         let router = with_middleware(routes::router(state.clone()), auth, cfg.request_timeout);
         tracing::info!(addr = %listener.local_addr()?, plan = plan.as_str(), demo, "jquants-proxy listening");

@@ -1,1 +1,177 @@
-//! TODO
+//! Derived data the upstream does not provide (project issue #5): daily market cap adjusted
+//! for splits between filings, margin balances with ratios and yen values, dividend notices
+//! with their correction/deletion chain applied, and a margin-account calculator.
+//!
+//! Everything here is a pure function of upstream rows (as the mirror returns them) and
+//! caller input: no IO, no HTTP, no clock. The route layer fetches the rows, calls these
+//! functions and wraps the result in the mirror's `{"data": [...]}` envelope; a
+//! [`DerivedError`] becomes a 400 whose message is the error's text.
+
+pub mod dividends;
+pub mod margin;
+pub mod margin_account;
+pub mod market_cap;
+pub mod values;
+
+/// One upstream row as the mirror returns it (key order preserved).
+pub type Row = serde_json::Map<String, serde_json::Value>;
+
+/// Invalid input: the text says which field is wrong and why, and is sent to the client as
+/// the 400's message, so it must never contain internal detail.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{field}: {reason}")]
+pub struct DerivedError {
+    /// The offending field, as the client spelled it (e.g. `Positions[1].Side`).
+    pub field: String,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+impl DerivedError {
+    pub fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Invalid input is the client's 400, with this error's text as the message.
+impl From<DerivedError> for crate::error::ApiError {
+    fn from(e: DerivedError) -> Self {
+        crate::error::ApiError::BadRequest(e.to_string())
+    }
+}
+
+/// Whether an upstream code matches the requested one: a 4-character request means the
+/// common stock, whose 5-character code ends in `0` (NOTES: "4-character code means ...").
+pub fn code_matches(row_code: &str, wanted: &str) -> bool {
+    row_code == wanted
+        || (wanted.len() == 4 && row_code.len() == 5 && row_code == format!("{wanted}0"))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+    use utoipa::PartialSchema;
+
+    /// Collects the properties of a schema (following `allOf`) that have no description.
+    fn undocumented(schema: &Value, path: &str, out: &mut Vec<String>) {
+        if let Some(parts) = schema.get("allOf").and_then(Value::as_array) {
+            for p in parts {
+                undocumented(p, path, out);
+            }
+        }
+        if let Some(props) = schema.get("properties").and_then(Value::as_object) {
+            for (k, v) in props {
+                // utoipa puts a nullable `$ref`'s description on the `$ref` inside `oneOf`.
+                let documented = v.get("description").is_some()
+                    || v.get("oneOf")
+                        .and_then(Value::as_array)
+                        .is_some_and(|alts| alts.iter().any(|a| a.get("description").is_some()));
+                if !documented {
+                    out.push(format!("{path}.{k}"));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn openapi_documents_every_field() {
+        let schemas: Vec<(&str, Value)> = vec![
+            (
+                "MarketCapRow",
+                serde_json::to_value(super::market_cap::MarketCapRow::schema()).unwrap(),
+            ),
+            (
+                "MarginRow",
+                serde_json::to_value(super::margin::MarginRow::schema()).unwrap(),
+            ),
+            (
+                "DividendNotice",
+                serde_json::to_value(super::dividends::DividendNotice::schema()).unwrap(),
+            ),
+            (
+                "NoticeInForce",
+                serde_json::to_value(super::dividends::NoticeInForce::schema()).unwrap(),
+            ),
+            (
+                "AnnualDividend",
+                serde_json::to_value(super::dividends::AnnualDividend::schema()).unwrap(),
+            ),
+            (
+                "DividendPeriod",
+                serde_json::to_value(super::dividends::DividendPeriod::schema()).unwrap(),
+            ),
+            (
+                "AccountInput",
+                serde_json::to_value(super::margin_account::AccountInput::schema()).unwrap(),
+            ),
+            (
+                "PledgedInput",
+                serde_json::to_value(super::margin_account::PledgedInput::schema()).unwrap(),
+            ),
+            (
+                "PositionInput",
+                serde_json::to_value(super::margin_account::PositionInput::schema()).unwrap(),
+            ),
+            (
+                "AccountReport",
+                serde_json::to_value(super::margin_account::AccountReport::schema()).unwrap(),
+            ),
+            (
+                "PositionReport",
+                serde_json::to_value(super::margin_account::PositionReport::schema()).unwrap(),
+            ),
+            (
+                "PledgedReport",
+                serde_json::to_value(super::margin_account::PledgedReport::schema()).unwrap(),
+            ),
+        ];
+        let mut missing = Vec::new();
+        for (name, s) in &schemas {
+            undocumented(s, name, &mut missing);
+        }
+        assert!(missing.is_empty(), "undocumented fields: {missing:?}");
+        // Spot checks that the keys are the ones the issue names and carry their unit.
+        let mc = &schemas[0].1["properties"];
+        assert!(
+            mc["MktCapExTr"]["description"]
+                .as_str()
+                .unwrap()
+                .contains("yen")
+        );
+        assert!(
+            mc["ShOut"]["description"]
+                .as_str()
+                .unwrap()
+                .contains("shares")
+        );
+        let mr = &schemas[1].1["properties"];
+        assert!(
+            mr["LongValToMktCap"]["description"]
+                .as_str()
+                .unwrap()
+                .contains("fraction")
+        );
+    }
+
+    #[test]
+    fn invalid_input_becomes_a_400_with_the_message() {
+        let e: crate::error::ApiError =
+            super::DerivedError::new("Positions[0].Side", "must be long or short").into();
+        assert_eq!(e.status(), axum::http::StatusCode::BAD_REQUEST);
+        assert_eq!(
+            e.public_message(),
+            "Positions[0].Side: must be long or short"
+        );
+    }
+
+    #[test]
+    fn code_matching() {
+        assert!(super::code_matches("72030", "7203"));
+        assert!(super::code_matches("130A0", "130A0"));
+        assert!(!super::code_matches("72031", "7203"));
+        assert!(!super::code_matches("7203", "72030"));
+    }
+}

@@ -3,6 +3,7 @@
 //! `OpenApiRouter`, so the served routes and the documented ones are the same list.
 
 pub mod admin;
+pub mod derived;
 pub mod docs;
 pub mod mirror;
 pub mod ops;
@@ -27,6 +28,8 @@ pub struct AppState {
     /// Demo mode: proxying the in-process simulator.
     pub demo: bool,
     pub plan: Plan,
+    /// Answers larger than this are paged by the proxy.
+    pub max_page_bytes: usize,
 }
 
 /// The upstream's error shape, used by every error this service returns.
@@ -79,6 +82,7 @@ impl utoipa::Modify for Security {
 fn api_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(mirror::router())
+        .merge(derived::router())
         .merge(admin::router())
         .merge(ops::router())
 }
@@ -98,4 +102,47 @@ pub fn router(state: AppState) -> Router {
     router
         .merge(SwaggerUi::new("/docs").url("/openapi.json", doc))
         .with_state(state)
+}
+
+#[cfg(test)]
+mod tests {
+    /// The checked-in document must be what the code serves; regenerate with
+    /// `cargo run -- openapi > openapi/openapi.json`.
+    #[test]
+    fn checked_in_openapi_is_current() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json");
+        let on_disk = std::fs::read_to_string(path).unwrap_or_default();
+        let current = super::openapi_json();
+        assert!(
+            on_disk.trim_end() == current.trim_end(),
+            "openapi/openapi.json is stale: run `cargo run -- openapi > openapi/openapi.json`"
+        );
+    }
+
+    #[test]
+    fn every_catalog_endpoint_is_documented_with_its_parameters() {
+        let doc = super::openapi();
+        for ep in crate::catalog::ENDPOINTS {
+            let item = doc
+                .paths
+                .paths
+                .get(&format!("/v2{}", ep.path))
+                .unwrap_or_else(|| panic!("{} undocumented", ep.path));
+            let op = item.get.as_ref().expect("GET");
+            let names: Vec<_> = op
+                .parameters
+                .iter()
+                .flatten()
+                .map(|p| p.name.clone())
+                .collect();
+            for p in ep.params {
+                assert!(
+                    names.contains(&p.name.to_string()),
+                    "{}: {} undocumented",
+                    ep.path,
+                    p.name
+                );
+            }
+        }
+    }
 }
