@@ -3,4 +3,5 @@
 
 mod cache;
 mod helpers;
+mod limits;
 mod mirror;
