@@ -32,6 +32,7 @@ pub struct Options {
     pub upstream_key: String,
     pub rate_window: Duration,
     pub issues: usize,
+    pub client_quota: u32,
 }
 
 impl Default for Options {
@@ -47,6 +48,7 @@ impl Default for Options {
             upstream_key: SIM_KEY.into(),
             rate_window: Duration::from_secs(60),
             issues: 300,
+            client_quota: 0,
         }
     }
 }
@@ -123,6 +125,7 @@ pub fn serve_config(opts: &Options, sim: &SimHandle, clock: &Clock, db: Option<P
     cfg.max_page_bytes = opts.max_page_bytes;
     cfg.client_keys = opts.client_keys.iter().map(|(n, k)| (n.clone(), SecretString::from(k.clone()))).collect();
     cfg.admin_key = opts.admin_key.clone().map(SecretString::from);
+    cfg.client_quota_per_minute = opts.client_quota;
     cfg.rate_window = opts.rate_window;
     cfg.cooldown_after_429 = opts.rate_window;
     cfg.queue_timeout = Duration::from_secs(30);
@@ -158,5 +161,37 @@ pub async fn spawn_app_with(opts: Options) -> TestApp {
         state,
         db,
         opts_upstream_key: opts.upstream_key,
+    }
+}
+
+/// Captures every log line of this test process (debug level, all tests) so a test can
+/// check what was logged. Returns a reader of everything captured so far.
+pub fn log_buffer() -> impl Fn() -> String {
+    use std::sync::{Arc, Mutex, OnceLock};
+    static BUF: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    let buf = BUF
+        .get_or_init(|| {
+            let buf = Arc::new(Mutex::new(Vec::new()));
+            let writer = buf.clone();
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter("debug")
+                .with_writer(move || SharedWriter(writer.clone()))
+                .with_ansi(false)
+                .try_init();
+            buf
+        })
+        .clone();
+    move || String::from_utf8_lossy(&buf.lock().unwrap()).into_owned()
+}
+
+struct SharedWriter(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for SharedWriter {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
