@@ -14,11 +14,16 @@ use jquants_proxy::startup::Application;
 use secrecy::SecretString;
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn main() -> anyhow::Result<()> {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     rt.block_on(run())
 }
 
@@ -26,7 +31,11 @@ async fn run() -> anyhow::Result<()> {
     let secs: u64 = env_or("BENCH_SECS", 10);
     let concurrency: usize = env_or("BENCH_CONCURRENCY", 32);
     let gzip = std::env::var("BENCH_GZIP").is_ok_and(|v| v == "1");
-    let clock = Clock::fixed(jst::at(chrono::NaiveDate::from_ymd_opt(2026, 11, 20).unwrap(), 20, 0));
+    let clock = Clock::fixed(jst::at(
+        chrono::NaiveDate::from_ymd_opt(2026, 11, 20).unwrap(),
+        20,
+        0,
+    ));
     let mut scfg = SimConfig::new("bench-key");
     scfg.plan = Plan::Premium;
     scfg.clock = clock.clone();
@@ -41,9 +50,28 @@ async fn run() -> anyhow::Result<()> {
     tokio::spawn(app.run_until_stopped());
 
     // 64 distinct cached answers: single-day bars of one code (small) and one whole day (large).
-    let mut urls: Vec<String> = (1..=60).map(|i| format!("{base}/v2/equities/bars/daily?code=72030&date=2026-{:02}-{:02}", 1 + i % 10, 1 + i % 28)).collect();
-    urls.extend(["/v2/equities/bars/daily?code=72030", "/v2/markets/calendar", "/v2/fins/summary?code=33500", "/v2/equities/bars/daily?date=2026-11-19"].map(|p| format!("{base}{p}")));
-    let client = reqwest::Client::builder().no_gzip().pool_max_idle_per_host(concurrency).build()?;
+    let mut urls: Vec<String> = (1..=60)
+        .map(|i| {
+            format!(
+                "{base}/v2/equities/bars/daily?code=72030&date=2026-{:02}-{:02}",
+                1 + i % 10,
+                1 + i % 28
+            )
+        })
+        .collect();
+    urls.extend(
+        [
+            "/v2/equities/bars/daily?code=72030",
+            "/v2/markets/calendar",
+            "/v2/fins/summary?code=33500",
+            "/v2/equities/bars/daily?date=2026-11-19",
+        ]
+        .map(|p| format!("{base}{p}")),
+    );
+    let client = reqwest::Client::builder()
+        .no_gzip()
+        .pool_max_idle_per_host(concurrency)
+        .build()?;
     for u in &urls {
         client.get(u).send().await?.bytes().await?;
     }
@@ -83,7 +111,11 @@ async fn run() -> anyhow::Result<()> {
     let n = lat.len();
     let pct = |p: f64| lat[((n as f64 * p) as usize).min(n - 1)];
     println!("cache hits: {n} requests in {secs} s with {concurrency} connections (gzip: {gzip})");
-    println!("  throughput: {:.0} req/s, {:.1} MB/s", n as f64 / secs as f64, bytes as f64 / secs as f64 / 1e6);
+    println!(
+        "  throughput: {:.0} req/s, {:.1} MB/s",
+        n as f64 / secs as f64,
+        bytes as f64 / secs as f64 / 1e6
+    );
     println!(
         "  latency: p50 {:?}  p90 {:?}  p99 {:?}  p99.9 {:?}  max {:?}",
         pct(0.50),
@@ -92,6 +124,9 @@ async fn run() -> anyhow::Result<()> {
         pct(0.999),
         lat[n - 1]
     );
-    println!("  upstream calls during the run: {}", sim.stats().total - calls_after_warmup);
+    println!(
+        "  upstream calls during the run: {}",
+        sim.stats().total - calls_after_warmup
+    );
     Ok(())
 }

@@ -38,8 +38,17 @@ async fn repeats_cost_no_upstream_call() {
 
 #[tokio::test]
 async fn a_restarted_proxy_answers_from_postgres_with_zero_upstream_calls() {
-    let app = spawn_app_with(Options { database: true, ..Default::default() }).await;
-    let paths = [HISTORY, "/v2/equities/master?date=2026-11-19", "/v2/fins/summary?code=33500", "/v2/markets/calendar"];
+    let app = spawn_app_with(Options {
+        database: true,
+        ..Default::default()
+    })
+    .await;
+    let paths = [
+        HISTORY,
+        "/v2/equities/master?date=2026-11-19",
+        "/v2/fins/summary?code=33500",
+        "/v2/markets/calendar",
+    ];
     let mut bodies = vec![];
     for p in paths {
         bodies.push(cache_header(&app, p).await.1);
@@ -47,23 +56,44 @@ async fn a_restarted_proxy_answers_from_postgres_with_zero_upstream_calls() {
     let calls = app.upstream_calls();
     assert_eq!(calls, paths.len() as u64);
     // A second proxy process on the same database (the first one's memory is gone).
-    let (url2, _) = start(serve_config(&Options { database: true, ..Default::default() }, &app.sim, &app.clock, app.db.clone())).await;
+    let (url2, _) = start(serve_config(
+        &Options {
+            database: true,
+            ..Default::default()
+        },
+        &app.sim,
+        &app.clock,
+        app.db.clone(),
+    ))
+    .await;
     for (p, want) in paths.iter().zip(&bodies) {
         let r = app.http.get(format!("{url2}{p}")).send().await.unwrap();
         assert_eq!(r.headers()["x-cache"], "HIT", "{p}");
         assert_eq!(r.headers()["x-cache-tier"], "l2", "{p}");
         assert_eq!(&r.bytes().await.unwrap(), want);
     }
-    assert_eq!(app.upstream_calls(), calls, "the restarted proxy called upstream");
+    assert_eq!(
+        app.upstream_calls(),
+        calls,
+        "the restarted proxy called upstream"
+    );
 }
 
 #[tokio::test]
 async fn two_hundred_concurrent_identical_misses_make_one_upstream_call() {
-    let app = Arc::new(spawn_app_with(Options { sim_latency: Duration::from_millis(300), ..Default::default() }).await);
+    let app = Arc::new(
+        spawn_app_with(Options {
+            sim_latency: Duration::from_millis(300),
+            ..Default::default()
+        })
+        .await,
+    );
     let mut tasks = vec![];
     for _ in 0..200 {
         let app = app.clone();
-        tasks.push(tokio::spawn(async move { cache_header(&app, HISTORY).await }));
+        tasks.push(tokio::spawn(
+            async move { cache_header(&app, HISTORY).await },
+        ));
     }
     let mut statuses = std::collections::BTreeMap::new();
     let mut bodies = std::collections::HashSet::new();
@@ -89,16 +119,17 @@ async fn freshness_follows_the_jst_close_and_expired_answers_revalidate_in_the_b
     app.clock.set(jst::at(monday, 16, 31));
     // Served at once from cache while one background refresh runs.
     assert_eq!(cache_header(&app, HISTORY).await.0, "STALE");
+    // Once the refresh lands the answer is fresh again (re-checked every few minutes during
+    // the grace window after the close); requests meanwhile are served stale, not refetched.
+    let mut fresh_again = false;
     for _ in 0..100 {
-        if app.upstream_calls() == 2 {
+        if cache_header(&app, HISTORY).await.0 == "HIT" {
+            fresh_again = true;
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert_eq!(app.upstream_calls(), 2);
-    // After the refresh the answer is fresh again (the next close is hours away but the
-    // grace window polls every few minutes).
-    assert_eq!(cache_header(&app, HISTORY).await.0, "HIT");
+    assert!(fresh_again, "the background refresh never landed");
     assert_eq!(app.upstream_calls(), 2);
 }
 
@@ -111,7 +142,12 @@ async fn settled_dates_stay_fresh_and_latest_data_does_not() {
     let cc = r.headers()["cache-control"].to_str().unwrap().to_string();
     assert_eq!(cc, "private, max-age=2592000", "settled: 30 days");
     let r = app.get(latest).await;
-    let max_age: i64 = r.headers()["cache-control"].to_str().unwrap().trim_start_matches("private, max-age=").parse().unwrap();
+    let max_age: i64 = r.headers()["cache-control"]
+        .to_str()
+        .unwrap()
+        .trim_start_matches("private, max-age=")
+        .parse()
+        .unwrap();
     // Friday 20:00 -> Monday 16:30 JST.
     assert_eq!(max_age, (68 * 60 + 30) * 60);
 }
@@ -122,7 +158,10 @@ async fn stale_answers_are_served_during_an_upstream_outage() {
     let (_, body) = cache_header(&app, HISTORY).await;
     // Days later, beyond the stale-while-revalidate window, the upstream is down.
     app.clock.advance(chrono::Duration::days(5));
-    app.sim.set_faults(Faults { outage: Some(true), ..Default::default() });
+    app.sim.set_faults(Faults {
+        outage: true,
+        ..Default::default()
+    });
     let r = app.get(HISTORY).await;
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["x-cache"], "STALE");
@@ -134,13 +173,22 @@ async fn stale_answers_are_served_during_an_upstream_outage() {
     assert!(v["message"].as_str().unwrap().contains("unavailable"));
     // Once the upstream is back, the answer is refreshed.
     app.sim.set_faults(Faults::default());
-    assert_eq!(cache_header(&app, "/v2/equities/bars/daily?code=86970").await.0, "MISS");
+    assert_eq!(
+        cache_header(&app, "/v2/equities/bars/daily?code=86970")
+            .await
+            .0,
+        "MISS"
+    );
 }
 
 #[tokio::test]
 async fn errors_are_never_cached() {
     let app = spawn_app().await;
-    app.sim.set_faults(Faults { error_status: Some(500), error_count: Some(10), ..Default::default() });
+    app.sim.set_faults(Faults {
+        error_status: Some(500),
+        error_count: Some(10),
+        ..Default::default()
+    });
     assert_eq!(app.get(HISTORY).await.status(), 502);
     app.sim.set_faults(Faults::default());
     assert_eq!(cache_header(&app, HISTORY).await.0, "MISS");
@@ -159,13 +207,24 @@ async fn admin_purge_by_code_and_stats() {
         r.send()
     };
     assert_eq!(purge("code=7203", None).await.unwrap().status(), 403);
-    assert_eq!(purge("code=7203", Some("wrong-admin")).await.unwrap().status(), 403);
+    assert_eq!(
+        purge("code=7203", Some("wrong-admin"))
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
     let r = purge("code=7203", Some("admin-test-key")).await.unwrap();
     assert_eq!(r.status(), 200);
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["l1"], 1);
     assert_eq!(cache_header(&app, HISTORY).await.0, "MISS");
-    assert_eq!(cache_header(&app, "/v2/equities/bars/daily?code=86970").await.0, "HIT");
+    assert_eq!(
+        cache_header(&app, "/v2/equities/bars/daily?code=86970")
+            .await
+            .0,
+        "HIT"
+    );
     let stats: Value = app
         .http
         .get(format!("{}/admin/cache/stats", app.url))
@@ -199,7 +258,9 @@ impl Relay {
         let (u, c) = (up.clone(), conns.clone());
         tokio::spawn(async move {
             loop {
-                let Ok((mut inbound, _)) = listener.accept().await else { return };
+                let Ok((mut inbound, _)) = listener.accept().await else {
+                    return;
+                };
                 if !u.load(Ordering::SeqCst) {
                     continue; // dropped: connection refused-ish
                 }
@@ -226,7 +287,12 @@ impl Relay {
 }
 
 async fn readiness(app_url: &str) -> Value {
-    reqwest::get(format!("{app_url}/readyz")).await.unwrap().json().await.unwrap()
+    reqwest::get(format!("{app_url}/readyz"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -234,7 +300,10 @@ async fn postgres_going_away_degrades_readiness_and_loses_nothing() {
     let relay = Relay::start().await;
     let schema_opts = crate::helpers::fresh_schema().await;
     let via_relay = schema_opts.clone().host("127.0.0.1").port(relay.port);
-    let opts = Options { database: true, ..Default::default() };
+    let opts = Options {
+        database: true,
+        ..Default::default()
+    };
     let clock = jquants_proxy::jst::Clock::fixed(crate::helpers::default_now());
     let sim = crate::helpers::spawn_sim(&opts, &clock).await;
     let (url, _) = start(serve_config(&opts, &sim, &clock, Some(via_relay))).await;
@@ -269,7 +338,11 @@ async fn postgres_going_away_degrades_readiness_and_loses_nothing() {
     // What was fetched while Postgres was down reached it: a fresh proxy finds it there.
     let calls = sim.stats().total;
     let (url2, _) = start(serve_config(&opts, &sim, &clock, Some(schema_opts))).await;
-    let r = http.get(format!("{url2}{fetched_while_down}")).send().await.unwrap();
+    let r = http
+        .get(format!("{url2}{fetched_while_down}"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.headers()["x-cache"], "HIT");
     assert_eq!(sim.stats().total, calls);
 }

@@ -60,19 +60,26 @@ pub struct TestApp {
     pub http: reqwest::Client,
     pub state: AppState,
     pub db: Option<PgConnectOptions>,
-    pub opts_upstream_key: String,
 }
 
 impl TestApp {
     pub async fn get(&self, path_and_query: &str) -> reqwest::Response {
-        self.http.get(format!("{}{}", self.url, path_and_query)).send().await.expect("request")
+        self.http
+            .get(format!("{}{}", self.url, path_and_query))
+            .send()
+            .await
+            .expect("request")
     }
 
     /// The same request straight to the simulator.
     pub async fn direct(&self, path_and_query: &str) -> reqwest::Response {
         let base = self.sim.base_url();
         self.http
-            .get(format!("{}{}", base, path_and_query.trim_start_matches("/v2")))
+            .get(format!(
+                "{}{}",
+                base,
+                path_and_query.trim_start_matches("/v2")
+            ))
             .header("x-api-key", SIM_KEY)
             .send()
             .await
@@ -90,18 +97,28 @@ impl TestApp {
 
 /// A fresh schema in the test database, so tests never see each other's rows.
 pub async fn fresh_schema() -> PgConnectOptions {
-    let url = std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let url = std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
     let base: PgConnectOptions = url.parse().expect("TEST_DATABASE_URL");
     let schema = format!("t_{:016x}", rand_u64());
-    let mut conn = sqlx::ConnectOptions::connect(&base).await.expect("connect to the test database");
-    sqlx::Executor::execute(&mut conn, format!("CREATE SCHEMA {schema}").as_str()).await.expect("create schema");
+    let mut conn = sqlx::ConnectOptions::connect(&base)
+        .await
+        .expect("connect to the test database");
+    sqlx::Executor::execute(&mut conn, format!("CREATE SCHEMA {schema}").as_str())
+        .await
+        .expect("create schema");
     base.options([("search_path", schema.as_str())])
 }
 
 fn rand_u64() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos());
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos(),
+    );
     h.finish()
 }
 
@@ -113,17 +130,28 @@ pub async fn spawn_sim(opts: &Options, clock: &Clock) -> SimHandle {
     cfg.latency = opts.sim_latency;
     cfg.rate_window = opts.rate_window;
     cfg.clock = clock.clone();
-    sim::spawn(cfg, "127.0.0.1:0".parse().unwrap()).await.expect("simulator starts")
+    sim::spawn(cfg, "127.0.0.1:0".parse().unwrap())
+        .await
+        .expect("simulator starts")
 }
 
-pub fn serve_config(opts: &Options, sim: &SimHandle, clock: &Clock, db: Option<PgConnectOptions>) -> ServeConfig {
+pub fn serve_config(
+    opts: &Options,
+    sim: &SimHandle,
+    clock: &Clock,
+    db: Option<PgConnectOptions>,
+) -> ServeConfig {
     let mut cfg = ServeConfig::new("127.0.0.1:0".parse::<SocketAddr>().unwrap());
     cfg.upstream_key = Some(SecretString::from(opts.upstream_key.clone()));
     cfg.upstream_base_url = sim.base_url();
     cfg.plan = opts.plan;
     cfg.database = db;
     cfg.max_page_bytes = opts.max_page_bytes;
-    cfg.client_keys = opts.client_keys.iter().map(|(n, k)| (n.clone(), SecretString::from(k.clone()))).collect();
+    cfg.client_keys = opts
+        .client_keys
+        .iter()
+        .map(|(n, k)| (n.clone(), SecretString::from(k.clone())))
+        .collect();
     cfg.admin_key = opts.admin_key.clone().map(SecretString::from);
     cfg.client_quota_per_minute = opts.client_quota;
     cfg.rate_window = opts.rate_window;
@@ -151,7 +179,11 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with(opts: Options) -> TestApp {
     let clock = Clock::fixed(default_now());
     let sim = spawn_sim(&opts, &clock).await;
-    let db = if opts.database { Some(fresh_schema().await) } else { None };
+    let db = if opts.database {
+        Some(fresh_schema().await)
+    } else {
+        None
+    };
     let (url, state) = start(serve_config(&opts, &sim, &clock, db.clone())).await;
     TestApp {
         url,
@@ -160,7 +192,6 @@ pub async fn spawn_app_with(opts: Options) -> TestApp {
         http: reqwest::Client::builder().no_gzip().build().unwrap(),
         state,
         db,
-        opts_upstream_key: opts.upstream_key,
     }
 }
 

@@ -12,7 +12,11 @@ pub fn sample_query(ep: &Endpoint, disc_no: Option<&str>) -> String {
         .patterns
         .iter()
         .find(|p| p.contains(&"code") && p.len() == 2 && p.contains(&"date"))
-        .or_else(|| ep.patterns.iter().find(|p| p.contains(&"date") && p.len() == 1))
+        .or_else(|| {
+            ep.patterns
+                .iter()
+                .find(|p| p.contains(&"date") && p.len() == 1)
+        })
         .or_else(|| ep.patterns.iter().max_by_key(|p| p.len()))
         .copied()
         .unwrap_or(&[]);
@@ -45,7 +49,12 @@ pub fn sample_query(ep: &Endpoint, disc_no: Option<&str>) -> String {
 #[tokio::test]
 async fn every_endpoint_is_served_byte_for_byte() {
     let app = spawn_app().await;
-    let td: Value = app.direct("/v2/td/list?date=2026-11-19").await.json().await.unwrap();
+    let td: Value = app
+        .direct("/v2/td/list?date=2026-11-19")
+        .await
+        .json()
+        .await
+        .unwrap();
     let disc_no = td["data"][0]["DiscNo"].as_str().map(str::to_string);
     let mut checked = 0;
     for ep in ENDPOINTS.iter().filter(|e| e.api_available) {
@@ -55,7 +64,12 @@ async fn every_endpoint_is_served_byte_for_byte() {
         let direct_status = direct.status();
         let direct_body = direct.bytes().await.unwrap();
         let proxied = app.get(&path).await;
-        assert_eq!(proxied.status(), direct_status, "{path}: {}", String::from_utf8_lossy(&direct_body));
+        assert_eq!(
+            proxied.status(),
+            direct_status,
+            "{path}: {}",
+            String::from_utf8_lossy(&direct_body)
+        );
         let proxied_body = proxied.bytes().await.unwrap();
         assert_eq!(proxied_body, direct_body, "{path}: bodies differ");
         checked += 1;
@@ -66,11 +80,17 @@ async fn every_endpoint_is_served_byte_for_byte() {
 #[tokio::test]
 async fn spellings_of_one_request_cost_one_upstream_call() {
     let app = spawn_app().await;
-    let a = app.get("/v2/equities/bars/daily?code=7203&date=20261119").await;
+    let a = app
+        .get("/v2/equities/bars/daily?code=7203&date=20261119")
+        .await;
     assert_eq!(a.status(), 200);
     assert_eq!(a.headers()["x-cache"], "MISS");
     let body_a = a.bytes().await.unwrap();
-    for q in ["date=2026-11-19&code=72030", "code=72030&date=2026-11-19", "date=20261119&code=7203"] {
+    for q in [
+        "date=2026-11-19&code=72030",
+        "code=72030&date=2026-11-19",
+        "date=20261119&code=7203",
+    ] {
         let b = app.get(&format!("/v2/equities/bars/daily?{q}")).await;
         assert_eq!(b.headers()["x-cache"], "HIT", "{q}");
         assert_eq!(b.bytes().await.unwrap(), body_a);
@@ -82,13 +102,25 @@ async fn spellings_of_one_request_cost_one_upstream_call() {
 async fn bad_requests_are_400_in_upstream_shape_and_cost_nothing() {
     let app = spawn_app().await;
     let cases = [
-        ("/v2/equities/bars/daily", "This API requires at least 1 parameter as follows; date, code"),
+        (
+            "/v2/equities/bars/daily",
+            "This API requires at least 1 parameter as follows; date, code",
+        ),
         ("/v2/equities/bars/daily?date=20240230", "Invalid date"),
-        ("/v2/equities/bars/daily?code=7203&from=20240101", "Invalid combination"),
+        (
+            "/v2/equities/bars/daily?code=7203&from=20240101",
+            "Invalid combination",
+        ),
         ("/v2/equities/bars/daily?code=1", "Invalid code"),
-        ("/v2/equities/bars/daily?code=7203&colour=red", "Unexpected parameter"),
+        (
+            "/v2/equities/bars/daily?code=7203&colour=red",
+            "Unexpected parameter",
+        ),
         ("/v2/markets/calendar?hol_div=9", "Allowed"),
-        ("/v2/equities/bars/daily?code=7203&pagination_key=bogus", "Invalid pagination_key"),
+        (
+            "/v2/equities/bars/daily?code=7203&pagination_key=bogus",
+            "Invalid pagination_key",
+        ),
     ];
     for (path, want) in cases {
         let r = app.get(path).await;
@@ -103,11 +135,20 @@ async fn bad_requests_are_400_in_upstream_shape_and_cost_nothing() {
 
 #[tokio::test]
 async fn upstream_403_passes_through_with_its_message() {
-    let app = spawn_app_with(Options { upstream_key: "wrong-upstream-key".into(), ..Default::default() }).await;
-    let r = app.get("/v2/equities/bars/daily?code=7203&date=20261119").await;
+    let app = spawn_app_with(Options {
+        upstream_key: "wrong-upstream-key".into(),
+        ..Default::default()
+    })
+    .await;
+    let r = app
+        .get("/v2/equities/bars/daily?code=7203&date=20261119")
+        .await;
     assert_eq!(r.status(), 403);
     let body: Value = r.json().await.unwrap();
-    assert_eq!(body["message"], "The incoming api key is invalid or expired.");
+    assert_eq!(
+        body["message"],
+        "The incoming api key is invalid or expired."
+    );
     assert_eq!(app.upstream_calls(), 1, "403 must not be retried");
     // Unknown paths under /v2 are 403, as upstream, without an upstream call.
     assert_eq!(app.get("/v2/nope").await.status(), 403);
@@ -116,7 +157,11 @@ async fn upstream_403_passes_through_with_its_message() {
 
 #[tokio::test]
 async fn upstream_pages_are_merged() {
-    let app = spawn_app_with(Options { sim_page_bytes: 20_000, ..Default::default() }).await;
+    let app = spawn_app_with(Options {
+        sim_page_bytes: 20_000,
+        ..Default::default()
+    })
+    .await;
     let path = "/v2/equities/bars/daily?date=2026-11-19";
     // Walk the simulator's pages directly.
     let mut direct_rows = vec![];
@@ -142,7 +187,11 @@ async fn upstream_pages_are_merged() {
     let merged: Value = r.json().await.unwrap();
     assert!(merged.get("pagination_key").is_none());
     assert_eq!(merged["data"].as_array().unwrap(), &direct_rows);
-    assert_eq!(app.upstream_calls(), pages, "one upstream call per upstream page");
+    assert_eq!(
+        app.upstream_calls(),
+        pages,
+        "one upstream call per upstream page"
+    );
 }
 
 fn urlencode(s: &str) -> String {
@@ -151,10 +200,15 @@ fn urlencode(s: &str) -> String {
 
 #[tokio::test]
 async fn large_answers_are_paged_by_the_proxy_and_every_row_arrives_once() {
-    let app = spawn_app_with(Options { max_page_bytes: 30_000, ..Default::default() }).await;
+    let app = spawn_app_with(Options {
+        max_page_bytes: 30_000,
+        ..Default::default()
+    })
+    .await;
     let path = "/v2/equities/bars/daily?date=2026-11-19";
     let direct: Value = app.direct(path).await.json().await.unwrap();
     let want = direct["data"].as_array().unwrap().clone();
+    app.sim.reset();
     let mut got = vec![];
     let mut key: Option<String> = None;
     let mut pages = 0;
@@ -185,7 +239,12 @@ async fn large_answers_are_paged_by_the_proxy_and_every_row_arrives_once() {
     // A key is only valid with the query it came from, as upstream.
     let first: Value = app.get(path).await.json().await.unwrap();
     let k = first["pagination_key"].as_str().unwrap();
-    let other = app.get(&format!("/v2/equities/bars/daily?date=2026-11-18&pagination_key={}", urlencode(k))).await;
+    let other = app
+        .get(&format!(
+            "/v2/equities/bars/daily?date=2026-11-18&pagination_key={}",
+            urlencode(k)
+        ))
+        .await;
     assert_eq!(other.status(), 400);
     assert_eq!(app.calls_to("/equities/bars/daily"), 1);
 }
@@ -198,7 +257,13 @@ async fn gzip_only_when_asked_and_demo_header_absent_in_live_mode() {
     assert!(plain.headers().get("content-encoding").is_none());
     assert!(plain.headers().get("x-jquants-proxy-mode").is_none());
     let plain = plain.bytes().await.unwrap();
-    let gz = app.http.get(&path).header("accept-encoding", "gzip").send().await.unwrap();
+    let gz = app
+        .http
+        .get(&path)
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(gz.headers()["content-encoding"], "gzip");
     let gz = gz.bytes().await.unwrap();
     let mut out = Vec::new();
@@ -214,7 +279,13 @@ async fn etag_and_cache_headers() {
     let etag = r.headers()["etag"].to_str().unwrap().to_string();
     let cc = r.headers()["cache-control"].to_str().unwrap().to_string();
     assert!(cc.starts_with("private, max-age="), "{cc}");
-    let not_modified = app.http.get(&path).header("if-none-match", &etag).send().await.unwrap();
+    let not_modified = app
+        .http
+        .get(&path)
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(not_modified.status(), 304);
     assert_eq!(app.upstream_calls(), 1);
 }
