@@ -357,18 +357,34 @@ async fn a_new_split_invalidates_that_codes_adjusted_history_and_only_that() {
     let (code, split) = market
         .all_splits()
         .into_iter()
-        .find(|(_, s)| s.ex_date > lo && s.ex_date < hi && !matches!(s.ex_date.weekday(), Weekday::Sat | Weekday::Sun))
+        .find(|(_, s)| {
+            s.ex_date > lo
+                && s.ex_date < hi
+                && !matches!(s.ex_date.weekday(), Weekday::Sat | Weekday::Sun)
+        })
         .expect("the simulated market has a split in 2026");
     let code = code.to_string();
     let other = market
         .codes()
-        .find(|c| *c != code && market.splits(c).iter().all(|s| s.ex_date < lo || s.ex_date > hi))
+        .find(|c| {
+            *c != code
+                && market
+                    .splits(c)
+                    .iter()
+                    .all(|s| s.ex_date < lo || s.ex_date > hi)
+        })
         .unwrap()
         .to_string();
     let ex = split.ex_date;
     // A week before the ex-date: the split is not published yet.
     app.clock.set(jst::at(ex - Days::days(7), 20, 0));
-    let range = |c: &str| format!("/v2/equities/bars/daily?code={c}&from={}&to={}", ex - Days::days(40), ex - Days::days(8));
+    let range = |c: &str| {
+        format!(
+            "/v2/equities/bars/daily?code={c}&from={}&to={}",
+            ex - Days::days(40),
+            ex - Days::days(8)
+        )
+    };
     let (x, before) = cache_header(&app, &range(&code)).await;
     assert_eq!(x, "MISS");
     cache_header(&app, &range(&other)).await;
@@ -376,13 +392,30 @@ async fn a_new_split_invalidates_that_codes_adjusted_history_and_only_that() {
     assert_eq!(cache_header(&app, &range(&code)).await.0, "HIT");
     // ...until the ex-date's bars are published and the proxy sees the new AdjFactor.
     app.clock.set(jst::at(ex, 20, 0));
-    let day: Value = app.get(&format!("/v2/equities/bars/daily?date={ex}")).await.json().await.unwrap();
-    let row = day["data"].as_array().unwrap().iter().find(|r| r["Code"] == code.as_str()).expect("split row");
+    let day: Value = app
+        .get(&format!("/v2/equities/bars/daily?date={ex}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let row = day["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["Code"] == code.as_str())
+        .expect("split row");
     assert_ne!(row["AdjFactor"].as_f64(), Some(1.0));
     let (x, after) = cache_header(&app, &range(&code)).await;
     assert_eq!(x, "MISS", "the split did not invalidate {code}'s history");
-    assert_ne!(before, after, "adjusted history should have been rewritten upstream");
-    assert_eq!(cache_header(&app, &range(&other)).await.0, "HIT", "another code's history was invalidated");
+    assert_ne!(
+        before, after,
+        "adjusted history should have been rewritten upstream"
+    );
+    assert_eq!(
+        cache_header(&app, &range(&other)).await.0,
+        "HIT",
+        "another code's history was invalidated"
+    );
     // Learning the same split again (another answer holding it) invalidates nothing more.
     cache_header(&app, &format!("/v2/equities/bars/daily?code={code}")).await;
     assert_eq!(cache_header(&app, &range(&code)).await.0, "HIT");

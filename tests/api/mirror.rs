@@ -289,3 +289,28 @@ async fn etag_and_cache_headers() {
     assert_eq!(not_modified.status(), 304);
     assert_eq!(app.upstream_calls(), 1);
 }
+
+#[tokio::test]
+async fn demo_mode_runs_the_simulator_in_process_and_says_so() {
+    use jquants_proxy::config::ServeConfig;
+    let mut cfg = ServeConfig::new("127.0.0.1:0".parse().unwrap());
+    cfg.clock = jquants_proxy::jst::Clock::fixed(crate::helpers::default_now());
+    let (url, state) = crate::helpers::start(cfg).await;
+    assert!(state.demo);
+    let r = reqwest::get(format!(
+        "{url}/v2/equities/bars/daily?code=7203&date=20261119"
+    ))
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["x-jquants-proxy-mode"], "demo");
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["data"][0]["Code"], "72030");
+    let ready: Value = reqwest::get(format!("{url}/readyz"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ready["mode"], "demo");
+}
