@@ -13,12 +13,13 @@ use axum::response::{IntoResponse, Response};
 use secrecy::{ExposeSecret, SecretString};
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
+use tower_http::LatencyUnit;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::sensitive_headers::SetSensitiveHeadersLayer;
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
 
 use crate::auth::{self, Auth};
 use crate::cache::{Cache, CacheConfig};
@@ -44,6 +45,8 @@ impl Application {
     pub async fn build(cfg: ServeConfig) -> anyhow::Result<Application> {
         // Bind before anything slow so a port conflict fails fast and port 0 is known early.
         let listener = TcpListener::bind(cfg.listen).await?;
+        // Metrics recorded before the recorder exists are lost: install it first.
+        crate::telemetry::prometheus();
         let (upstream_key, base_url, plan, demo_sim) = match &cfg.upstream_key {
             Some(k) => (k.clone(), cfg.upstream_base_url.clone(), cfg.plan, None),
             None => {
@@ -195,10 +198,16 @@ fn with_middleware(router: Router, auth: Arc<Auth>, timeout: Duration) -> Router
             ServiceBuilder::new()
                 .layer(SetSensitiveHeadersLayer::from_shared(sensitive))
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
-                .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
-                    let id = req.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
-                    tracing::info_span!("request", method = %req.method(), uri = %req.uri().path(), request_id = %id, client = tracing::field::Empty)
-                }))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(|req: &Request| {
+                            let id = req.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+                            tracing::info_span!("request", method = %req.method(), uri = %req.uri().path(), request_id = %id, client = tracing::field::Empty)
+                        })
+                        // One INFO line per request, inside its span (so with its request id).
+                        .on_response(DefaultOnResponse::new().level(tracing::Level::INFO).latency_unit(LatencyUnit::Millis))
+                        .on_failure(DefaultOnFailure::new().level(tracing::Level::WARN)),
+                )
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID))
                 .layer(CatchPanicLayer::custom(|_| ApiError::Internal(anyhow::anyhow!("handler panicked")).into_response()))
                 .layer(TimeoutLayer::with_status_code(StatusCode::GATEWAY_TIMEOUT, timeout))

@@ -7,3 +7,4 @@ mod derived;
 mod helpers;
 mod limits;
 mod mirror;
+mod ops;
