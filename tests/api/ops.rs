@@ -63,7 +63,7 @@ async fn sigterm_finishes_in_flight_requests_then_exits() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let mut child = Command::new(env!("CARGO_BIN_EXE_jquants-proxy"))
+    let child = Command::new(env!("CARGO_BIN_EXE_jquants-proxy"))
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .env("JQUANTS_API_KEY", SIM_KEY)
         .env("JQUANTS_BASE_URL", sim.base_url())
