@@ -98,9 +98,9 @@ pub fn docs_for_year(is: &Issue, fy_year: i32) -> Vec<Doc> {
     {
         let per_en = add_months_end(fy_st, 3 * (q as i32 + 1) - 1);
         let lag = if kind == Kind::FY {
-            38 + (r(q as u64) * 12.0) as i64
+            38 + (r(q as u64) * 18.0) as i64
         } else {
-            30 + (r(q as u64) * 14.0) as i64
+            30 + (r(q as u64) * 17.0) as i64
         };
         let mut disc = per_en + Duration::days(lag);
         // A few disclosures fall on non-business days; the rest on business days.

@@ -1,0 +1,3 @@
+//! The project's single integration-test binary; each area adds its own module.
+
+mod sim;
