@@ -32,7 +32,7 @@ pub fn slots(lo: NaiveDate, hi: NaiveDate) -> Vec<Slot> {
         if days.len() > 2 {
             let date = *days.last().expect("non-empty");
             let pub_date = calendar::add_business_days(date, 2);
-            if pub_date < daily_from() && date >= lo && date <= hi {
+            if date < daily_from() && date >= lo && date <= hi {
                 out.push(Slot {
                     date,
                     pub_date,
