@@ -712,3 +712,23 @@ async fn data_follows_the_clock_and_cross_sections_are_fast() {
     .json();
     assert_eq!(rows(&v).last().unwrap()["Date"], "2026-11-19");
 }
+
+#[tokio::test]
+async fn same_seed_same_answers() {
+    let a = start(cfg(Plan::Premium)).await;
+    let b = start(cfg(Plan::Premium)).await;
+    let mut other = cfg(Plan::Premium);
+    other.seed = 7;
+    let c = start(other).await;
+    for q in [
+        "/equities/bars/daily?date=20261120",
+        "/fins/summary?date=20261113",
+        "/markets/margin-interest?date=20261119",
+        "/fins/dividend?code=8697",
+    ] {
+        let (x, y, z) = (get(&a, q).await, get(&b, q).await, get(&c, q).await);
+        assert_eq!(x.status, 200, "{q}");
+        assert_eq!(x.body, y.body, "{q}");
+        assert_ne!(x.body, z.body, "{q}");
+    }
+}
