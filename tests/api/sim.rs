@@ -732,3 +732,36 @@ async fn same_seed_same_answers() {
         assert_ne!(x.body, z.body, "{q}");
     }
 }
+
+#[tokio::test]
+async fn statements_appear_at_disclosure_on_premium_and_with_the_evening_batch_otherwise() {
+    let prem_cfg = cfg(Plan::Premium);
+    let clock = prem_cfg.clock.clone();
+    let mut std_cfg = cfg(Plan::Standard);
+    std_cfg.clock = clock.clone();
+    let (prem, std_) = (start(prem_cfg).await, start(std_cfg).await);
+    let m = prem.market();
+    let is = m.issue("72030").unwrap();
+    let doc = (2023..2026)
+        .flat_map(|y| jquants_proxy::sim::datasets::fins::docs_for_year(is, y))
+        .find(|d| d.time < "17:00:00" && d.time >= "13:00:00")
+        .expect("an afternoon disclosure");
+    let q = format!("/fins/summary?code=7203&date={}", jst::fmt_date(doc.disc));
+    let count = |v: Value| {
+        rows(&v)
+            .iter()
+            .filter(|r| r["DiscNo"] == doc.disc_no.as_str())
+            .count()
+    };
+    let (h, mi) = (
+        doc.time[..2].parse::<u32>().unwrap(),
+        doc.time[3..5].parse::<u32>().unwrap(),
+    );
+    clock.set(jst::at(doc.disc, h, mi) - chrono::Duration::minutes(1));
+    assert_eq!(count(get(&prem, &q).await.json()), 0);
+    clock.set(jst::at(doc.disc, h, mi) + chrono::Duration::minutes(1));
+    assert_eq!(count(get(&prem, &q).await.json()), 1);
+    assert_eq!(count(get(&std_, &q).await.json()), 0);
+    clock.set(jst::at(doc.disc, 18, 1));
+    assert_eq!(count(get(&std_, &q).await.json()), 1);
+}

@@ -238,12 +238,10 @@ pub fn breakdown(ctx: &Ctx) -> Vec<String> {
             let shares: Vec<f64> = (0..7)
                 .map(|i| 0.05 + unit(h(&[is.hash, 40 + i, d.num_days_from_ce() as u64])))
                 .collect();
-            let tot: f64 = shares.iter().sum();
             // Sell side and buy side each sum to the day's volume (and value).
             let part = |i: usize, x: f64| {
                 let (a, b) = if i < 4 { (0, 4) } else { (4, 7) };
                 let s: f64 = shares[a..b].iter().sum();
-                let _ = tot;
                 (x * shares[i] / s).round()
             };
             let names = [

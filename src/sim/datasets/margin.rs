@@ -109,7 +109,8 @@ pub fn interest(ctx: &Ctx) -> Vec<String> {
     let issues: Vec<&Issue> = ctx
         .issues()
         .into_iter()
-        .filter(|i| i.mrgn != "3" || i.code.ends_with('0'))
+        // Common stocks only; preferred shares have no margin trading.
+        .filter(|i| i.code.ends_with('0'))
         .collect();
     let mut out = Vec::new();
     let by_code = ctx.req.code().is_some();
