@@ -537,6 +537,17 @@ async fn faults_are_injected_and_cleared() {
     assert_eq!(get(&h, "/equities/master?code=7203").await.status, 200);
     client().post(&ctl).body("{}").send().await.unwrap();
     assert_eq!(get(&h, q).await.status, 200);
+    let r = client()
+        .post(&ctl)
+        .body("{\"nope\":1}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status().as_u16(),
+        400,
+        "unknown fault fields are rejected"
+    );
 
     h.set_faults(Faults {
         latency_ms: Some(300),
@@ -764,4 +775,31 @@ async fn statements_appear_at_disclosure_on_premium_and_with_the_evening_batch_o
     assert_eq!(count(get(&std_, &q).await.json()), 0);
     clock.set(jst::at(doc.disc, 18, 1));
     assert_eq!(count(get(&std_, &q).await.json()), 1);
+}
+
+#[tokio::test]
+async fn clock_control_endpoint_moves_data_visibility() {
+    let h = start(cfg(Plan::Premium)).await;
+    let ctl = format!("http://{}/__sim/clock", h.addr);
+    let v: Value = client()
+        .post(&ctl)
+        .body(r#"{"now":"2026-11-19T07:29:00Z"}"#)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["now_jst"], "2026-11-19T16:29:00");
+    let q = "/equities/bars/daily?code=7203&date=20261119";
+    assert!(rows(&get(&h, q).await.json()).is_empty());
+    client()
+        .post(&ctl)
+        .body(r#"{"advance_secs":120}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rows(&get(&h, q).await.json()).len(), 1);
+    assert_eq!(h.clock().now(), jst::at(ymd(2026, 11, 19), 16, 31));
+    assert_eq!(h.stats().by_path.len(), 1, "control calls are not counted");
 }

@@ -23,6 +23,10 @@ from jquantsapi import ClientV2
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(os.environ.get("JQSIM_BIN", ROOT / "target" / "debug" / "jquants-proxy"))
 KEY = "py-test-key"
+# The simulator's data clock is pinned so the expectations below hold on any day:
+# Friday 2026-11-20, 20:00 JST (that day's bars are published).
+NOW = "2026-11-20T11:00:00Z"
+LAST_CLOSE = date(2026, 11, 20)
 
 
 def free_port() -> int:
@@ -37,7 +41,18 @@ def base_url():
         pytest.skip(f"{BIN} not built (cargo build)")
     port = free_port()
     proc = subprocess.Popen(
-        [str(BIN), "sim", "--listen", f"127.0.0.1:{port}", "--api-key", KEY, "--issues", "300"],
+        [
+            str(BIN),
+            "sim",
+            "--listen",
+            f"127.0.0.1:{port}",
+            "--api-key",
+            KEY,
+            "--issues",
+            "300",
+            "--now",
+            NOW,
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -64,12 +79,7 @@ def cli(base_url):
 
 
 def last_business_day() -> date:
-    """The latest weekday before today (the simulator uses the system clock); holidays
-    are avoided by the callers picking ranges rather than single days where it matters."""
-    d = date.today() - timedelta(days=1)
-    while d.weekday() >= 5:
-        d -= timedelta(days=1)
-    return d
+    return LAST_CLOSE
 
 
 def ymd(d: date) -> str:
