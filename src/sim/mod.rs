@@ -3,8 +3,16 @@
 //! synthetic market and reproduces the upstream's protocol (NOTES.md): key auth, plan
 //! restrictions and history windows, parameter rules (`crate::request`, shared with the
 //! proxy), byte-based pagination with query-bound keys, gzip on request, per-key rate limits
-//! with lockout, publication times driven by an injectable clock, plus fault injection and
-//! request statistics under `/__sim/*` for tests.
+//! with lockout, and publication times driven by an injectable clock.
+//!
+//! Control endpoints for tests live outside `/v2`, need no key and are not counted:
+//! `GET /__sim/stats`, `POST /__sim/reset` (stats, rate windows, lockouts, faults),
+//! `POST /__sim/faults` (a [`Faults`] JSON; `{}` clears), `GET|POST /__sim/clock`
+//! (`{"now": RFC 3339}` and/or `{"advance_secs": n}`), and `GET /__sim/files/...` behind the
+//! fake presigned URLs of `/bulk/get` and `/td/*`.
+//!
+//! Layout: `calendar` (trading days), `market` (issues, splits, price model), `datasets`
+//! (rows per endpoint), `paging`, `limits`, `faults`, `stats`; this file wires them to HTTP.
 
 pub mod calendar;
 pub mod datasets;
