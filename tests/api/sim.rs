@@ -803,3 +803,30 @@ async fn clock_control_endpoint_moves_data_visibility() {
     assert_eq!(h.clock().now(), jst::at(ymd(2026, 11, 19), 16, 31));
     assert_eq!(h.stats().by_path.len(), 1, "control calls are not counted");
 }
+
+#[tokio::test]
+async fn margin_interest_by_publication_date() {
+    let h = start(cfg(Plan::Premium)).await;
+    let v = get(&h, "/markets/margin-interest?published_date=20260925")
+        .await
+        .json();
+    let r = rows(&v);
+    assert!(r.iter().all(|x| x["PubDate"] == "2026-09-25"));
+    let dates: BTreeSet<&str> = r.iter().map(|x| x["Date"].as_str().unwrap()).collect();
+    assert_eq!(dates, BTreeSet::from(["2026-09-18", "2026-09-24"]));
+    let v = get(
+        &h,
+        "/markets/margin-interest?code=7203&published_date=20261120",
+    )
+    .await
+    .json();
+    let r = rows(&v);
+    assert_eq!(r.len(), 1);
+    assert_eq!(r[0]["Date"], "2026-11-19");
+    assert!(r[0]["ShrtVal"].is_number());
+    // Not published yet (16:30 JST on Monday the 24th; the clock is on Friday).
+    let v = get(&h, "/markets/margin-interest?published_date=20261124")
+        .await
+        .json();
+    assert!(rows(&v).is_empty());
+}

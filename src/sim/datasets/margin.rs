@@ -58,10 +58,12 @@ pub fn slots(lo: NaiveDate, hi: NaiveDate) -> Vec<Slot> {
     out
 }
 
-fn slot_for_pub(p: NaiveDate) -> Option<Slot> {
-    slots(p - Duration::days(12), p)
+/// Rows published on `p` (on 2026-09-25 both the last weekly and the first daily one).
+fn slots_for_pub(p: NaiveDate) -> Vec<Slot> {
+    slots(p - Duration::days(14), p)
         .into_iter()
-        .find(|s| s.pub_date == p)
+        .filter(|s| s.pub_date == p)
+        .collect()
 }
 
 fn iss_type(is: &Issue) -> &'static str {
@@ -94,7 +96,7 @@ pub fn interest(ctx: &Ctx) -> Vec<String> {
     // Publication ~16:30 JST on the PubDate.
     let visible_pub = published_day(ctx.now_jst, 16, 30);
     let slots_: Vec<Slot> = if let Some(p) = ctx.date("published_date") {
-        slot_for_pub(p).into_iter().collect()
+        slots_for_pub(p)
     } else if let Some(d) = ctx.date("date") {
         slots(d, d)
     } else {
@@ -371,5 +373,12 @@ mod tests {
             assert_eq!(calendar::next_business_day(d.date), d.pub_date);
         }
         assert_eq!(weekly[0].date.weekday(), Weekday::Fri);
+        let both = slots_for_pub(ymd(2026, 9, 25));
+        assert_eq!(both.len(), 2);
+        assert!(!both[0].daily && both[1].daily);
+        // Golden Week 2026: May 4-6 are holidays, so that week has only May 7-8 and no
+        // weekly row.
+        let gw = slots(ymd(2026, 5, 4), ymd(2026, 5, 10));
+        assert!(gw.is_empty(), "{gw:?}");
     }
 }
