@@ -54,7 +54,12 @@ pub struct SimArgs {
     #[arg(long, env = "JQSIM_LISTEN", default_value = "127.0.0.1:8081")]
     pub listen: SocketAddr,
     /// The one API key the simulator accepts (header `x-api-key`).
-    #[arg(long, env = "JQSIM_API_KEY", default_value = "demo-key")]
+    #[arg(
+        long,
+        env = "JQSIM_API_KEY",
+        default_value = "demo-key",
+        hide_env_values = true
+    )]
     pub api_key: String,
     /// Subscription plan of that key: free, light, standard or premium.
     #[arg(long, env = "JQSIM_PLAN", default_value = "premium")]
