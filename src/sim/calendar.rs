@@ -219,7 +219,7 @@ mod tests {
             ymd(2025, 2, 24), // substitute for Sunday 2/23
             ymd(2025, 3, 20),
             ymd(2025, 4, 29),
-            ymd(2025, 5, 6), // substitute for Sunday 5/4... via 5/5 chain
+            ymd(2025, 5, 6), // 5/4 is a Sunday holiday and 5/5 a holiday too
             ymd(2025, 7, 21),
             ymd(2025, 8, 11),
             ymd(2025, 9, 15),

@@ -3,8 +3,16 @@
 //! synthetic market and reproduces the upstream's protocol (NOTES.md): key auth, plan
 //! restrictions and history windows, parameter rules (`crate::request`, shared with the
 //! proxy), byte-based pagination with query-bound keys, gzip on request, per-key rate limits
-//! with lockout, publication times driven by an injectable clock, plus fault injection and
-//! request statistics under `/__sim/*` for tests.
+//! with lockout, and publication times driven by an injectable clock.
+//!
+//! Control endpoints for tests live outside `/v2`, need no key and are not counted:
+//! `GET /__sim/stats`, `POST /__sim/reset` (stats, rate windows, lockouts, faults),
+//! `POST /__sim/faults` (a [`Faults`] JSON; `{}` clears), `GET|POST /__sim/clock`
+//! (`{"now": RFC 3339}` and/or `{"advance_secs": n}`), and `GET /__sim/files/...` behind the
+//! fake presigned URLs of `/bulk/get` and `/td/*`.
+//!
+//! Layout: `calendar` (trading days), `market` (issues, splits, price model), `datasets`
+//! (rows per endpoint), `paging`, `limits`, `faults`, `stats`; this file wires them to HTTP.
 
 pub mod calendar;
 pub mod datasets;
@@ -46,7 +54,12 @@ pub struct SimArgs {
     #[arg(long, env = "JQSIM_LISTEN", default_value = "127.0.0.1:8081")]
     pub listen: SocketAddr,
     /// The one API key the simulator accepts (header `x-api-key`).
-    #[arg(long, env = "JQSIM_API_KEY", default_value = "demo-key")]
+    #[arg(
+        long,
+        env = "JQSIM_API_KEY",
+        default_value = "demo-key",
+        hide_env_values = true
+    )]
     pub api_key: String,
     /// Subscription plan of that key: free, light, standard or premium.
     #[arg(long, env = "JQSIM_PLAN", default_value = "premium")]
@@ -69,6 +82,10 @@ pub struct SimArgs {
     /// Length of the rate-limit window in milliseconds (a minute upstream).
     #[arg(long, env = "JQSIM_RATE_WINDOW_MS", default_value_t = 60_000)]
     pub rate_window_ms: u64,
+    /// Pin "now" (RFC 3339, e.g. 2026-11-20T11:00:00Z) instead of following the system
+    /// clock; it can be moved later with `POST /__sim/clock`.
+    #[arg(long, env = "JQSIM_NOW")]
+    pub now: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// Settings of one simulator instance.
@@ -113,7 +130,7 @@ impl From<SimArgs> for SimConfig {
             page_bytes: a.page_bytes,
             lockout: Duration::from_secs(a.lockout_secs),
             rate_window: Duration::from_millis(a.rate_window_ms),
-            clock: Clock::system(),
+            clock: a.now.map(Clock::fixed).unwrap_or_default(),
         }
     }
 }
@@ -252,6 +269,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/__sim/stats", get(stats_handler))
         .route("/__sim/reset", post(reset_handler))
         .route("/__sim/faults", post(faults_handler))
+        .route("/__sim/clock", get(clock_get).post(clock_set))
         .route("/__sim/files/{*key}", get(file_handler))
         .fallback(v2_handler)
         .with_state(shared)
@@ -277,6 +295,47 @@ async fn faults_handler(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
     };
     s.faults.lock().expect("faults lock").set(f);
     StatusCode::NO_CONTENT.into_response()
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+struct ClockReq {
+    /// Pin "now" at this instant.
+    now: Option<chrono::DateTime<chrono::Utc>>,
+    /// Then move it by this many seconds (may be negative).
+    advance_secs: Option<i64>,
+}
+
+fn clock_body(c: &Clock) -> Json<serde_json::Value> {
+    let now = c.now();
+    Json(serde_json::json!({
+        "now": now.to_rfc3339(),
+        "now_jst": jst::to_jst(now).format("%Y-%m-%dT%H:%M:%S").to_string(),
+    }))
+}
+
+async fn clock_get(State(s): State<Arc<Shared>>) -> Json<serde_json::Value> {
+    clock_body(&s.cfg.clock)
+}
+
+/// Lets out-of-process tests (the CLI binary) move the data clock like in-process ones do.
+async fn clock_set(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
+    let req: ClockReq = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return message(
+                StatusCode::BAD_REQUEST,
+                &format!("invalid clock request: {e}"),
+            );
+        }
+    };
+    if let Some(t) = req.now {
+        s.cfg.clock.set(t);
+    }
+    if let Some(secs) = req.advance_secs {
+        s.cfg.clock.advance(chrono::Duration::seconds(secs));
+    }
+    clock_body(&s.cfg.clock).into_response()
 }
 
 /// The files behind fake presigned URLs: a tiny gzipped CSV (or zip placeholder).

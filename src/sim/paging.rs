@@ -52,11 +52,11 @@ mod tests {
     #[test]
     fn pages_respect_the_budget_and_keys_bind_the_query() {
         let rows: Vec<String> = (0..100).map(|i| format!("{{\"i\":{i:05}}}")).collect();
-        let starts = page_starts(&rows, 400);
+        let starts = page_starts(&rows, 300);
         assert!(starts.len() > 5);
         for w in starts.windows(2) {
             let bytes: usize = rows[w[0]..w[1]].iter().map(|r| r.len() + 1).sum();
-            assert!(bytes + ENVELOPE <= 400);
+            assert!(bytes + ENVELOPE <= 300);
         }
         let k = encode_key(1, "code=72030", 17);
         assert_eq!(decode_key(1, "code=72030", &k), Some(17));

@@ -1,5 +1,5 @@
 //! The one integration-test binary: the real application on port 0 in front of the
-//! in-process J-Quants simulator (see `helpers::spawn_app`).
+//! in-process J-Quants simulator (see `helpers::spawn_app`), and the simulator itself.
 
 mod access;
 mod cache;
@@ -8,3 +8,4 @@ mod helpers;
 mod limits;
 mod mirror;
 mod ops;
+mod sim;

@@ -238,12 +238,10 @@ pub fn breakdown(ctx: &Ctx) -> Vec<String> {
             let shares: Vec<f64> = (0..7)
                 .map(|i| 0.05 + unit(h(&[is.hash, 40 + i, d.num_days_from_ce() as u64])))
                 .collect();
-            let tot: f64 = shares.iter().sum();
             // Sell side and buy side each sum to the day's volume (and value).
             let part = |i: usize, x: f64| {
                 let (a, b) = if i < 4 { (0, 4) } else { (4, 7) };
                 let s: f64 = shares[a..b].iter().sum();
-                let _ = tot;
                 (x * shares[i] / s).round()
             };
             let names = [
@@ -273,4 +271,72 @@ pub fn breakdown(ctx: &Ctx) -> Vec<String> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::fields_of;
+    use crate::sim::calendar;
+    use crate::sim::market::{Market, ymd};
+
+    fn parse(s: &str) -> serde_json::Value {
+        serde_json::from_str(s).unwrap()
+    }
+
+    #[test]
+    fn adjusted_history_is_raw_times_visible_later_factors() {
+        let m = Market::new(42, 4000);
+        let keys = fields_of("/equities/bars/daily");
+        // Codes with at least two splits, one of them still in the future.
+        let visible = ymd(2026, 11, 20);
+        let mut checked = 0;
+        for is in m
+            .issues
+            .iter()
+            .filter(|i| i.splits.len() >= 2 && i.splits.iter().any(|s| s.ex_date > visible))
+        {
+            let mut factors_seen = 0;
+            for d in calendar::business_days(is.listed, visible) {
+                let r = parse(&daily_row(keys, is, *d, visible));
+                let f = r["AdjFactor"].as_f64().unwrap();
+                if f != 1.0 {
+                    factors_seen += 1;
+                }
+                let Some(c) = r["C"].as_f64() else { continue };
+                let expect: f64 = is
+                    .splits
+                    .iter()
+                    .filter(|s| s.ex_date > *d && s.ex_date <= visible)
+                    .map(|s| s.factor)
+                    .product();
+                // serde_json's default float parser may be one ULP off; compare relatively.
+                let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * b.abs().max(1.0);
+                assert!(close(r["AdjC"].as_f64().unwrap(), c * expect), "{r}");
+                let vo = r["Vo"].as_f64().unwrap();
+                assert!(close(r["AdjVo"].as_f64().unwrap(), vo / expect), "{r}");
+                assert!(r["AdjL"].as_f64() <= r["AdjC"].as_f64());
+            }
+            let visible_splits = is.splits.iter().filter(|s| s.ex_date <= visible).count();
+            assert_eq!(factors_seen, visible_splits, "{}", is.code);
+            checked += 1;
+            if checked == 20 {
+                break;
+            }
+        }
+        assert!(checked >= 5, "{checked}");
+    }
+
+    #[test]
+    fn rows_are_deterministic_by_seed() {
+        let keys = fields_of("/equities/bars/daily");
+        let d = ymd(2025, 6, 2);
+        let row_of = |seed| {
+            let m = Market::new(seed, 200);
+            let is = m.issue("72030").unwrap().clone();
+            daily_row(keys, &is, d, d)
+        };
+        assert_eq!(row_of(42), row_of(42));
+        assert_ne!(row_of(42), row_of(43));
+    }
 }

@@ -8,6 +8,7 @@ use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime};
 use super::super::calendar;
 use super::super::market::{Issue, h, unit, ymd};
 use super::{Ctx, V, fmt_num_str, obj, row};
+use crate::catalog::Plan;
 use crate::jst;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -98,9 +99,9 @@ pub fn docs_for_year(is: &Issue, fy_year: i32) -> Vec<Doc> {
     {
         let per_en = add_months_end(fy_st, 3 * (q as i32 + 1) - 1);
         let lag = if kind == Kind::FY {
-            38 + (r(q as u64) * 12.0) as i64
+            38 + (r(q as u64) * 18.0) as i64
         } else {
-            30 + (r(q as u64) * 14.0) as i64
+            30 + (r(q as u64) * 17.0) as i64
         };
         let mut disc = per_en + Duration::days(lag);
         // A few disclosures fall on non-business days; the rest on business days.
@@ -158,11 +159,29 @@ pub fn docs_for_year(is: &Issue, fy_year: i32) -> Vec<Doc> {
 }
 
 /// Documents visible at `now` (JST) in `[lo, hi]` by disclosure date.
-fn visible_docs(is: &Issue, lo: NaiveDate, hi: NaiveDate, now: NaiveDateTime) -> Vec<Doc> {
+/// When a document shows up in the API: Premium near real time, other plans with the
+/// ~18:00 preliminary batch (or at disclosure, if later).
+pub fn published_at(d: &Doc, plan: Plan) -> NaiveDateTime {
+    let batch = d.disc.and_hms_opt(18, 0, 0).unwrap_or_default();
+    if plan == Plan::Premium {
+        d.at()
+    } else {
+        d.at().max(batch)
+    }
+}
+
+fn visible_docs(
+    is: &Issue,
+    lo: NaiveDate,
+    hi: NaiveDate,
+    now: NaiveDateTime,
+    plan: Plan,
+) -> Vec<Doc> {
     let mut out = Vec::new();
     for y in lo.year() - 1..=hi.year() + 1 {
         for d in docs_for_year(is, y) {
-            if d.disc >= lo && d.disc <= hi && d.at() <= now && d.disc >= is.listed {
+            if d.disc >= lo && d.disc <= hi && published_at(&d, plan) <= now && d.disc >= is.listed
+            {
                 out.push(d);
             }
         }
@@ -181,7 +200,7 @@ fn docs_of<'a>(ctx: &Ctx<'a>) -> Vec<(&'a Issue, Doc)> {
         return out;
     }
     for is in ctx.issues() {
-        for d in visible_docs(is, lo, hi, ctx.now_jst) {
+        for d in visible_docs(is, lo, hi, ctx.now_jst, ctx.plan) {
             if since.is_some_and(|s| d.at() <= s) {
                 continue;
             }
@@ -253,7 +272,7 @@ fn figures(is: &Issue, doc: &Doc) -> Figures {
     }
 }
 
-fn summary_value(k: &str, is: &Issue, doc: &Doc, f: &Figures) -> V<'static> {
+fn summary_value(k: &str, doc: &Doc, f: &Figures) -> V<'static> {
     let s = |x: f64| V::St(fmt_num_str(x));
     let rev = doc.kind == Kind::Revision;
     let fy = matches!(doc.kind, Kind::FY);
@@ -306,10 +325,7 @@ fn summary_value(k: &str, is: &Issue, doc: &Doc, f: &Figures) -> V<'static> {
         "ShOutFY" if !rev => s(f.shares),
         "TrShFY" if !rev => s(f.treasury),
         "AvgSh" if !rev => s(f.avg),
-        _ => {
-            let _ = is;
-            V::S("")
-        }
+        _ => V::S(""),
     }
 }
 
@@ -337,7 +353,7 @@ pub fn summary(ctx: &Ctx) -> Vec<String> {
                 "NxtFYEn" if d.kind == Kind::FY => {
                     V::St(jst::fmt_date(add_months_end(d.fy_en, 12)))
                 }
-                k => summary_value(k, is, &d, &f),
+                k => summary_value(k, &d, &f),
             })
         })
         .collect()

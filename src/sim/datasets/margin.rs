@@ -32,7 +32,7 @@ pub fn slots(lo: NaiveDate, hi: NaiveDate) -> Vec<Slot> {
         if days.len() > 2 {
             let date = *days.last().expect("non-empty");
             let pub_date = calendar::add_business_days(date, 2);
-            if pub_date < daily_from() && date >= lo && date <= hi {
+            if date < daily_from() && date >= lo && date <= hi {
                 out.push(Slot {
                     date,
                     pub_date,
@@ -58,10 +58,12 @@ pub fn slots(lo: NaiveDate, hi: NaiveDate) -> Vec<Slot> {
     out
 }
 
-fn slot_for_pub(p: NaiveDate) -> Option<Slot> {
-    slots(p - Duration::days(12), p)
+/// Rows published on `p` (on 2026-09-25 both the last weekly and the first daily one).
+fn slots_for_pub(p: NaiveDate) -> Vec<Slot> {
+    slots(p - Duration::days(14), p)
         .into_iter()
-        .find(|s| s.pub_date == p)
+        .filter(|s| s.pub_date == p)
+        .collect()
 }
 
 fn iss_type(is: &Issue) -> &'static str {
@@ -94,7 +96,7 @@ pub fn interest(ctx: &Ctx) -> Vec<String> {
     // Publication ~16:30 JST on the PubDate.
     let visible_pub = published_day(ctx.now_jst, 16, 30);
     let slots_: Vec<Slot> = if let Some(p) = ctx.date("published_date") {
-        slot_for_pub(p).into_iter().collect()
+        slots_for_pub(p)
     } else if let Some(d) = ctx.date("date") {
         slots(d, d)
     } else {
@@ -109,7 +111,8 @@ pub fn interest(ctx: &Ctx) -> Vec<String> {
     let issues: Vec<&Issue> = ctx
         .issues()
         .into_iter()
-        .filter(|i| i.mrgn != "3" || i.code.ends_with('0'))
+        // Common stocks only; preferred shares have no margin trading.
+        .filter(|i| i.code.ends_with('0'))
         .collect();
     let mut out = Vec::new();
     let by_code = ctx.req.code().is_some();
@@ -310,7 +313,12 @@ pub fn short_sale_report(ctx: &Ctx) -> Vec<String> {
         for d in days {
             let dn = d.num_days_from_ce() as u64;
             for (fi, (name, addr)) in FUNDS.iter().enumerate() {
-                if unit(h(&[is.hash, 130, fi as u64, dn])) > 0.004 || *d < is.listed {
+                // A fund reports while it holds a position (30-day blocks), on some days;
+                // the named large caps always have one reporting fund.
+                let block = dn / 30;
+                let active = unit(h(&[is.hash, 132, fi as u64, block])) < 0.1
+                    || (fi == 0 && matches!(is.code.as_str(), "72030" | "86970"));
+                if !active || unit(h(&[is.hash, 130, fi as u64, dn])) > 0.25 || *d < is.listed {
                     continue;
                 }
                 let calc = calendar::prev_business_day(*d);
@@ -365,5 +373,12 @@ mod tests {
             assert_eq!(calendar::next_business_day(d.date), d.pub_date);
         }
         assert_eq!(weekly[0].date.weekday(), Weekday::Fri);
+        let both = slots_for_pub(ymd(2026, 9, 25));
+        assert_eq!(both.len(), 2);
+        assert!(!both[0].daily && both[1].daily);
+        // Golden Week 2026: May 4-6 are holidays, so that week has only May 7-8 and no
+        // weekly row.
+        let gw = slots(ymd(2026, 5, 4), ymd(2026, 5, 10));
+        assert!(gw.is_empty(), "{gw:?}");
     }
 }

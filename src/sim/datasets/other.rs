@@ -302,8 +302,13 @@ fn sq_day(y: i32, m: u32) -> NaiveDate {
 }
 
 fn deriv_day(ctx: &Ctx) -> Option<NaiveDate> {
-    // Published ~03:00 the next day: the day before yesterday at worst.
-    let visible = calendar::prev_business_day(published_day(ctx.now_jst, 3, 0) + Duration::days(1));
+    // A day's derivatives data is published ~03:00 JST the next day ("27:00").
+    let y = (ctx.now_jst - Duration::hours(27)).date();
+    let visible = if calendar::is_business_day(y) {
+        y
+    } else {
+        calendar::prev_business_day(y)
+    };
     ctx.date("date")
         .filter(|d| *d <= visible && calendar::is_business_day(*d))
 }
