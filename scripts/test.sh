@@ -7,7 +7,10 @@ cd "$(dirname "$0")/.."
 # PostgreSQL: tests use the local cluster (trust auth) and create their own schemas.
 if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
   if command -v pg_ctlcluster >/dev/null; then
-    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start || true
+    for version_dir in /etc/postgresql/*/; do
+      pg_ctlcluster --skip-systemctl-redirect "$(basename "$version_dir")" main start || true
+      break
+    done
   fi
   for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
 fi
