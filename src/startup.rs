@@ -117,7 +117,7 @@ impl Application {
             plan,
             max_page_bytes: cfg.max_page_bytes,
         };
-        let router = with_middleware(routes::router(state.clone()), auth, cfg.request_timeout);
+        let router = app_router(state.clone(), cfg.request_timeout);
         tracing::info!(addr = %listener.local_addr()?, plan = plan.as_str(), demo, "jquants-proxy listening");
         // The key is only ever exposed to build the upstream header inside `upstream`.
         let _ = upstream_key.expose_secret().len();
@@ -170,6 +170,13 @@ fn rand_u64() -> u64 {
             .as_nanos(),
     );
     h.finish()
+}
+
+/// The routes with the full middleware stack: what the server runs. Public so tests can
+/// drive it without a socket (e.g. with a mocked non-loopback peer).
+pub fn app_router(state: AppState, request_timeout: Duration) -> Router {
+    let auth = state.auth.clone();
+    with_middleware(routes::router(state), auth, request_timeout)
 }
 
 /// The one middleware stack, outermost first: sensitive headers, request id, trace,

@@ -325,7 +325,6 @@ impl Cache {
         let l1 = moka::future::Cache::builder()
             .max_capacity(cfg.max_bytes)
             .weigher(|_k: &String, v: &Arc<Entry>| v.weight())
-            .support_invalidation_closures()
             .build();
         let snapshots = moka::future::Cache::builder()
             .max_capacity(cfg.max_bytes / 4)
@@ -531,19 +530,13 @@ impl Cache {
                 continue;
             }
             let published = splits::published_at(s.ex_date);
-            let (code, ex, current) = (s.code.clone(), s.ex_date, entry.key.clone());
             let dropped = self
-                .l1
-                .invalidate_entries_if(move |k, e| {
-                    *k != current
+                .invalidate_where(|k, e| {
+                    k != entry.key
                         && e.endpoint.path == splits::ADJUSTED_ENDPOINT
-                        && splits::holds_pre_split(e, &code, ex, published)
+                        && splits::holds_pre_split(e, &s.code, s.ex_date, published)
                 })
-                .map(|_| ());
-            if let Err(e) = dropped {
-                tracing::warn!(error = %e, "could not invalidate split-affected answers in memory");
-            }
-            self.l1.run_pending_tasks().await;
+                .await;
             let stored = match &self.store {
                 Some(store) => {
                     store
@@ -553,25 +546,38 @@ impl Cache {
                 None => 0,
             };
             self.counters.invalidated.fetch_add(1, Ordering::Relaxed);
-            tracing::info!(code = %s.code, ex_date = %s.ex_date, factor = s.factor, stored_dropped = stored, "new split seen; adjusted histories invalidated");
+            tracing::info!(code = %s.code, ex_date = %s.ex_date, factor = s.factor, memory_dropped = dropped, stored_dropped = stored, "new split seen; adjusted histories invalidated");
         }
     }
 
     /// Drops answers by endpoint path and/or issue code from both tiers.
     pub async fn purge(&self, endpoint: Option<&'static str>, code: Option<String>) -> (u64, u64) {
-        let before = self.l1.entry_count();
-        let c = code.clone();
-        let _ = self.l1.invalidate_entries_if(move |_k, e| {
-            endpoint.is_none_or(|p| e.endpoint.path == p)
-                && c.as_ref().is_none_or(|c| e.code.as_ref() == Some(c))
-        });
-        self.l1.run_pending_tasks().await;
-        let l1 = before.saturating_sub(self.l1.entry_count());
+        let l1 = self
+            .invalidate_where(|_k, e| {
+                endpoint.is_none_or(|p| e.endpoint.path == p)
+                    && code.as_ref().is_none_or(|c| e.code.as_ref() == Some(c))
+            })
+            .await;
         let l2 = match &self.store {
             Some(s) => s.purge(endpoint, code.as_deref()).await,
             None => 0,
         };
         (l1, l2)
+    }
+
+    /// Removes matching answers from memory now (moka's predicate invalidation is lazy, and
+    /// callers report how many went).
+    async fn invalidate_where(&self, pred: impl Fn(&str, &Entry) -> bool) -> u64 {
+        let doomed: Vec<Arc<String>> = self
+            .l1
+            .iter()
+            .filter(|(k, e)| pred(k, e))
+            .map(|(k, _)| k)
+            .collect();
+        for k in &doomed {
+            self.l1.invalidate(k.as_str()).await;
+        }
+        doomed.len() as u64
     }
 
     pub async fn stats(&self) -> CacheStats {

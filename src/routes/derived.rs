@@ -404,8 +404,12 @@ pub struct MarginAccountResponse {
 async fn margin_account_route(State(st): State<AppState>, body: Bytes) -> ApiResult<Response> {
     let input: AccountInput = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request(format!("Invalid request body: {e}")))?;
+    // Dry run with placeholder prices: any input error is a 400 before an upstream call.
+    let needed = margin_account::codes_needing_prices(&input);
+    let placeholders: HashMap<String, f64> = needed.iter().map(|c| (c.clone(), 1.0)).collect();
+    margin_account::evaluate(&input, &placeholders)?;
     let mut prices = HashMap::new();
-    for code in margin_account::codes_needing_prices(&input) {
+    for code in needed {
         let canonical = canonical_code(&code)
             .ok_or_else(|| ApiError::bad_request(format!("Invalid code: {code}")))?;
         let bars = upstream_rows(&st, "/equities/bars/daily", &format!("code={canonical}")).await?;

@@ -53,8 +53,25 @@ pub struct UpstreamHealth {
     pub fetches: u64,
     /// Fetches that failed (after retries) since start.
     pub errors: u64,
-    /// Details of the rate limiter (queue, waits, cool-down).
-    pub limiter: serde_json::Value,
+    pub limiter: LimiterView,
+}
+
+/// The upstream rate limiter's state.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct LimiterView {
+    /// Requests waiting for an upstream slot now.
+    pub queued: usize,
+    /// Upstream HTTP calls made (pages and retries included).
+    pub calls: u64,
+    /// Upstream 429 answers seen (each pauses every caller for a cool-down).
+    pub rate_limited: u64,
+    pub retries: u64,
+    /// Requests that gave up waiting for a slot.
+    pub queue_timeouts: u64,
+    /// Total time requests spent waiting for slots, seconds.
+    pub total_wait_secs: f64,
+    /// Seconds left of a cool-down after a 429, if one is running.
+    pub paused_for_secs: Option<f64>,
 }
 
 /// Readiness: serves 200 while answers can be given, with what is degraded.
@@ -66,7 +83,16 @@ async fn readyz(State(st): State<AppState>) -> Json<Readiness> {
         Some(_) => "down",
     };
     let stats = st.cache.stats().await;
-    let limiter = serde_json::to_value(st.cache.upstream().limiter_stats()).unwrap_or_default();
+    let l = st.cache.upstream().limiter_stats();
+    let limiter = LimiterView {
+        queued: l.queued,
+        calls: l.calls,
+        rate_limited: l.rate_limited,
+        retries: l.retries,
+        queue_timeouts: l.queue_timeouts,
+        total_wait_secs: l.total_wait.as_secs_f64(),
+        paused_for_secs: l.pause_remaining().map(|d| d.as_secs_f64()),
+    };
     Json(Readiness {
         status: if postgres == "down" {
             "degraded"
@@ -98,6 +124,10 @@ async fn metrics_text(State(st): State<AppState>) -> Response {
         metrics::gauge!("jqp_postgres_up").set(if l2.healthy { 1.0 } else { 0.0 });
         metrics::gauge!("jqp_postgres_pending_writes").set(l2.pending_writes as f64);
     }
+    let l = st.cache.upstream().limiter_stats();
+    metrics::gauge!("jqp_upstream_limiter_queue").set(l.queued as f64);
+    metrics::gauge!("jqp_upstream_paused_seconds")
+        .set(l.pause_remaining().map_or(0.0, |d| d.as_secs_f64()));
     let body = crate::telemetry::prometheus().render();
     let mut resp = body.into_response();
     resp.headers_mut().insert(

@@ -1,74 +1,332 @@
-//! Placeholder with the agreed API; replaced by the upstream branch.
-use bytes::Bytes;
-use reqwest::StatusCode;
+//! The upstream client: the only code that talks to the J-Quants API.
+//!
+//! Every call goes through one tower stack shared by the whole process, so the plan's rate
+//! limit (and the 60/min statements cap) holds for all requests together: a 429 costs a
+//! minute of cool-down and repeated excess locks the key, which is far worse than queueing.
+//! Stack, outermost first: retry (429 cool-down, backoff for 5xx and connection errors) ->
+//! rate limit (every attempt, FIFO, GCRA with burst 1) -> per-attempt timeout -> reqwest
+//! (pooled connections, gzip). The API key lives in a `SecretString` and a sensitive header
+//! value; it is never logged, printed by `Debug`, or returned.
 
-#[derive(Debug, thiserror::Error)]
+mod limiter;
+mod service;
+#[cfg(test)]
+mod tests;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use axum::http::{HeaderValue, StatusCode};
+use bytes::Bytes;
+use secrecy::{ExposeSecret, SecretString};
+use tower::util::BoxCloneSyncService;
+use tower::{ServiceBuilder, ServiceExt};
+
+use crate::catalog::{FINS_PER_MINUTE, Plan, RateGroup};
+use crate::error::ApiError;
+use crate::request::CanonicalRequest;
+
+use limiter::Limiter;
+pub use limiter::LimiterStats;
+use service::{HttpService, RateLimit, Retry, RetryPolicy};
+
+pub const DEFAULT_BASE_URL: &str = "https://api.jquants.com/v2";
+
+/// How often a request is retried after a 429 before giving up with `RateLimited`.
+const MAX_429_RETRIES: usize = 2;
+
+#[derive(Clone, Debug)]
+pub struct UpstreamConfig {
+    /// e.g. `https://api.jquants.com/v2` (a trailing slash is removed).
+    pub base_url: String,
+    pub api_key: SecretString,
+    pub plan: Plan,
+    /// 60 s in production; tests, benchmarks and the simulator shrink it.
+    pub rate_window: Duration,
+    /// Emission interval = `rate_window / limit * (1 + safety_margin)`.
+    pub safety_margin: f64,
+    /// Per HTTP attempt, body included.
+    pub request_timeout: Duration,
+    /// Longest wait for a limiter slot before `UpstreamError::QueueTimeout`.
+    pub queue_timeout: Duration,
+    pub cooldown_after_429: Duration,
+    /// For 5xx and connection errors.
+    pub max_retries: usize,
+    /// First backoff delay; doubles per retry, with jitter.
+    pub retry_base_delay: Duration,
+}
+
+impl UpstreamConfig {
+    /// Production defaults.
+    pub fn new(base_url: impl Into<String>, api_key: SecretString, plan: Plan) -> Self {
+        Self {
+            base_url: base_url.into(),
+            api_key,
+            plan,
+            rate_window: Duration::from_secs(60),
+            safety_margin: 0.05,
+            request_timeout: Duration::from_secs(30),
+            queue_timeout: Duration::from_secs(30),
+            cooldown_after_429: Duration::from_secs(60),
+            max_retries: 3,
+            retry_base_delay: Duration::from_millis(500),
+        }
+    }
+
+    /// `JQUANTS_API_KEY` (required), `JQUANTS_BASE_URL` (default [`DEFAULT_BASE_URL`]) and
+    /// `JQUANTS_PLAN` (default `free`, the slowest and so the safe guess).
+    pub fn from_env() -> anyhow::Result<Self> {
+        let key = std::env::var("JQUANTS_API_KEY")
+            .ok()
+            .filter(|k| !k.trim().is_empty())
+            .context("JQUANTS_API_KEY is not set")?;
+        let base = std::env::var("JQUANTS_BASE_URL")
+            .ok()
+            .filter(|b| !b.trim().is_empty())
+            .unwrap_or_else(|| DEFAULT_BASE_URL.to_string());
+        let plan = match std::env::var("JQUANTS_PLAN") {
+            Ok(p) if !p.trim().is_empty() => p.parse::<Plan>().map_err(anyhow::Error::msg)?,
+            _ => {
+                tracing::warn!("JQUANTS_PLAN not set; assuming the free plan's 5 calls/min");
+                Plan::Free
+            }
+        };
+        Ok(Self::new(
+            base,
+            SecretString::from(key.trim().to_string()),
+            plan,
+        ))
+    }
+
+    /// Shrinks (or stretches) the rate window and the 429 cool-down by the same factor,
+    /// for tests, benchmarks and the simulator.
+    pub fn with_rate_window(mut self, window: Duration) -> Self {
+        let factor = window.as_secs_f64() / self.rate_window.as_secs_f64();
+        self.cooldown_after_429 = self.cooldown_after_429.mul_f64(factor);
+        self.rate_window = window;
+        self
+    }
+}
+
+/// One upstream call. `query` is already canonical and encoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpstreamRequest {
+    /// Catalog path, without `/v2`.
+    pub path: &'static str,
+    /// Canonical query, may include `pagination_key`.
+    pub query: String,
+    pub group: RateGroup,
+}
+
+#[derive(Debug, Clone)]
+pub struct UpstreamResponse {
+    pub status: StatusCode,
+    /// Decompressed; for 2xx it has been checked to be complete JSON.
+    pub body: Bytes,
+}
+
+/// `Clone` so one fetch's outcome can be handed to every request that waited on it.
+#[derive(thiserror::Error, Debug, Clone)]
 pub enum UpstreamError {
-    #[error("{message}")]
+    /// 400/403/404/...: not retried; `message` is the upstream's `message` or a fallback.
+    #[error("upstream answered {status}: {message}")]
     Status { status: StatusCode, message: String },
-    #[error("rate limited")]
+    /// Still 429 after the cool-down retries.
+    #[error("upstream rate limit (429) persists after cool-down")]
     RateLimited,
-    #[error("unavailable: {0}")]
+    /// Connection errors, timeouts or 5xx after retries. Internal detail, never shown to clients.
+    #[error("upstream unavailable: {0}")]
     Unavailable(String),
-    #[error("queue timeout")]
+    /// No limiter slot within `queue_timeout`.
+    #[error("no upstream rate-limit slot within the queue timeout")]
     QueueTimeout,
 }
 
-impl From<UpstreamError> for crate::error::ApiError {
+impl From<UpstreamError> for ApiError {
     fn from(e: UpstreamError) -> Self {
-        use crate::error::ApiError;
         match e {
             UpstreamError::Status { status, message } => ApiError::Upstream { status, message },
             UpstreamError::RateLimited => ApiError::Upstream {
                 status: StatusCode::TOO_MANY_REQUESTS,
-                message: "Too Many Requests".into(),
+                message: "The upstream J-Quants API is rate limiting this proxy; no cached answer exists. Please try again later.".into(),
             },
-            UpstreamError::Unavailable(d) => ApiError::UpstreamUnavailable(d),
+            UpstreamError::Unavailable(detail) => ApiError::UpstreamUnavailable(detail),
             UpstreamError::QueueTimeout => ApiError::RateLimitQueue,
         }
     }
 }
 
-#[derive(Clone, Debug)]
-pub struct Upstream;
+/// The process-wide upstream client; clones share the connection pool and the limiter.
+#[derive(Clone)]
+pub struct Upstream {
+    svc: BoxCloneSyncService<UpstreamRequest, UpstreamResponse, UpstreamError>,
+    limiter: Arc<Limiter>,
+    base_url: Arc<str>,
+    plan: Plan,
+}
 
-impl Upstream {
-    pub async fn fetch_pages(
-        &self,
-        _req: &crate::request::CanonicalRequest,
-    ) -> Result<Vec<Bytes>, UpstreamError> {
-        Err(UpstreamError::Unavailable("stub".into()))
+impl fmt::Debug for Upstream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Upstream")
+            .field("base_url", &self.base_url)
+            .field("plan", &self.plan)
+            .field("api_key", &"[REDACTED]")
+            .finish_non_exhaustive()
     }
 }
 
-pub struct UpstreamConfig {
-    pub rate_window: std::time::Duration,
-    pub cooldown_after_429: std::time::Duration,
-    pub queue_timeout: std::time::Duration,
-    pub request_timeout: std::time::Duration,
-    pub max_retries: usize,
-    pub retry_base_delay: std::time::Duration,
-}
-impl UpstreamConfig {
-    pub fn new(_b: String, _k: secrecy::SecretString, _p: crate::catalog::Plan) -> Self {
-        let d = std::time::Duration::from_secs(1);
-        Self {
-            rate_window: d,
-            cooldown_after_429: d,
-            queue_timeout: d,
-            request_timeout: d,
-            max_retries: 0,
-            retry_base_delay: d,
+impl Upstream {
+    pub fn new(cfg: UpstreamConfig) -> anyhow::Result<Self> {
+        let base_url: Arc<str> = cfg.base_url.trim_end_matches('/').into();
+        let parsed = url::Url::parse(&base_url)
+            .with_context(|| format!("invalid upstream base URL {base_url:?}"))?;
+        anyhow::ensure!(
+            matches!(parsed.scheme(), "http" | "https"),
+            "upstream base URL must be http(s): {base_url:?}"
+        );
+        anyhow::ensure!(
+            cfg.safety_margin.is_finite() && cfg.safety_margin >= 0.0,
+            "safety_margin must be >= 0"
+        );
+        anyhow::ensure!(!cfg.rate_window.is_zero(), "rate_window must be > 0");
+        let mut api_key = HeaderValue::from_str(cfg.api_key.expose_secret())
+            .context("JQUANTS_API_KEY is not a valid header value")?;
+        api_key.set_sensitive(true);
+
+        let client = reqwest::Client::builder()
+            .user_agent(concat!("jquants-proxy/", env!("CARGO_PKG_VERSION")))
+            .gzip(true)
+            .connect_timeout(cfg.request_timeout.min(Duration::from_secs(10)))
+            .pool_idle_timeout(Duration::from_secs(90))
+            .tcp_keepalive(Duration::from_secs(60))
+            // A redirect to another host would carry x-api-key along (reqwest only strips
+            // Authorization and cookies); the upstream has no reason to redirect.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .context("building the upstream HTTP client")?;
+
+        let limiter = Arc::new(Limiter::new(
+            cfg.plan.per_minute(),
+            FINS_PER_MINUTE,
+            cfg.rate_window,
+            cfg.safety_margin,
+            cfg.queue_timeout,
+        ));
+        let policy = Arc::new(RetryPolicy {
+            max_retries: cfg.max_retries,
+            base_delay: cfg.retry_base_delay,
+            cooldown: cfg.cooldown_after_429,
+            max_429_retries: MAX_429_RETRIES,
+        });
+        let http = HttpService {
+            client,
+            base_url: base_url.clone(),
+            api_key,
+        };
+        let svc = build_stack(http, limiter.clone(), policy, cfg.request_timeout);
+        tracing::info!(
+            base_url = %base_url,
+            plan = cfg.plan.as_str(),
+            interval_ms = limiter.plan_interval().as_secs_f64() * 1e3,
+            "upstream client ready"
+        );
+        Ok(Self {
+            svc,
+            limiter,
+            base_url,
+            plan: cfg.plan,
+        })
+    }
+
+    pub async fn call(&self, req: UpstreamRequest) -> Result<UpstreamResponse, UpstreamError> {
+        self.svc.clone().oneshot(req).await
+    }
+
+    /// Follows upstream `pagination_key`s (same query + key) and returns every page body in order.
+    pub async fn fetch_pages(&self, req: &CanonicalRequest) -> Result<Vec<Bytes>, UpstreamError> {
+        let base_query = req.query_string();
+        let mut pages = Vec::new();
+        let mut key: Option<String> = None;
+        let mut seen = std::collections::HashSet::new();
+        loop {
+            let query = match &key {
+                None => base_query.clone(),
+                Some(k) => {
+                    let k: String = url::form_urlencoded::byte_serialize(k.as_bytes()).collect();
+                    if base_query.is_empty() {
+                        format!("pagination_key={k}")
+                    } else {
+                        format!("{base_query}&pagination_key={k}")
+                    }
+                }
+            };
+            let resp = self
+                .call(UpstreamRequest {
+                    path: req.endpoint.path,
+                    query,
+                    group: req.endpoint.rate_group,
+                })
+                .await?;
+            let next = next_pagination_key(&resp.body);
+            pages.push(resp.body);
+            match next {
+                None => return Ok(pages),
+                Some(k) => {
+                    // A key seen before would loop forever, spending the rate limit.
+                    if !seen.insert(k.clone()) {
+                        return Err(UpstreamError::Unavailable(format!(
+                            "{}: upstream repeated a pagination_key after {} pages",
+                            req.endpoint.path,
+                            pages.len()
+                        )));
+                    }
+                    key = Some(k);
+                }
+            }
         }
     }
-}
-#[derive(serde::Serialize, Default)]
-pub struct LimiterStats {}
-impl Upstream {
-    pub fn new(_c: UpstreamConfig) -> anyhow::Result<Self> {
-        Ok(Upstream)
-    }
+
     pub fn limiter_stats(&self) -> LimiterStats {
-        LimiterStats::default()
+        self.limiter.stats()
     }
+
+    pub fn plan(&self) -> Plan {
+        self.plan
+    }
+}
+
+/// The whole stack in one place; retry is outside the limiter so every attempt queues.
+fn build_stack(
+    http: HttpService,
+    limiter: Arc<Limiter>,
+    policy: Arc<RetryPolicy>,
+    request_timeout: Duration,
+) -> BoxCloneSyncService<UpstreamRequest, UpstreamResponse, UpstreamError> {
+    let attempt = ServiceBuilder::new()
+        .map_err(service::from_box)
+        .timeout(request_timeout)
+        .service(http);
+    let limited = RateLimit {
+        inner: attempt,
+        limiter: limiter.clone(),
+    };
+    BoxCloneSyncService::new(Retry {
+        inner: limited,
+        limiter,
+        policy,
+    })
+}
+
+fn next_pagination_key(body: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Envelope {
+        #[serde(default)]
+        pagination_key: Option<String>,
+    }
+    serde_json::from_slice::<Envelope>(body)
+        .ok()?
+        .pagination_key
+        .filter(|k| !k.is_empty())
 }

@@ -1,0 +1,278 @@
+//! The Japanese trading calendar, computed rather than tabulated so the simulator covers any
+//! year: national holidays (equinoxes by the standard astronomical approximation, "happy
+//! Monday" holidays, substitute and citizens' holidays, the 2019-2021 special dates) and the
+//! TSE year-end closure (Dec 31 - Jan 3). `/markets/calendar`, bar visibility, weekly
+//! margin-interest rows and every "next business day" in the simulator come from here.
+
+use std::sync::OnceLock;
+
+use chrono::{Datelike, Duration, NaiveDate, Weekday};
+
+/// First and last dates the precomputed business-day table covers.
+const FIRST: (i32, u32, u32) = (2015, 1, 1);
+const LAST: (i32, u32, u32) = (2030, 12, 31);
+
+fn ymd(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).expect("valid date")
+}
+
+/// `n`-th `wd` of the month (n from 1).
+fn nth_weekday(y: i32, m: u32, wd: Weekday, n: u32) -> NaiveDate {
+    let first = ymd(y, m, 1);
+    let shift = (7 + wd.num_days_from_monday() - first.weekday().num_days_from_monday()) % 7;
+    first + Duration::days((shift + 7 * (n - 1)) as i64)
+}
+
+/// Equinox days by the usual formula, valid 1980-2099 (the Cabinet Office's announcements
+/// have matched it every year so far).
+fn vernal_equinox(y: i32) -> u32 {
+    let t = (y - 1980) as f64;
+    (20.8431 + 0.242194 * t - ((y - 1980) / 4) as f64).floor() as u32
+}
+
+fn autumn_equinox(y: i32) -> u32 {
+    let t = (y - 1980) as f64;
+    (23.2488 + 0.242194 * t - ((y - 1980) / 4) as f64).floor() as u32
+}
+
+/// Holidays fixed by law for year `y`, before substitute and citizens' holidays.
+fn base_holidays(y: i32) -> Vec<NaiveDate> {
+    let mut h = vec![
+        ymd(y, 1, 1),
+        nth_weekday(y, 1, Weekday::Mon, 2),
+        ymd(y, 2, 11),
+        ymd(y, 3, vernal_equinox(y)),
+        ymd(y, 4, 29),
+        ymd(y, 5, 3),
+        ymd(y, 5, 4),
+        ymd(y, 5, 5),
+        nth_weekday(y, 9, Weekday::Mon, 3),
+        ymd(y, 9, autumn_equinox(y)),
+        ymd(y, 11, 3),
+        ymd(y, 11, 23),
+    ];
+    if y >= 2020 {
+        h.push(ymd(y, 2, 23)); // Emperor's birthday since the 2019 succession
+    } else if y <= 2018 {
+        h.push(ymd(y, 12, 23));
+    }
+    // Marine, Mountain and Sports days moved around the Tokyo Olympics.
+    match y {
+        2020 => h.extend([ymd(2020, 7, 23), ymd(2020, 7, 24), ymd(2020, 8, 10)]),
+        2021 => h.extend([ymd(2021, 7, 22), ymd(2021, 7, 23), ymd(2021, 8, 8)]),
+        _ => {
+            h.push(nth_weekday(y, 7, Weekday::Mon, 3));
+            if y >= 2016 {
+                h.push(ymd(y, 8, 11));
+            }
+            h.push(nth_weekday(y, 10, Weekday::Mon, 2));
+        }
+    }
+    if y == 2019 {
+        // Enthronement: May 1 and Oct 22 by special law; Apr 30 and May 2 are the
+        // citizens' holidays they create (computed below).
+        h.extend([ymd(2019, 5, 1), ymd(2019, 10, 22)]);
+    }
+    h.sort();
+    h.dedup();
+    h
+}
+
+/// All national holidays of year `y` (incl. substitute and citizens' holidays).
+pub fn holidays(y: i32) -> Vec<NaiveDate> {
+    let base = base_holidays(y);
+    let mut all = base.clone();
+    // Substitute holiday: a holiday on Sunday moves to the next day that is not a holiday.
+    for d in &base {
+        if d.weekday() == Weekday::Sun {
+            let mut s = *d + Duration::days(1);
+            while all.contains(&s) {
+                s += Duration::days(1);
+            }
+            all.push(s);
+        }
+    }
+    // Citizens' holiday: a weekday sandwiched between two holidays.
+    for d in &base {
+        let mid = *d + Duration::days(1);
+        let next = *d + Duration::days(2);
+        if base.contains(&next) && !all.contains(&mid) && mid.weekday() != Weekday::Sun {
+            all.push(mid);
+        }
+    }
+    all.sort();
+    all.dedup();
+    all
+}
+
+struct Table {
+    first: NaiveDate,
+    /// Per day from `first`: 0 non-business, 1 business, 3 non-business with holiday trading.
+    div: Vec<u8>,
+    /// Business days in order, for index arithmetic.
+    business: Vec<NaiveDate>,
+}
+
+fn table() -> &'static Table {
+    static T: OnceLock<Table> = OnceLock::new();
+    T.get_or_init(|| {
+        let first = ymd(FIRST.0, FIRST.1, FIRST.2);
+        let last = ymd(LAST.0, LAST.1, LAST.2);
+        let mut hol = std::collections::HashSet::new();
+        for y in FIRST.0..=LAST.0 {
+            hol.extend(holidays(y));
+        }
+        // JPX started holiday trading of derivatives on 2022-09-23.
+        let holiday_trading_from = ymd(2022, 9, 23);
+        let mut div = Vec::new();
+        let mut business = Vec::new();
+        let mut d = first;
+        while d <= last {
+            let weekend = matches!(d.weekday(), Weekday::Sat | Weekday::Sun);
+            let closure = (d.month() == 12 && d.day() == 31) || (d.month() == 1 && d.day() <= 3);
+            let v = if weekend || closure {
+                0
+            } else if hol.contains(&d) {
+                if d >= holiday_trading_from { 3 } else { 0 }
+            } else {
+                business.push(d);
+                1
+            };
+            div.push(v);
+            d += Duration::days(1);
+        }
+        Table {
+            first,
+            div,
+            business,
+        }
+    })
+}
+
+/// The calendar's `HolDiv`: 0 non-business, 1 business, 3 holiday with derivatives trading.
+/// (2, a half-day session, has not occurred since 2012.)
+pub fn hol_div(d: NaiveDate) -> u8 {
+    let t = table();
+    let i = (d - t.first).num_days();
+    if i < 0 || i as usize >= t.div.len() {
+        // Outside the table: weekends only, a reasonable fallback.
+        return if matches!(d.weekday(), Weekday::Sat | Weekday::Sun) {
+            0
+        } else {
+            1
+        };
+    }
+    t.div[i as usize]
+}
+
+pub fn is_business_day(d: NaiveDate) -> bool {
+    hol_div(d) == 1
+}
+
+/// Business days in `[from, to]`, in order.
+pub fn business_days(from: NaiveDate, to: NaiveDate) -> &'static [NaiveDate] {
+    let b = &table().business;
+    let lo = b.partition_point(|d| *d < from);
+    let hi = b.partition_point(|d| *d <= to);
+    if lo >= hi { &[] } else { &b[lo..hi] }
+}
+
+/// The first business day strictly after `d`.
+pub fn next_business_day(d: NaiveDate) -> NaiveDate {
+    let mut x = d + Duration::days(1);
+    while !is_business_day(x) {
+        x += Duration::days(1);
+    }
+    x
+}
+
+/// The last business day strictly before `d`.
+pub fn prev_business_day(d: NaiveDate) -> NaiveDate {
+    let mut x = d - Duration::days(1);
+    while !is_business_day(x) {
+        x -= Duration::days(1);
+    }
+    x
+}
+
+/// The `n`-th business day after `d` (n >= 1).
+pub fn add_business_days(d: NaiveDate, n: u32) -> NaiveDate {
+    (0..n).fold(d, |x, _| next_business_day(x))
+}
+
+/// Index of a business day in the table (for per-day hashing of smooth series).
+pub fn business_index(d: NaiveDate) -> Option<usize> {
+    table().business.binary_search(&d).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_holidays_2025_2026() {
+        let h25 = holidays(2025);
+        for d in [
+            ymd(2025, 1, 1),
+            ymd(2025, 1, 13),
+            ymd(2025, 2, 11),
+            ymd(2025, 2, 24), // substitute for Sunday 2/23
+            ymd(2025, 3, 20),
+            ymd(2025, 4, 29),
+            ymd(2025, 5, 6), // substitute for Sunday 5/4... via 5/5 chain
+            ymd(2025, 7, 21),
+            ymd(2025, 8, 11),
+            ymd(2025, 9, 15),
+            ymd(2025, 9, 23),
+            ymd(2025, 10, 13),
+            ymd(2025, 11, 3),
+            ymd(2025, 11, 24), // substitute for Sunday 11/23
+        ] {
+            assert!(h25.contains(&d), "{d} missing");
+        }
+        assert_eq!(h25.len(), 19);
+        let h26 = holidays(2026);
+        for d in [
+            ymd(2026, 3, 20),
+            ymd(2026, 5, 6), // substitute for Sunday 5/3
+            ymd(2026, 9, 21),
+            ymd(2026, 9, 22), // citizens' holiday
+            ymd(2026, 9, 23),
+        ] {
+            assert!(h26.contains(&d), "{d} missing");
+        }
+        assert!(!is_business_day(ymd(2026, 9, 22)));
+        assert_eq!(hol_div(ymd(2026, 9, 22)), 3);
+    }
+
+    #[test]
+    fn special_years_and_closures() {
+        let h19 = holidays(2019);
+        for d in [
+            ymd(2019, 4, 30),
+            ymd(2019, 5, 1),
+            ymd(2019, 5, 2),
+            ymd(2019, 5, 6),
+            ymd(2019, 10, 22),
+        ] {
+            assert!(h19.contains(&d), "{d} missing");
+        }
+        assert!(!h19.contains(&ymd(2019, 12, 23)));
+        assert!(holidays(2020).contains(&ymd(2020, 7, 24)));
+        assert!(!holidays(2020).contains(&ymd(2020, 10, 12)));
+        assert!(holidays(2021).contains(&ymd(2021, 8, 9))); // substitute for Sunday 8/8
+        assert!(!is_business_day(ymd(2024, 12, 31)));
+        assert!(!is_business_day(ymd(2025, 1, 3)));
+        assert!(is_business_day(ymd(2025, 1, 6)));
+        assert_eq!(hol_div(ymd(2025, 1, 2)), 0);
+        assert_eq!(hol_div(ymd(2021, 3, 20)), 0); // Saturday equinox
+        assert_eq!(hol_div(ymd(2021, 11, 23)), 0); // before holiday trading
+        assert_eq!(hol_div(ymd(2023, 11, 23)), 3);
+        assert_eq!(next_business_day(ymd(2025, 3, 19)), ymd(2025, 3, 21));
+        assert_eq!(prev_business_day(ymd(2025, 3, 31)), ymd(2025, 3, 28));
+        assert_eq!(
+            business_days(ymd(2025, 3, 17), ymd(2025, 3, 23)).len(),
+            4 // Thursday the 20th is the equinox
+        );
+    }
+}

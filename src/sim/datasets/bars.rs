@@ -1,0 +1,276 @@
+//! Price-derived datasets: daily bars (raw and split-adjusted, with the Premium-only
+//! morning/afternoon keys), the morning session, minute bars, valuation and the trading
+//! breakdown. All read the market's random-access price model.
+
+use chrono::NaiveDate;
+
+use super::super::market::{Issue, h, unit};
+use super::{Ctx, V, published_day, row};
+use crate::catalog::Plan;
+use crate::jst;
+
+/// Number of daily-bar keys below Premium (`Date` .. `AdjVo`).
+const BASE_KEYS: usize = 16;
+
+fn daily_keys(ctx: &Ctx) -> &'static [&'static str] {
+    let f = ctx.fields();
+    if ctx.plan == Plan::Premium {
+        f
+    } else {
+        &f[..BASE_KEYS]
+    }
+}
+
+/// One `/equities/bars/daily` row; `visible` is the last published day (splits beyond it are
+/// not yet known, so they do not adjust anything).
+pub fn daily_row(
+    keys: &'static [&'static str],
+    is: &Issue,
+    d: NaiveDate,
+    visible: NaiveDate,
+) -> String {
+    let date = jst::fmt_date(d);
+    let bar = is.raw_bar(d);
+    let mult = is.adj_multiplier(d, visible);
+    let factor = is.adj_factor_on(d);
+    row(keys, |k| {
+        if k == "Date" {
+            return V::St(date.clone());
+        }
+        if k == "Code" {
+            return V::S(&is.code);
+        }
+        if k == "AdjFactor" {
+            return V::N(factor);
+        }
+        let Some(b) = bar else {
+            // No trades: every price, volume and adjusted value is null.
+            return match k {
+                "UL" | "LL" | "MUL" | "MLL" | "AUL" | "ALL" => V::S("0"),
+                _ => V::Null,
+            };
+        };
+        let avo = b.vo - b.mvo;
+        let ava = b.va - b.mva;
+        match k {
+            "O" | "MO" => V::N(b.o),
+            "H" => V::N(b.h),
+            "L" => V::N(b.l),
+            "C" | "AC" => V::N(b.c),
+            "UL" => V::S(if b.upper { "1" } else { "0" }),
+            "LL" => V::S(if b.lower { "1" } else { "0" }),
+            "MUL" | "MLL" | "ALL" => V::S("0"),
+            "AUL" => V::S(if b.upper { "1" } else { "0" }),
+            "Vo" => V::N(b.vo),
+            "Va" => V::N(b.va),
+            "AdjO" | "MAdjO" => V::N(b.o * mult),
+            "AdjH" => V::N(b.h * mult),
+            "AdjL" => V::N(b.l * mult),
+            "AdjC" | "AAdjC" => V::N(b.c * mult),
+            "AdjVo" => V::N(b.vo / mult),
+            "MH" => V::N(b.mh),
+            "ML" => V::N(b.ml),
+            "MC" => V::N(b.mc),
+            "MVo" => V::N(b.mvo),
+            "MVa" => V::N(b.mva),
+            "MAdjH" => V::N(b.mh * mult),
+            "MAdjL" => V::N(b.ml * mult),
+            "MAdjC" => V::N(b.mc * mult),
+            "MAdjVo" => V::N(b.mvo / mult),
+            "AO" => V::N(b.ao),
+            "AH" => V::N(b.ah),
+            "AL" => V::N(b.al),
+            "AVo" => V::N(avo),
+            "AVa" => V::N(ava),
+            "AAdjO" => V::N(b.ao * mult),
+            "AAdjH" => V::N(b.ah * mult),
+            "AAdjL" => V::N(b.al * mult),
+            "AAdjVo" => V::N(avo / mult),
+            _ => V::Null,
+        }
+    })
+}
+
+pub fn daily(ctx: &Ctx) -> Vec<String> {
+    let keys = daily_keys(ctx);
+    let visible = ctx.last_close();
+    let days = ctx.business_days(visible);
+    let mut out = Vec::new();
+    // Upstream orders by code then date for code queries, by code for a date.
+    for is in ctx.issues() {
+        for d in days.iter().filter(|d| **d >= is.listed) {
+            out.push(daily_row(keys, is, *d, visible));
+        }
+    }
+    out
+}
+
+/// `/equities/bars/daily/am`: the latest morning session (published ~12:00 JST).
+pub fn morning(ctx: &Ctx) -> Vec<String> {
+    let d = published_day(ctx.now_jst, 11, 45);
+    let date = jst::fmt_date(d);
+    let mut out = Vec::new();
+    for is in ctx.issues().into_iter().filter(|i| i.listed <= d) {
+        let b = is.raw_bar(d);
+        out.push(row(ctx.fields(), |k| match (k, b) {
+            ("Date", _) => V::St(date.clone()),
+            ("Code", _) => V::S(&is.code),
+            (_, None) => V::Null,
+            ("MO", Some(b)) => V::N(b.o),
+            ("MH", Some(b)) => V::N(b.mh),
+            ("ML", Some(b)) => V::N(b.ml),
+            ("MC", Some(b)) => V::N(b.mc),
+            ("MVo", Some(b)) => V::N(b.mvo),
+            ("MVa", Some(b)) => V::N(b.mva),
+            _ => V::Null,
+        }));
+    }
+    out
+}
+
+/// Issues a date cross-section of minute bars covers: the full market would be over a
+/// million rows a day, far more than any test needs.
+const MINUTE_ISSUES: usize = 200;
+
+pub fn minute(ctx: &Ctx) -> Vec<String> {
+    let visible = ctx.last_close();
+    let issues = ctx.issues();
+    let cross = ctx.req.code().is_none();
+    let mut days = ctx.business_days(visible);
+    if !cross && ctx.date("date").is_none() && ctx.date("from").is_none() {
+        // Whole history of one code: the latest 20 sessions keep the answer reasonable.
+        days = &days[days.len().saturating_sub(20)..];
+    }
+    let mut out = Vec::new();
+    for is in issues
+        .into_iter()
+        .take(if cross { MINUTE_ISSUES } else { 1 })
+    {
+        for d in days.iter().filter(|d| **d >= is.listed) {
+            let Some(b) = is.raw_bar(*d) else { continue };
+            let date = jst::fmt_date(*d);
+            let sessions = [(9 * 60, 11 * 60 + 30), (12 * 60 + 30, 15 * 60 + 30)];
+            let n = (150 + 180) as f64;
+            let mut i = 0.0;
+            let mut last = b.o;
+            for (st, en) in sessions {
+                for m in st..en {
+                    // Walk from the open to the close through the day's range.
+                    let target = b.o + (b.c - b.o) * (i / n);
+                    let r = unit(h(&[is.hash, 5, d.num_days_from_ce() as u64, m as u64]));
+                    let p = (target + (r - 0.5) * (b.h - b.l) * 0.3)
+                        .clamp(b.l, b.h)
+                        .round();
+                    let (o, c) = (last, p);
+                    let vo = ((b.vo / n) * (0.5 + r) / 100.0).round() * 100.0;
+                    let time = format!("{:02}:{:02}", m / 60, m % 60);
+                    out.push(row(ctx.fields(), |k| match k {
+                        "Date" => V::St(date.clone()),
+                        "Time" => V::St(time.clone()),
+                        "Code" => V::S(&is.code),
+                        "O" => V::N(o),
+                        "H" => V::N(o.max(c)),
+                        "L" => V::N(o.min(c)),
+                        "C" => V::N(c),
+                        "Vo" => V::N(vo),
+                        "Va" => V::N((vo * (o + c) / 2.0).round()),
+                        _ => V::Null,
+                    }));
+                    last = p;
+                    i += 1.0;
+                }
+            }
+        }
+    }
+    out
+}
+
+use chrono::Datelike;
+
+/// Per-share profit level of an issue, stable over time (for valuation ratios).
+fn eps_level(is: &Issue, d: NaiveDate) -> f64 {
+    let yield_ = 0.03 + 0.07 * unit(h(&[is.hash, 31, d.year() as u64]));
+    let price = is.raw_bar(d).map(|b| b.c).unwrap_or(is.base_price);
+    (price * yield_ * 100.0).round() / 100.0
+}
+
+pub fn valuation(ctx: &Ctx) -> Vec<String> {
+    let visible = ctx.last_close();
+    let days = ctx.business_days(visible);
+    let mut out = Vec::new();
+    for is in ctx.issues() {
+        for d in days.iter().filter(|d| **d >= is.listed) {
+            let date = jst::fmt_date(*d);
+            let Some(b) = is.raw_bar(*d) else { continue };
+            let eps = eps_level(is, *d);
+            let feps = (eps * (0.9 + 0.3 * unit(h(&[is.hash, 32, d.year() as u64]))) * 100.0)
+                .round()
+                / 100.0;
+            let bps = (eps * (8.0 + 10.0 * unit(h(&[is.hash, 33]))) * 100.0).round() / 100.0;
+            out.push(row(ctx.fields(), |k| match k {
+                "Date" => V::St(date.clone()),
+                "Code" => V::S(&is.code),
+                "EPS" => V::N(eps),
+                "FwdEPS" => V::N(feps),
+                "BPS" => V::N(bps),
+                "ROE" => V::N((eps / bps * 10000.0).round() / 100.0),
+                "FwdROE" => V::N((feps / bps * 10000.0).round() / 100.0),
+                "PER" => V::N((b.c / eps * 100.0).round() / 100.0),
+                "FwdPER" => V::N((b.c / feps * 100.0).round() / 100.0),
+                "PBR" => V::N((b.c / bps * 100.0).round() / 100.0),
+                "MktCap" => V::N((b.c * is.shares_at(*d)).round()),
+                _ => V::Null,
+            }));
+        }
+    }
+    out
+}
+
+/// `/markets/breakdown`: the day's value and volume split by trade type (published ~18:00).
+pub fn breakdown(ctx: &Ctx) -> Vec<String> {
+    let visible = published_day(ctx.now_jst, 18, 0);
+    let days = ctx.business_days(visible);
+    let mut out = Vec::new();
+    for is in ctx.issues() {
+        for d in days.iter().filter(|d| **d >= is.listed) {
+            let Some(b) = is.raw_bar(*d) else { continue };
+            let date = jst::fmt_date(*d);
+            let shares: Vec<f64> = (0..7)
+                .map(|i| 0.05 + unit(h(&[is.hash, 40 + i, d.num_days_from_ce() as u64])))
+                .collect();
+            let tot: f64 = shares.iter().sum();
+            // Sell side and buy side each sum to the day's volume (and value).
+            let part = |i: usize, x: f64| {
+                let (a, b) = if i < 4 { (0, 4) } else { (4, 7) };
+                let s: f64 = shares[a..b].iter().sum();
+                let _ = tot;
+                (x * shares[i] / s).round()
+            };
+            let names = [
+                ("LongSellVa", 0, true),
+                ("ShrtNoMrgnVa", 1, true),
+                ("MrgnSellNewVa", 2, true),
+                ("MrgnSellCloseVa", 3, true),
+                ("LongBuyVa", 4, true),
+                ("MrgnBuyNewVa", 5, true),
+                ("MrgnBuyCloseVa", 6, true),
+                ("LongSellVo", 0, false),
+                ("ShrtNoMrgnVo", 1, false),
+                ("MrgnSellNewVo", 2, false),
+                ("MrgnSellCloseVo", 3, false),
+                ("LongBuyVo", 4, false),
+                ("MrgnBuyNewVo", 5, false),
+                ("MrgnBuyCloseVo", 6, false),
+            ];
+            out.push(row(ctx.fields(), |k| match k {
+                "Date" => V::St(date.clone()),
+                "Code" => V::S(&is.code),
+                _ => match names.iter().find(|n| n.0 == k) {
+                    Some((_, i, va)) => V::N(part(*i, if *va { b.va } else { b.vo })),
+                    None => V::Null,
+                },
+            }));
+        }
+    }
+    out
+}

@@ -1,0 +1,369 @@
+//! Margin and short-selling datasets: margin-interest outstandings (weekly until application
+//! date 2026-09-25, daily with yen values since), daily margin alerts, sector short-selling
+//! ratios and reported short positions.
+
+use chrono::{Datelike, Duration, NaiveDate};
+
+use super::super::calendar;
+use super::super::market::{Issue, SECTORS33, h, unit, ymd};
+use super::{Ctx, V, fmt_num_str, obj, published_day, row};
+use crate::jst;
+
+/// First application date of the daily margin-interest data.
+pub fn daily_from() -> NaiveDate {
+    ymd(2026, 9, 25)
+}
+
+/// A margin-interest row: its `Date`, `PubDate` and whether it is a daily one.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Slot {
+    pub date: NaiveDate,
+    pub pub_date: NaiveDate,
+    pub daily: bool,
+}
+
+/// All rows' slots whose `Date` lies in `[lo, hi]`.
+pub fn slots(lo: NaiveDate, hi: NaiveDate) -> Vec<Slot> {
+    let mut out = Vec::new();
+    // Weekly: the last business day of each week with at least three business days.
+    let mut monday = lo - Duration::days(lo.weekday().num_days_from_monday() as i64);
+    while monday <= hi {
+        let days = calendar::business_days(monday, monday + Duration::days(6));
+        if days.len() > 2 {
+            let date = *days.last().expect("non-empty");
+            let pub_date = calendar::add_business_days(date, 2);
+            if pub_date < daily_from() && date >= lo && date <= hi {
+                out.push(Slot {
+                    date,
+                    pub_date,
+                    daily: false,
+                });
+            }
+        }
+        monday += Duration::days(7);
+    }
+    // Daily: Date = previous business day of each application (= publication) day.
+    let start = lo.max(calendar::prev_business_day(daily_from()));
+    for d in calendar::business_days(start, hi) {
+        let pub_date = calendar::next_business_day(*d);
+        if pub_date >= daily_from() {
+            out.push(Slot {
+                date: *d,
+                pub_date,
+                daily: true,
+            });
+        }
+    }
+    out.sort_by_key(|s| s.date);
+    out
+}
+
+fn slot_for_pub(p: NaiveDate) -> Option<Slot> {
+    slots(p - Duration::days(12), p)
+        .into_iter()
+        .find(|s| s.pub_date == p)
+}
+
+fn iss_type(is: &Issue) -> &'static str {
+    is.mrgn
+}
+
+/// Outstanding (short, long) volumes on `d`: smooth random walks in shares, some issues
+/// never sold short.
+fn volumes(is: &Issue, d: NaiveDate) -> (f64, f64) {
+    let t = super::super::market::day_num(d) as f64;
+    let n = |k: u64, period: f64| {
+        let i = (t / period).floor();
+        let f = t / period - i;
+        let a = unit(h(&[is.hash, k, i as u64]));
+        let b = unit(h(&[is.hash, k, i as u64 + 1]));
+        a + (b - a) * f
+    };
+    let level = is.base_volume * (3.0 + 8.0 * n(101, 60.0) + 2.0 * n(102, 9.0));
+    let long = (level / 100.0).round() * 100.0;
+    let no_short = unit(h(&[is.hash, 103])) < 0.15 || is.mrgn == "3";
+    let short = if no_short {
+        0.0
+    } else {
+        (level * (0.1 + 0.5 * n(104, 30.0)) / 100.0).round() * 100.0
+    };
+    (short, long)
+}
+
+pub fn interest(ctx: &Ctx) -> Vec<String> {
+    // Publication ~16:30 JST on the PubDate.
+    let visible_pub = published_day(ctx.now_jst, 16, 30);
+    let slots_: Vec<Slot> = if let Some(p) = ctx.date("published_date") {
+        slot_for_pub(p).into_iter().collect()
+    } else if let Some(d) = ctx.date("date") {
+        slots(d, d)
+    } else {
+        let lo = ctx.date("from").unwrap_or(ctx.lo).max(ctx.lo);
+        let hi = ctx.date("to").unwrap_or(ctx.today).min(ctx.hi);
+        if lo > hi { Vec::new() } else { slots(lo, hi) }
+    };
+    let slots_: Vec<Slot> = slots_
+        .into_iter()
+        .filter(|s| s.pub_date <= visible_pub && s.date >= ctx.lo)
+        .collect();
+    let issues: Vec<&Issue> = ctx
+        .issues()
+        .into_iter()
+        .filter(|i| i.mrgn != "3" || i.code.ends_with('0'))
+        .collect();
+    let mut out = Vec::new();
+    let by_code = ctx.req.code().is_some();
+    let mut push = |is: &Issue, s: &Slot| {
+        if s.date < is.listed {
+            return;
+        }
+        let (short, long) = volumes(is, s.date);
+        let neg =
+            |x: f64, k: u64| (x * (0.2 + 0.5 * unit(h(&[is.hash, k]))) / 100.0).round() * 100.0;
+        let (sn, ln) = (neg(short, 105), neg(long, 106));
+        let price = is
+            .raw_bar(s.date)
+            .map(|b| b.c)
+            .unwrap_or(is.base_price / is.future_factor(s.date));
+        let val = |v: f64| {
+            if s.daily {
+                V::N((v * price).round())
+            } else {
+                V::Null
+            }
+        };
+        out.push(row(ctx.fields(), |k| match k {
+            "PubDate" => V::St(jst::fmt_date(s.pub_date)),
+            "Date" => V::St(jst::fmt_date(s.date)),
+            "Code" => V::S(&is.code),
+            "IssType" => V::S(iss_type(is)),
+            "ShrtVol" => V::N(short),
+            "LongVol" => V::N(long),
+            "ShrtNegVol" => V::N(sn),
+            "LongNegVol" => V::N(ln),
+            "ShrtStdVol" => V::N(short - sn),
+            "LongStdVol" => V::N(long - ln),
+            "ShrtVal" => val(short),
+            "LongVal" => val(long),
+            "ShrtNegVal" => val(sn),
+            "LongNegVal" => val(ln),
+            "ShrtStdVal" => val(short - sn),
+            "LongStdVal" => val(long - ln),
+            _ => V::Null,
+        }));
+    };
+    if by_code {
+        for is in &issues {
+            for s in &slots_ {
+                push(is, s);
+            }
+        }
+    } else {
+        for s in &slots_ {
+            for is in &issues {
+                push(is, s);
+            }
+        }
+    }
+    out
+}
+
+/// `/markets/margin-alert`: issues under daily publication, on business days.
+pub fn alert(ctx: &Ctx) -> Vec<String> {
+    let visible = published_day(ctx.now_jst, 16, 30);
+    let days = ctx.business_days(visible);
+    let mut out = Vec::new();
+    for is in ctx.issues() {
+        for d in days {
+            let dn = d.num_days_from_ce() as u64;
+            // About 1% of issues a day, in streaks.
+            if *d < is.listed || unit(h(&[is.hash, 110, dn / 10])) > 0.012 {
+                continue;
+            }
+            let (short, long) = volumes(is, *d);
+            let (ps, pl) = volumes(is, calendar::prev_business_day(*d));
+            let shares = is.shares_at(*d);
+            let app = calendar::prev_business_day(*d);
+            let reason = obj(&[
+                ("Restricted", V::S("0")),
+                ("DailyPublication", V::S("1")),
+                ("Monitoring", V::S("0")),
+                ("RestrictedByJSF", V::S("0")),
+                (
+                    "PrecautionByJSF",
+                    V::S(if unit(h(&[is.hash, 111, dn])) < 0.3 {
+                        "1"
+                    } else {
+                        "0"
+                    }),
+                ),
+                ("UnclearOrSecOnAlert", V::S("0")),
+            ]);
+            let sn = (short * 0.4 / 100.0).round() * 100.0;
+            let ln = (long * 0.4 / 100.0).round() * 100.0;
+            let psn = (ps * 0.4 / 100.0).round() * 100.0;
+            let pln = (pl * 0.4 / 100.0).round() * 100.0;
+            out.push(row(ctx.fields(), |k| match k {
+                "PubDate" => V::St(jst::fmt_date(*d)),
+                "Code" => V::S(&is.code),
+                "AppDate" => V::St(jst::fmt_date(app)),
+                "PubReason" => V::Raw(reason.clone()),
+                "ShrtOut" => V::N(short),
+                "ShrtOutChg" => V::N(short - ps),
+                "ShrtOutRatio" => V::St(fmt_num_str((short / shares * 10000.0).round() / 100.0)),
+                "LongOut" => V::N(long),
+                "LongOutChg" => V::N(long - pl),
+                "LongOutRatio" => V::St(fmt_num_str((long / shares * 10000.0).round() / 100.0)),
+                "SLRatio" => V::N(if long > 0.0 {
+                    (short / long * 10000.0).round() / 100.0
+                } else {
+                    0.0
+                }),
+                "ShrtNegOut" => V::N(sn),
+                "ShrtNegOutChg" => V::N(sn - psn),
+                "ShrtStdOut" => V::N(short - sn),
+                "ShrtStdOutChg" => V::N((short - sn) - (ps - psn)),
+                "LongNegOut" => V::N(ln),
+                "LongNegOutChg" => V::N(ln - pln),
+                "LongStdOut" => V::N(long - ln),
+                "LongStdOutChg" => V::N((long - ln) - (pl - pln)),
+                "TSEMrgnRegCls" => V::S("002"),
+                _ => V::Null,
+            }));
+        }
+    }
+    out
+}
+
+/// `/markets/short-ratio`: short-selling value by 33-sector, per business day.
+pub fn short_ratio(ctx: &Ctx) -> Vec<String> {
+    let visible = published_day(ctx.now_jst, 16, 30);
+    let days = ctx.business_days(visible);
+    let want = ctx.req.get("s33");
+    let mut out = Vec::new();
+    for d in days {
+        for (i, (s33, _)) in SECTORS33.iter().enumerate() {
+            if want.is_some_and(|w| w != *s33) {
+                continue;
+            }
+            let r = |k: u64| {
+                unit(h(&[
+                    ctx.m.seed,
+                    120,
+                    i as u64,
+                    d.num_days_from_ce() as u64,
+                    k,
+                ]))
+            };
+            let total = (1e10 * (1.0 + 20.0 * r(1))).round();
+            out.push(row(ctx.fields(), |k| match k {
+                "Date" => V::St(jst::fmt_date(*d)),
+                "S33" => V::S(s33),
+                "SellExShortVa" => V::N((total * 0.6).round()),
+                "ShrtWithResVa" => V::N((total * (0.25 + 0.1 * r(2))).round()),
+                "ShrtNoResVa" => V::N((total * 0.02 * r(3)).round()),
+                _ => V::Null,
+            }));
+        }
+    }
+    out
+}
+
+const FUNDS: &[(&str, &str)] = &[
+    (
+        "Goldman Sachs International",
+        "Plumtree Court, 25 Shoe Lane, London",
+    ),
+    (
+        "Morgan Stanley & Co. International plc",
+        "25 Cabot Square, Canary Wharf, London",
+    ),
+    ("Citadel Advisors LLC", "Southeast Financial Center, Miami"),
+    ("BofA Securities Europe SA", "51 rue La Boetie, Paris"),
+];
+
+/// `/markets/short-sale-report`: positions of 0.5% or more, reported the day after calculation.
+pub fn short_sale_report(ctx: &Ctx) -> Vec<String> {
+    let visible = published_day(ctx.now_jst, 17, 30);
+    let (lo, hi) = if let Some(d) = ctx.date("disc_date") {
+        (d, d)
+    } else if let Some(d) = ctx.date("calc_date") {
+        (
+            calendar::next_business_day(d),
+            calendar::next_business_day(d),
+        )
+    } else {
+        (
+            ctx.date("disc_date_from").unwrap_or(ctx.lo),
+            ctx.date("disc_date_to").unwrap_or(ctx.today),
+        )
+    };
+    let lo = lo.max(ctx.lo);
+    let hi = hi.min(visible);
+    let mut out = Vec::new();
+    if lo > hi {
+        return out;
+    }
+    let days = calendar::business_days(lo, hi);
+    let calc_filter = ctx.date("calc_date");
+    for is in ctx.issues() {
+        for d in days {
+            let dn = d.num_days_from_ce() as u64;
+            for (fi, (name, addr)) in FUNDS.iter().enumerate() {
+                if unit(h(&[is.hash, 130, fi as u64, dn])) > 0.004 || *d < is.listed {
+                    continue;
+                }
+                let calc = calendar::prev_business_day(*d);
+                if calc_filter.is_some_and(|c| c != calc) {
+                    continue;
+                }
+                let ratio = 0.005 + 0.02 * unit(h(&[is.hash, 131, fi as u64, dn]));
+                let shares = (is.shares_at(calc) * ratio / 100.0).round() * 100.0;
+                let prev = calc - Duration::days(7 + (dn % 20) as i64);
+                out.push(row(ctx.fields(), |k| match k {
+                    "DiscDate" => V::St(jst::fmt_date(*d)),
+                    "CalcDate" => V::St(jst::fmt_date(calc)),
+                    "Code" => V::S(&is.code),
+                    "SSName" => V::S(name),
+                    "SSAddr" => V::S(addr),
+                    "DICName" => V::S(""),
+                    "DICAddr" => V::S(""),
+                    "FundName" => V::S(""),
+                    "ShrtPosToSO" => V::N((ratio * 10000.0).round() / 10000.0),
+                    "ShrtPosShares" => V::N(shares),
+                    "ShrtPosUnits" => V::N((shares / 100.0).round()),
+                    "PrevRptDate" => V::St(jst::fmt_date(prev)),
+                    "PrevRptRatio" => V::N(((ratio - 0.001) * 10000.0).round() / 10000.0),
+                    "Notes" => V::S(""),
+                    _ => V::Null,
+                }));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Weekday;
+
+    #[test]
+    fn weekly_then_daily_slots() {
+        let s = slots(ymd(2026, 9, 1), ymd(2026, 10, 2));
+        let weekly: Vec<_> = s.iter().filter(|s| !s.daily).collect();
+        let daily: Vec<_> = s.iter().filter(|s| s.daily).collect();
+        // Week of 9/21 has two business days (9/24, 9/25): no weekly row.
+        assert_eq!(
+            weekly.iter().map(|s| s.date).collect::<Vec<_>>(),
+            vec![ymd(2026, 9, 4), ymd(2026, 9, 11), ymd(2026, 9, 18)]
+        );
+        assert_eq!(weekly[2].pub_date, ymd(2026, 9, 25));
+        assert_eq!(daily[0].date, ymd(2026, 9, 24));
+        assert_eq!(daily[0].pub_date, ymd(2026, 9, 25));
+        for d in &daily {
+            assert_eq!(calendar::next_business_day(d.date), d.pub_date);
+        }
+        assert_eq!(weekly[0].date.weekday(), Weekday::Fri);
+    }
+}

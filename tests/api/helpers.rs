@@ -1,0 +1,228 @@
+//! `spawn_app()`: the real application on port 0, in front of the in-process simulator,
+//! with a shared fixed clock and (optionally) its own Postgres schema.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use jquants_proxy::catalog::Plan;
+use jquants_proxy::config::ServeConfig;
+use jquants_proxy::jst::{self, Clock};
+use jquants_proxy::routes::AppState;
+use jquants_proxy::sim::{self, SimConfig, SimHandle};
+use jquants_proxy::startup::Application;
+use secrecy::SecretString;
+use sqlx::postgres::PgConnectOptions;
+
+pub const SIM_KEY: &str = "sim-test-key";
+
+/// Friday 2026-11-20, 20:00 JST: after the day's close, before the weekend.
+pub fn default_now() -> chrono::DateTime<chrono::Utc> {
+    jst::at(NaiveDate::from_ymd_opt(2026, 11, 20).unwrap(), 20, 0)
+}
+
+pub struct Options {
+    pub plan: Plan,
+    pub sim_page_bytes: usize,
+    pub sim_latency: Duration,
+    pub max_page_bytes: usize,
+    pub database: bool,
+    pub client_keys: Vec<(String, String)>,
+    pub admin_key: Option<String>,
+    pub upstream_key: String,
+    pub rate_window: Duration,
+    pub issues: usize,
+    pub client_quota: u32,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            plan: Plan::Premium,
+            sim_page_bytes: 5_000_000,
+            sim_latency: Duration::ZERO,
+            max_page_bytes: 5_000_000,
+            database: false,
+            client_keys: vec![],
+            admin_key: Some("admin-test-key".into()),
+            upstream_key: SIM_KEY.into(),
+            rate_window: Duration::from_secs(60),
+            issues: 300,
+            client_quota: 0,
+        }
+    }
+}
+
+pub struct TestApp {
+    pub url: String,
+    pub sim: SimHandle,
+    pub clock: Clock,
+    pub http: reqwest::Client,
+    pub state: AppState,
+    pub db: Option<PgConnectOptions>,
+}
+
+impl TestApp {
+    pub async fn get(&self, path_and_query: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}{}", self.url, path_and_query))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// The same request straight to the simulator.
+    pub async fn direct(&self, path_and_query: &str) -> reqwest::Response {
+        let base = self.sim.base_url();
+        self.http
+            .get(format!(
+                "{}{}",
+                base,
+                path_and_query.trim_start_matches("/v2")
+            ))
+            .header("x-api-key", SIM_KEY)
+            .send()
+            .await
+            .expect("direct request")
+    }
+
+    pub fn upstream_calls(&self) -> u64 {
+        self.sim.stats().total
+    }
+
+    pub fn calls_to(&self, path: &str) -> u64 {
+        self.sim.stats().by_path.get(path).copied().unwrap_or(0)
+    }
+}
+
+/// A fresh schema in the test database, so tests never see each other's rows.
+pub async fn fresh_schema() -> PgConnectOptions {
+    let url = std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let base: PgConnectOptions = url.parse().expect("TEST_DATABASE_URL");
+    let schema = format!("t_{:016x}", rand_u64());
+    let mut conn = sqlx::ConnectOptions::connect(&base)
+        .await
+        .expect("connect to the test database");
+    sqlx::Executor::execute(&mut conn, format!("CREATE SCHEMA {schema}").as_str())
+        .await
+        .expect("create schema");
+    base.options([("search_path", schema.as_str())])
+}
+
+fn rand_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos(),
+    );
+    h.finish()
+}
+
+pub async fn spawn_sim(opts: &Options, clock: &Clock) -> SimHandle {
+    let mut cfg = SimConfig::new(SIM_KEY);
+    cfg.plan = opts.plan;
+    cfg.issues = opts.issues;
+    cfg.page_bytes = opts.sim_page_bytes;
+    cfg.latency = opts.sim_latency;
+    cfg.rate_window = opts.rate_window;
+    cfg.clock = clock.clone();
+    sim::spawn(cfg, "127.0.0.1:0".parse().unwrap())
+        .await
+        .expect("simulator starts")
+}
+
+pub fn serve_config(
+    opts: &Options,
+    sim: &SimHandle,
+    clock: &Clock,
+    db: Option<PgConnectOptions>,
+) -> ServeConfig {
+    let mut cfg = ServeConfig::new("127.0.0.1:0".parse::<SocketAddr>().unwrap());
+    cfg.upstream_key = Some(SecretString::from(opts.upstream_key.clone()));
+    cfg.upstream_base_url = sim.base_url();
+    cfg.plan = opts.plan;
+    cfg.database = db;
+    cfg.max_page_bytes = opts.max_page_bytes;
+    cfg.client_keys = opts
+        .client_keys
+        .iter()
+        .map(|(n, k)| (n.clone(), SecretString::from(k.clone())))
+        .collect();
+    cfg.admin_key = opts.admin_key.clone().map(SecretString::from);
+    cfg.client_quota_per_minute = opts.client_quota;
+    cfg.rate_window = opts.rate_window;
+    cfg.cooldown_after_429 = opts.rate_window;
+    cfg.queue_timeout = Duration::from_secs(30);
+    cfg.upstream_timeout = Duration::from_secs(10);
+    cfg.retry_base_delay = Duration::from_millis(20);
+    cfg.max_retries = 2;
+    cfg.clock = clock.clone();
+    cfg
+}
+
+pub async fn start(cfg: ServeConfig) -> (String, AppState) {
+    let app = Application::build(cfg).await.expect("app builds");
+    let url = format!("http://127.0.0.1:{}", app.port());
+    let state = app.state().clone();
+    tokio::spawn(app.run_until_stopped());
+    (url, state)
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(Options::default()).await
+}
+
+pub async fn spawn_app_with(opts: Options) -> TestApp {
+    let clock = Clock::fixed(default_now());
+    let sim = spawn_sim(&opts, &clock).await;
+    let db = if opts.database {
+        Some(fresh_schema().await)
+    } else {
+        None
+    };
+    let (url, state) = start(serve_config(&opts, &sim, &clock, db.clone())).await;
+    TestApp {
+        url,
+        sim,
+        clock,
+        http: reqwest::Client::builder().no_gzip().build().unwrap(),
+        state,
+        db,
+    }
+}
+
+/// Captures every log line of this test process (debug level, all tests) so a test can
+/// check what was logged. Returns a reader of everything captured so far.
+pub fn log_buffer() -> impl Fn() -> String {
+    use std::sync::{Arc, Mutex, OnceLock};
+    static BUF: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    let buf = BUF
+        .get_or_init(|| {
+            let buf = Arc::new(Mutex::new(Vec::new()));
+            let writer = buf.clone();
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter("debug")
+                .with_writer(move || SharedWriter(writer.clone()))
+                .with_ansi(false)
+                .try_init();
+            buf
+        })
+        .clone();
+    move || String::from_utf8_lossy(&buf.lock().unwrap()).into_owned()
+}
+
+struct SharedWriter(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for SharedWriter {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}

@@ -1,0 +1,89 @@
+//! The proxy keeps every upstream call inside the plan's limit: a burst of thousands of
+//! distinct requests never draws a 429 from the simulator, and the achieved upstream rate is
+//! close to the limit. The rate window is shrunk to one second (on both sides) so the test
+//! takes seconds, not an hour; the arithmetic is the same.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use jquants_proxy::catalog::Plan;
+use serde_json::Value;
+
+use crate::helpers::{Options, spawn_app_with};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_distinct_requests_never_causes_an_upstream_429() {
+    let window = Duration::from_secs(1);
+    let app = Arc::new(
+        spawn_app_with(Options {
+            plan: Plan::Light,
+            rate_window: window,
+            ..Default::default()
+        })
+        .await,
+    );
+    let limit = Plan::Light.per_minute() as f64; // per window
+    let master: Value = app
+        .direct("/v2/equities/master")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let codes: Vec<String> = master["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["Code"].as_str().unwrap().to_string())
+        .collect();
+    let dates = [
+        "2026-11-12",
+        "2026-11-13",
+        "2026-11-16",
+        "2026-11-17",
+        "2026-11-18",
+        "2026-11-19",
+        "2026-11-20",
+    ];
+    let paths: Vec<String> = dates
+        .iter()
+        .flat_map(|d| {
+            codes
+                .iter()
+                .map(move |c| format!("/v2/equities/bars/daily?code={c}&date={d}"))
+        })
+        .take(2000)
+        .collect();
+    assert_eq!(paths.len(), 2000, "not enough distinct requests");
+    app.sim.reset();
+    let started = Instant::now();
+    let sem = Arc::new(tokio::sync::Semaphore::new(200));
+    let mut tasks = vec![];
+    for p in paths {
+        let (app, sem) = (app.clone(), sem.clone());
+        tasks.push(tokio::spawn(async move {
+            let _permit = sem.acquire().await.unwrap();
+            app.get(&p).await.status().as_u16()
+        }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        if t.await.unwrap() == 200 {
+            ok += 1;
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let stats = app.sim.stats();
+    let rate = stats.total as f64 / elapsed; // calls per window (1 s)
+    println!(
+        "burst: {} upstream calls in {elapsed:.1} s = {rate:.1}/window (limit {limit}), 429s: {}",
+        stats.total, stats.rate_limited
+    );
+    assert_eq!(ok, 2000, "every request answered");
+    assert_eq!(stats.rate_limited, 0, "the proxy caused upstream 429s");
+    assert_eq!(stats.total, 2000);
+    assert!(rate <= limit, "rate {rate} above the limit");
+    assert!(
+        rate >= 0.85 * limit,
+        "rate {rate} far below the limit {limit}"
+    );
+}

@@ -1,0 +1,9 @@
+//! The one integration-test binary: the real application on port 0 in front of the
+//! in-process J-Quants simulator (see `helpers::spawn_app`).
+
+mod access;
+mod cache;
+mod derived;
+mod helpers;
+mod limits;
+mod mirror;

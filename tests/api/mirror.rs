@@ -1,0 +1,316 @@
+//! The mirror against the simulator: every endpoint, byte-identical bodies, parameter
+//! rules that cost no upstream call, canonical requests, merged and own pagination.
+
+use jquants_proxy::catalog::{ENDPOINTS, Endpoint, ParamKind};
+use serde_json::Value;
+
+use crate::helpers::{Options, spawn_app, spawn_app_with};
+
+/// A valid query for `ep` the simulator has data for (the `td/files` number comes from `td/list`).
+pub fn sample_query(ep: &Endpoint, disc_no: Option<&str>) -> String {
+    let pattern = ep
+        .patterns
+        .iter()
+        .find(|p| p.contains(&"code") && p.len() == 2 && p.contains(&"date"))
+        .or_else(|| {
+            ep.patterns
+                .iter()
+                .find(|p| p.contains(&"date") && p.len() == 1)
+        })
+        .or_else(|| ep.patterns.iter().max_by_key(|p| p.len()))
+        .copied()
+        .unwrap_or(&[]);
+    let parts: Vec<String> = pattern
+        .iter()
+        .map(|name| {
+            let p = ep.param(name).unwrap();
+            let v = match (p.kind, *name) {
+                (ParamKind::Code, _) => "72030".to_string(),
+                (_, "from") | (_, "disc_date_from") => "2026-11-02".into(),
+                (ParamKind::Date, _) | (ParamKind::DayOrMonth, _) => "2026-11-19".into(),
+                (ParamKind::Choice(c), _) => c[0].into(),
+                (_, "s33") => "0050".into(),
+                (_, "section") => "TSEPrime".into(),
+                (_, "category") if ep.path.ends_with("futures") => "NK225F".into(),
+                (_, "category") => "NK225E".into(),
+                (_, "endpoint") => "/equities/bars/daily".into(),
+                (_, "edinet_code") => "E03814".into(),
+                (_, "discNo") => disc_no.unwrap_or("00000000000000").into(),
+                (_, "code") => "0000".into(),
+                (_, "key") => "equities/bars/daily/2026/11/20261119.csv.gz".into(),
+                _ => "x".into(),
+            };
+            format!("{name}={v}")
+        })
+        .collect();
+    parts.join("&")
+}
+
+#[tokio::test]
+async fn every_endpoint_is_served_byte_for_byte() {
+    let app = spawn_app().await;
+    let td: Value = app
+        .direct("/v2/td/list?date=2026-11-19")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let disc_no = td["data"][0]["DiscNo"].as_str().map(str::to_string);
+    let mut checked = 0;
+    for ep in ENDPOINTS.iter().filter(|e| e.api_available) {
+        let q = sample_query(ep, disc_no.as_deref());
+        let path = format!("/v2{}?{}", ep.path, q);
+        let direct = app.direct(&path).await;
+        let direct_status = direct.status();
+        let direct_body = direct.bytes().await.unwrap();
+        let proxied = app.get(&path).await;
+        assert_eq!(
+            proxied.status(),
+            direct_status,
+            "{path}: {}",
+            String::from_utf8_lossy(&direct_body)
+        );
+        let proxied_body = proxied.bytes().await.unwrap();
+        assert_eq!(proxied_body, direct_body, "{path}: bodies differ");
+        checked += 1;
+    }
+    assert!(checked >= 29, "only {checked} endpoints checked");
+}
+
+#[tokio::test]
+async fn spellings_of_one_request_cost_one_upstream_call() {
+    let app = spawn_app().await;
+    let a = app
+        .get("/v2/equities/bars/daily?code=7203&date=20261119")
+        .await;
+    assert_eq!(a.status(), 200);
+    assert_eq!(a.headers()["x-cache"], "MISS");
+    let body_a = a.bytes().await.unwrap();
+    for q in [
+        "date=2026-11-19&code=72030",
+        "code=72030&date=2026-11-19",
+        "date=20261119&code=7203",
+    ] {
+        let b = app.get(&format!("/v2/equities/bars/daily?{q}")).await;
+        assert_eq!(b.headers()["x-cache"], "HIT", "{q}");
+        assert_eq!(b.bytes().await.unwrap(), body_a);
+    }
+    assert_eq!(app.calls_to("/equities/bars/daily"), 1);
+}
+
+#[tokio::test]
+async fn bad_requests_are_400_in_upstream_shape_and_cost_nothing() {
+    let app = spawn_app().await;
+    let cases = [
+        (
+            "/v2/equities/bars/daily",
+            "This API requires at least 1 parameter as follows; date, code",
+        ),
+        ("/v2/equities/bars/daily?date=20240230", "Invalid date"),
+        (
+            "/v2/equities/bars/daily?code=7203&from=20240101",
+            "Invalid combination",
+        ),
+        ("/v2/equities/bars/daily?code=1", "Invalid code"),
+        (
+            "/v2/equities/bars/daily?code=7203&colour=red",
+            "Unexpected parameter",
+        ),
+        ("/v2/markets/calendar?hol_div=9", "Allowed"),
+        (
+            "/v2/equities/bars/daily?code=7203&pagination_key=bogus",
+            "Invalid pagination_key",
+        ),
+    ];
+    for (path, want) in cases {
+        let r = app.get(path).await;
+        assert_eq!(r.status(), 400, "{path}");
+        let body: Value = r.json().await.unwrap();
+        let msg = body["message"].as_str().unwrap_or_default();
+        assert!(msg.contains(want), "{path}: {msg}");
+        assert_eq!(body.as_object().unwrap().len(), 1, "only a message: {body}");
+    }
+    assert_eq!(app.upstream_calls(), 0, "bad requests reached the upstream");
+}
+
+#[tokio::test]
+async fn upstream_403_passes_through_with_its_message() {
+    let app = spawn_app_with(Options {
+        upstream_key: "wrong-upstream-key".into(),
+        ..Default::default()
+    })
+    .await;
+    let r = app
+        .get("/v2/equities/bars/daily?code=7203&date=20261119")
+        .await;
+    assert_eq!(r.status(), 403);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(
+        body["message"],
+        "The incoming api key is invalid or expired."
+    );
+    assert_eq!(app.upstream_calls(), 1, "403 must not be retried");
+    // Unknown paths under /v2 are 403, as upstream, without an upstream call.
+    assert_eq!(app.get("/v2/nope").await.status(), 403);
+    assert_eq!(app.upstream_calls(), 1);
+}
+
+#[tokio::test]
+async fn upstream_pages_are_merged() {
+    let app = spawn_app_with(Options {
+        sim_page_bytes: 20_000,
+        ..Default::default()
+    })
+    .await;
+    let path = "/v2/equities/bars/daily?date=2026-11-19";
+    // Walk the simulator's pages directly.
+    let mut direct_rows = vec![];
+    let mut key: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let p = match &key {
+            None => path.to_string(),
+            Some(k) => format!("{path}&pagination_key={}", urlencode(k)),
+        };
+        let v: Value = app.direct(&p).await.json().await.unwrap();
+        direct_rows.extend(v["data"].as_array().unwrap().iter().cloned());
+        pages += 1;
+        match v["pagination_key"].as_str() {
+            Some(k) => key = Some(k.to_string()),
+            None => break,
+        }
+    }
+    assert!(pages > 3, "simulator gave only {pages} pages");
+    app.sim.reset();
+    let r = app.get(path).await;
+    assert_eq!(r.status(), 200);
+    let merged: Value = r.json().await.unwrap();
+    assert!(merged.get("pagination_key").is_none());
+    assert_eq!(merged["data"].as_array().unwrap(), &direct_rows);
+    assert_eq!(
+        app.upstream_calls(),
+        pages,
+        "one upstream call per upstream page"
+    );
+}
+
+fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+#[tokio::test]
+async fn large_answers_are_paged_by_the_proxy_and_every_row_arrives_once() {
+    let app = spawn_app_with(Options {
+        max_page_bytes: 30_000,
+        ..Default::default()
+    })
+    .await;
+    let path = "/v2/equities/bars/daily?date=2026-11-19";
+    let direct: Value = app.direct(path).await.json().await.unwrap();
+    let want = direct["data"].as_array().unwrap().clone();
+    app.sim.reset();
+    let mut got = vec![];
+    let mut key: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let p = match &key {
+            None => path.to_string(),
+            Some(k) => format!("{path}&pagination_key={}", urlencode(k)),
+        };
+        let r = app.get(&p).await;
+        assert_eq!(r.status(), 200, "page {pages}");
+        let bytes = r.bytes().await.unwrap();
+        assert!(bytes.len() <= 30_000, "page of {} bytes", bytes.len());
+        let v: Value = serde_json::from_slice(&bytes).unwrap();
+        got.extend(v["data"].as_array().unwrap().iter().cloned());
+        pages += 1;
+        match v["pagination_key"].as_str() {
+            Some(k) => {
+                assert_ne!(key.as_deref(), Some(k), "keys change per page");
+                key = Some(k.to_string());
+            }
+            None => break,
+        }
+    }
+    assert!(pages > 3);
+    assert_eq!(got, want);
+    // The pages came from one upstream fetch.
+    assert_eq!(app.calls_to("/equities/bars/daily"), 1);
+    // A key is only valid with the query it came from, as upstream.
+    let first: Value = app.get(path).await.json().await.unwrap();
+    let k = first["pagination_key"].as_str().unwrap();
+    let other = app
+        .get(&format!(
+            "/v2/equities/bars/daily?date=2026-11-18&pagination_key={}",
+            urlencode(k)
+        ))
+        .await;
+    assert_eq!(other.status(), 400);
+    assert_eq!(app.calls_to("/equities/bars/daily"), 1);
+}
+
+#[tokio::test]
+async fn gzip_only_when_asked_and_demo_header_absent_in_live_mode() {
+    let app = spawn_app().await;
+    let path = format!("{}/v2/equities/bars/daily?code=7203&date=20261119", app.url);
+    let plain = app.http.get(&path).send().await.unwrap();
+    assert!(plain.headers().get("content-encoding").is_none());
+    assert!(plain.headers().get("x-jquants-proxy-mode").is_none());
+    let plain = plain.bytes().await.unwrap();
+    let gz = app
+        .http
+        .get(&path)
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gz.headers()["content-encoding"], "gzip");
+    let gz = gz.bytes().await.unwrap();
+    let mut out = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz[..]), &mut out).unwrap();
+    assert_eq!(out, plain);
+}
+
+#[tokio::test]
+async fn etag_and_cache_headers() {
+    let app = spawn_app().await;
+    let path = format!("{}/v2/equities/bars/daily?code=7203&date=20261119", app.url);
+    let r = app.http.get(&path).send().await.unwrap();
+    let etag = r.headers()["etag"].to_str().unwrap().to_string();
+    let cc = r.headers()["cache-control"].to_str().unwrap().to_string();
+    assert!(cc.starts_with("private, max-age="), "{cc}");
+    let not_modified = app
+        .http
+        .get(&path)
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(not_modified.status(), 304);
+    assert_eq!(app.upstream_calls(), 1);
+}
+
+#[tokio::test]
+async fn demo_mode_runs_the_simulator_in_process_and_says_so() {
+    use jquants_proxy::config::ServeConfig;
+    let mut cfg = ServeConfig::new("127.0.0.1:0".parse().unwrap());
+    cfg.clock = jquants_proxy::jst::Clock::fixed(crate::helpers::default_now());
+    let (url, state) = crate::helpers::start(cfg).await;
+    assert!(state.demo);
+    let r = reqwest::get(format!(
+        "{url}/v2/equities/bars/daily?code=7203&date=20261119"
+    ))
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["x-jquants-proxy-mode"], "demo");
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["data"][0]["Code"], "72030");
+    let ready: Value = reqwest::get(format!("{url}/readyz"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ready["mode"], "demo");
+}
