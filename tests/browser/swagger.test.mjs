@@ -21,6 +21,8 @@ const BIN = process.env.JQP_BIN || path.join(ROOT, 'target', 'debug', 'jquants-p
 const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
 const SHOTS = path.join(ROOT, 'target', 'browser');
 const OP_PATH = '/v2/markets/calendar';
+const FROM = '2026-11-20';
+const TO = '2026-11-23';
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -136,9 +138,14 @@ test('Swagger UI at /docs runs "Try it out" against the demo proxy', { timeout: 
     assert.ok(mirrorOps >= 20, `expected the mirror operations listed, saw ${mirrorOps}`);
     await page.screenshot({ path: path.join(SHOTS, 'swagger-top.png') });
 
-    // Expand the operation, "Try it out", "Execute".
+    // Expand the operation, "Try it out", fill the parameters, "Execute". Try it out prefills
+    // each input with the spec's example; the examples are set or cleared here as a person would
+    // (as prefilled, hol_div=0 with from=to=2024-01-05, a business day, matches no row).
     await op.locator('.opblock-summary').first().click();
     await op.getByRole('button', { name: 'Try it out' }).click();
+    await op.locator('tr[data-param-name="hol_div"] input').fill('');
+    await op.locator('tr[data-param-name="from"] input').fill(FROM);
+    await op.locator('tr[data-param-name="to"] input').fill(TO);
     await op.getByRole('button', { name: 'Execute' }).click();
 
     // The live response: code 200, a body with calendar rows, the demo-mode header.
@@ -147,13 +154,14 @@ test('Swagger UI at /docs runs "Try it out" against the demo proxy', { timeout: 
     const status = (await live.locator('.response-col_status').innerText()).trim();
     assert.equal(status, '200', `rendered response code (response: ${await live.innerText()})`);
     const body = await live.locator('.response-col_description .highlight-code').first().innerText();
-    assert.match(body, /"HolDiv"/, 'response body shows calendar rows');
-    assert.match(body, /"Date"/);
+    assert.match(body, /"HolDiv"/, `response body shows calendar rows: ${body.slice(0, 300)}`);
+    assert.match(body, new RegExp(`"Date":\\s*"${FROM}"`));
+    assert.match(body, new RegExp(`"Date":\\s*"${TO}"`));
     const liveText = await live.innerText();
     assert.match(liveText, /x-jquants-proxy-mode: demo/, 'response headers show demo mode');
     // The request the UI sent went to the proxy itself.
     const reqUrl = await op.locator('.request-url pre').innerText();
-    assert.equal(reqUrl.trim(), `${proxy.base}${OP_PATH}`);
+    assert.equal(reqUrl.trim(), `${proxy.base}${OP_PATH}?from=${FROM}&to=${TO}`);
 
     await op.scrollIntoViewIfNeeded();
     await op.screenshot({ path: path.join(SHOTS, 'swagger.png') });
