@@ -30,6 +30,17 @@ if [ -d tests/python ]; then
   cargo build --locked --quiet
   JQP_BIN="$PWD/target/debug/jquants-proxy" python3 -m pytest -q tests/python
 fi
+if [ -d tests/browser ]; then
+  echo "== browser test (Swagger UI in headless Chromium)"
+  if [ ! -x /usr/bin/chromium ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+  fi
+  (cd tests/browser && npm ci --silent --no-audit --no-fund)
+  cargo build --locked --quiet
+  JQP_BIN="$PWD/target/debug/jquants-proxy" node --test tests/browser/ 2>&1 | tee /tmp/jqp-browser-test.log
+  grep -Eq '^(# |ℹ )pass [1-9]' /tmp/jqp-browser-test.log
+  grep -Eq '^(# |ℹ )fail 0$' /tmp/jqp-browser-test.log
+fi
 if [ -x scripts/check-deploy.sh ]; then
   echo "== deployment files (static checks)"
   scripts/check-deploy.sh

@@ -1,0 +1,179 @@
+// Real-browser test of the Swagger UI (issue #6): headless system Chromium, driven by
+// playwright-core, loads /docs from the proxy running in demo mode, runs one request with
+// "Try it out" and checks what the page renders. Also checks that the UI works offline: every
+// request the page makes goes to the proxy on 127.0.0.1.
+//
+// Run: JQP_BIN=target/debug/jquants-proxy node --test tests/browser/
+// (scripts/test.sh installs chromium and the npm packages first).
+// CHROMIUM_BIN overrides the browser (default /usr/bin/chromium).
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdirSync, existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const BIN = process.env.JQP_BIN || path.join(ROOT, 'target', 'debug', 'jquants-proxy');
+const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
+const SHOTS = path.join(ROOT, 'target', 'browser');
+const OP_PATH = '/v2/markets/calendar';
+const FROM = '2026-11-20';
+const TO = '2026-11-23';
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts the proxy in demo mode (no upstream key, no database) and waits for /healthz. */
+async function startDemoProxy() {
+  assert.ok(existsSync(BIN), `proxy binary not found at ${BIN} (cargo build first, or set JQP_BIN)`);
+  const port = await freePort();
+  const env = { ...process.env, RUST_BACKTRACE: '0' };
+  // Demo mode is "no JQUANTS_API_KEY"; keep any operator settings of the caller out.
+  for (const k of Object.keys(env)) {
+    if (k.startsWith('JQUANTS_') || k.startsWith('JQP_') || k === 'DATABASE_URL') delete env[k];
+  }
+  const child = spawn(BIN, ['serve', '--listen', `127.0.0.1:${port}`], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let log = '';
+  child.stdout.on('data', (d) => (log += d));
+  child.stderr.on('data', (d) => (log += d));
+  let exited = null;
+  child.on('exit', (code, signal) => (exited = { code, signal }));
+
+  const base = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (exited) {
+      throw new Error(`proxy exited before it was healthy (${JSON.stringify(exited)}):\n${log.slice(-4000)}`);
+    }
+    try {
+      const r = await fetch(`${base}/healthz`);
+      if (r.ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`proxy not healthy after 30 s:\n${log.slice(-4000)}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+
+  const stop = async () => {
+    if (exited) return;
+    const gone = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+    await gone;
+    clearTimeout(timer);
+  };
+  return { base, stop, log: () => log };
+}
+
+function isLocal(url) {
+  if (url.startsWith('data:') || url.startsWith('blob:') || url === 'about:blank') return true;
+  const { hostname } = new URL(url);
+  return hostname === '127.0.0.1';
+}
+
+test('Swagger UI at /docs runs "Try it out" against the demo proxy', { timeout: 120_000 }, async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  const proxy = await startDemoProxy();
+  let browser;
+  try {
+    // The demo proxy itself says it is in demo mode.
+    const cal = await fetch(`${proxy.base}${OP_PATH}`);
+    assert.equal(cal.status, 200, `direct GET ${OP_PATH}`);
+    assert.equal(cal.headers.get('x-jquants-proxy-mode'), 'demo');
+
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      // playwright-core starts each launch with a fresh temporary profile (user data dir).
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
+    const page = await context.newPage();
+
+    const requested = [];
+    context.on('request', (req) => requested.push(req.url()));
+    const pageErrors = [];
+    page.on('pageerror', (e) => pageErrors.push(String(e)));
+
+    const resp = await page.goto(`${proxy.base}/docs/`, { waitUntil: 'load' });
+    assert.equal(resp.status(), 200, 'GET /docs/');
+
+    // The UI rendered the spec: its title and the mirror operations.
+    const title = page.locator('.swagger-ui .info .title');
+    await title.waitFor({ timeout: 30_000 });
+    assert.match(await title.innerText(), /jquants-proxy/);
+    const op = page.locator('.opblock.opblock-get', {
+      has: page.locator(`.opblock-summary-path[data-path="${OP_PATH}"]`),
+    });
+    await op.waitFor();
+    const mirrorOps = await page.locator('.opblock-summary-path[data-path^="/v2/"]').count();
+    assert.ok(mirrorOps >= 20, `expected the mirror operations listed, saw ${mirrorOps}`);
+    await page.screenshot({ path: path.join(SHOTS, 'swagger-top.png') });
+
+    // Expand the operation, "Try it out", fill the parameters, "Execute". Try it out prefills
+    // each input with the spec's example; the examples are set or cleared here as a person would
+    // (as prefilled, hol_div=0 with from=to=2024-01-05, a business day, matches no row).
+    await op.locator('.opblock-summary').first().click();
+    await op.getByRole('button', { name: 'Try it out' }).click();
+    await op.locator('tr[data-param-name="hol_div"] input').fill('');
+    await op.locator('tr[data-param-name="from"] input').fill(FROM);
+    await op.locator('tr[data-param-name="to"] input').fill(TO);
+    await op.getByRole('button', { name: 'Execute' }).click();
+
+    // The live response: code 200, a body with calendar rows, the demo-mode header.
+    const live = op.locator('.live-responses-table .response').first();
+    await live.waitFor({ timeout: 30_000 });
+    const status = (await live.locator('.response-col_status').innerText()).trim();
+    assert.equal(status, '200', `rendered response code (response: ${await live.innerText()})`);
+    const body = await live.locator('.response-col_description .highlight-code').first().innerText();
+    assert.match(body, /"HolDiv"/, `response body shows calendar rows: ${body.slice(0, 300)}`);
+    assert.match(body, new RegExp(`"Date":\\s*"${FROM}"`));
+    assert.match(body, new RegExp(`"Date":\\s*"${TO}"`));
+    const liveText = await live.innerText();
+    assert.match(liveText, /x-jquants-proxy-mode: demo/, 'response headers show demo mode');
+    // The request the UI sent went to the proxy itself.
+    const reqUrl = await op.locator('.request-url pre').innerText();
+    assert.equal(reqUrl.trim(), `${proxy.base}${OP_PATH}?from=${FROM}&to=${TO}`);
+
+    await op.scrollIntoViewIfNeeded();
+    await op.screenshot({ path: path.join(SHOTS, 'swagger.png') });
+
+    // Offline: nothing the page loaded came from anywhere but the proxy.
+    const outside = requested.filter((u) => !isLocal(u));
+    assert.deepEqual(outside, [], 'requests that left 127.0.0.1');
+    assert.ok(requested.some((u) => u.endsWith('/openapi.json')), 'the UI fetched /openapi.json');
+    assert.ok(requested.some((u) => u.startsWith(`${proxy.base}${OP_PATH}`)), 'the UI sent the request');
+    assert.deepEqual(pageErrors, [], 'uncaught page errors');
+  } finally {
+    if (browser) await browser.close();
+    await proxy.stop();
+  }
+});
