@@ -42,12 +42,24 @@ fn operation(ep: &'static Endpoint) -> utoipa::openapi::path::Operation {
         .summary(Some(ep.title))
         .description(Some(docs::mirror_description(ep)));
     for p in ep.params {
-        let (format, example) = match p.kind {
-            ParamKind::Code => ("code", serde_json::json!("72030")),
-            ParamKind::Date => ("date", serde_json::json!("2024-01-05")),
-            ParamKind::DayOrMonth => ("date or month", serde_json::json!("2024-01")),
-            ParamKind::Choice(c) => ("choice", serde_json::json!(c[0])),
-            ParamKind::Text => ("text", serde_json::Value::Null),
+        // Examples are what Swagger UI's "Try it out" pre-fills: they must make a request that
+        // returns data (a range, not one holiday; no filter that empties the answer).
+        let (format, example) = match (p.kind, p.name) {
+            (ParamKind::Code, _) => ("code", serde_json::json!("72030")),
+            (ParamKind::Date, "from" | "disc_date_from") => {
+                ("date", serde_json::json!("2026-11-02"))
+            }
+            (ParamKind::Date, "to" | "disc_date_to") => ("date", serde_json::json!("2026-11-20")),
+            (ParamKind::Date, _) => ("date", serde_json::json!("2026-11-19")),
+            (ParamKind::DayOrMonth, _) => ("date or month", serde_json::json!("2026-11")),
+            (ParamKind::Choice(_), _) | (ParamKind::Text, _) => (
+                if matches!(p.kind, ParamKind::Choice(_)) {
+                    "choice"
+                } else {
+                    "text"
+                },
+                serde_json::Value::Null,
+            ),
         };
         let mut b = ParameterBuilder::new()
             .name(p.name)
