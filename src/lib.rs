@@ -15,6 +15,7 @@ pub mod error;
 pub mod jst;
 pub mod request;
 pub mod routes;
+pub mod signal;
 pub mod sim;
 pub mod startup;
 pub mod store;

@@ -223,11 +223,6 @@ pub async fn spawn(cfg: SimConfig, listen: SocketAddr) -> anyhow::Result<SimHand
 
 /// `jquants-proxy sim`: serve until ctrl-c or SIGTERM.
 pub async fn run(args: SimArgs) -> anyhow::Result<()> {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .try_init();
     let listen = args.listen;
     let cfg = SimConfig::from(args);
     let plan = cfg.plan;
@@ -238,30 +233,9 @@ pub async fn run(args: SimArgs) -> anyhow::Result<()> {
         plan.as_str(),
         h.market().issues.len()
     );
-    shutdown_signal().await;
+    crate::signal::shutdown().await;
     tracing::info!("simulator shutting down");
     Ok(())
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
-    }
 }
 
 fn router(shared: Arc<Shared>) -> Router {

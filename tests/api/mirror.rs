@@ -164,22 +164,12 @@ async fn upstream_pages_are_merged() {
     .await;
     let path = "/v2/equities/bars/daily?date=2026-11-19";
     // Walk the simulator's pages directly.
-    let mut direct_rows = vec![];
-    let mut key: Option<String> = None;
-    let mut pages = 0;
-    loop {
-        let p = match &key {
-            None => path.to_string(),
-            Some(k) => format!("{path}&pagination_key={}", urlencode(k)),
-        };
-        let v: Value = app.direct(&p).await.json().await.unwrap();
-        direct_rows.extend(v["data"].as_array().unwrap().iter().cloned());
-        pages += 1;
-        match v["pagination_key"].as_str() {
-            Some(k) => key = Some(k.to_string()),
-            None => break,
-        }
-    }
+    let app = &app;
+    let (direct_rows, sizes) = follow_pages(path, |p| async move {
+        app.direct(&p).await.bytes().await.unwrap()
+    })
+    .await;
+    let pages = sizes.len() as u64;
     assert!(pages > 3, "simulator gave only {pages} pages");
     app.sim.reset();
     let r = app.get(path).await;
@@ -192,6 +182,33 @@ async fn upstream_pages_are_merged() {
         pages,
         "one upstream call per upstream page"
     );
+}
+
+/// Follows `pagination_key`s as a J-Quants client does; returns every row and each page's
+/// size in bytes, checking that the key changes from page to page.
+async fn follow_pages<F, Fut>(path: &str, fetch: F) -> (Vec<Value>, Vec<usize>)
+where
+    F: Fn(String) -> Fut,
+    Fut: Future<Output = bytes::Bytes>,
+{
+    let (mut rows, mut sizes, mut key) = (vec![], vec![], None::<String>);
+    loop {
+        let p = match &key {
+            None => path.to_string(),
+            Some(k) => format!("{path}&pagination_key={}", urlencode(k)),
+        };
+        let bytes = fetch(p).await;
+        sizes.push(bytes.len());
+        let v: Value = serde_json::from_slice(&bytes).unwrap();
+        rows.extend(v["data"].as_array().unwrap().iter().cloned());
+        match v["pagination_key"].as_str() {
+            Some(k) => {
+                assert_ne!(key.as_deref(), Some(k), "keys change per page");
+                key = Some(k.to_string());
+            }
+            None => return (rows, sizes),
+        }
+    }
 }
 
 fn urlencode(s: &str) -> String {
@@ -209,29 +226,15 @@ async fn large_answers_are_paged_by_the_proxy_and_every_row_arrives_once() {
     let direct: Value = app.direct(path).await.json().await.unwrap();
     let want = direct["data"].as_array().unwrap().clone();
     app.sim.reset();
-    let mut got = vec![];
-    let mut key: Option<String> = None;
-    let mut pages = 0;
-    loop {
-        let p = match &key {
-            None => path.to_string(),
-            Some(k) => format!("{path}&pagination_key={}", urlencode(k)),
-        };
+    let app = &app;
+    let (got, sizes) = follow_pages(path, |p| async move {
         let r = app.get(&p).await;
-        assert_eq!(r.status(), 200, "page {pages}");
-        let bytes = r.bytes().await.unwrap();
-        assert!(bytes.len() <= 30_000, "page of {} bytes", bytes.len());
-        let v: Value = serde_json::from_slice(&bytes).unwrap();
-        got.extend(v["data"].as_array().unwrap().iter().cloned());
-        pages += 1;
-        match v["pagination_key"].as_str() {
-            Some(k) => {
-                assert_ne!(key.as_deref(), Some(k), "keys change per page");
-                key = Some(k.to_string());
-            }
-            None => break,
-        }
-    }
+        assert_eq!(r.status(), 200, "{p}");
+        r.bytes().await.unwrap()
+    })
+    .await;
+    assert!(sizes.iter().all(|n| *n <= 30_000), "page sizes {sizes:?}");
+    let pages = sizes.len();
     assert!(pages > 3);
     assert_eq!(got, want);
     // The pages came from one upstream fetch.
