@@ -317,3 +317,58 @@ async fn demo_mode_runs_the_simulator_in_process_and_says_so() {
         .unwrap();
     assert_eq!(ready["mode"], "demo");
 }
+
+#[tokio::test]
+async fn every_endpoints_parameter_rules_match_the_upstream_and_cost_nothing() {
+    let app = spawn_app().await;
+    let mut bad = vec![];
+    for ep in ENDPOINTS.iter().filter(|e| e.api_available) {
+        let base = format!("/v2{}", ep.path);
+        bad.push(format!("{base}?bogus=1"));
+        if !ep.patterns.iter().any(|p| p.is_empty()) {
+            bad.push(base.clone());
+        }
+        let all: Vec<&str> = ep
+            .params
+            .iter()
+            .map(|p| p.name)
+            .filter(|n| !ep.optional.contains(n))
+            .collect();
+        if !all.is_empty() && !ep.patterns.iter().any(|p| p.len() == all.len()) {
+            let q: Vec<String> = all
+                .iter()
+                .map(|n| match ep.param(n).unwrap().kind {
+                    ParamKind::Code => format!("{n}=72030"),
+                    ParamKind::Date | ParamKind::DayOrMonth => format!("{n}=2026-11-19"),
+                    ParamKind::Choice(c) => format!("{n}={}", c[0]),
+                    ParamKind::Text => format!("{n}=x"),
+                })
+                .collect();
+            bad.push(format!("{base}?{}", q.join("&")));
+        }
+        if let Some(d) = ep.params.iter().find(|p| p.kind == ParamKind::Date) {
+            bad.push(format!("{base}?{}=20260230", d.name));
+        }
+    }
+    assert!(bad.len() > 80, "{} bad requests", bad.len());
+    for path in &bad {
+        let r = app.get(path).await;
+        let status = r.status();
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(status, 400, "{path}: {body}");
+        assert!(body["message"].is_string(), "{path}");
+    }
+    assert_eq!(
+        app.upstream_calls(),
+        0,
+        "a bad request reached the upstream"
+    );
+    // The upstream (simulator) gives the same status and message for each.
+    for path in &bad {
+        let proxied: Value = app.get(path).await.json().await.unwrap();
+        let direct = app.direct(path).await;
+        assert_eq!(direct.status(), 400, "{path}");
+        let direct: Value = direct.json().await.unwrap();
+        assert_eq!(proxied, direct, "{path}");
+    }
+}
