@@ -10,7 +10,7 @@ use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderName, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
 use tower_http::LatencyUnit;
@@ -122,8 +122,6 @@ impl Application {
         };
         let router = app_router(state.clone(), cfg.request_timeout);
         tracing::info!(addr = %listener.local_addr()?, plan = plan.as_str(), demo, "jquants-proxy listening");
-        // The key is only ever exposed to build the upstream header inside `upstream`.
-        let _ = upstream_key.expose_secret().len();
         Ok(Application {
             listener,
             router,

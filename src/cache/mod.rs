@@ -361,6 +361,7 @@ impl Cache {
         let now = self.clock.now();
         let key = req.key();
         let mut stale = None;
+        let mut stale_tier = "l1";
         if let Some(e) = self.l1.get(&key).await {
             if e.is_fresh(now) {
                 self.counters.l1_hits.fetch_add(1, Ordering::Relaxed);
@@ -387,6 +388,7 @@ impl Cache {
                         });
                     }
                     stale = Some(e);
+                    stale_tier = "l2";
                 }
                 Err(err) => {
                     tracing::warn!(key, error = %err, "unreadable stored answer; refetching")
@@ -404,7 +406,7 @@ impl Cache {
             return Ok(Served {
                 entry: s.clone(),
                 status: CacheStatus::Stale,
-                tier: "l1",
+                tier: stale_tier,
             });
         }
         let this = Arc::clone(self);
@@ -434,7 +436,7 @@ impl Cache {
                     Ok(Served {
                         entry: s,
                         status: CacheStatus::Stale,
-                        tier: "l1",
+                        tier: stale_tier,
                     })
                 }
                 _ => Err(clone_err(&e)),
