@@ -221,13 +221,19 @@ fn check_combination(
         return Ok(());
     }
     if given.is_empty() {
-        // The upstream's wording for a request without its required parameters.
+        // The upstream's wording for a request without its required parameters: it names the
+        // parameters that are enough on their own ("date, code"), not every optional one.
         let mut names: Vec<&str> = Vec::new();
-        for pat in endpoint.patterns {
-            for n in *pat {
-                if !names.contains(n) {
-                    names.push(n);
-                }
+        let singles = endpoint.patterns.iter().filter(|p| p.len() == 1);
+        let firsts = endpoint.patterns.iter().filter_map(|p| p.first());
+        let candidates: Vec<&str> = if endpoint.patterns.iter().any(|p| p.len() == 1) {
+            singles.map(|p| p[0]).collect()
+        } else {
+            firsts.copied().collect()
+        };
+        for n in candidates {
+            if !names.contains(&n) {
+                names.push(n);
             }
         }
         names.sort_by_key(|n| if *n == "date" { 0 } else { 1 });
