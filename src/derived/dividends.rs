@@ -17,32 +17,10 @@ use utoipa::ToSchema;
 use super::values::{date, get, num, text, time};
 use super::{DerivedError, Row};
 
-/// The V2 keys of a notice, in the upstream's order.
-const KEYS: [&str; 23] = [
-    "PubDate",
-    "PubTime",
-    "Code",
-    "RefNo",
-    "StatCode",
-    "BoardDate",
-    "IFCode",
-    "FRCode",
-    "IFTerm",
-    "DivRate",
-    "RecDate",
-    "ExDate",
-    "ActRecDate",
-    "PayDate",
-    "CARefNo",
-    "DistAmt",
-    "RetEarn",
-    "DeemDiv",
-    "DeemCapGains",
-    "NetAssetDecRatio",
-    "CommSpecCode",
-    "CommDivRate",
-    "SpecDivRate",
-];
+/// The V2 keys of a notice, in the upstream's order: the catalog's, so there is one list.
+fn keys() -> &'static [&'static str] {
+    crate::catalog::fields_of("/fins/dividend")
+}
 
 /// One `/fins/dividend` notice: the upstream fields unchanged plus what the chain needs.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
@@ -126,7 +104,7 @@ impl DividendNotice {
                 "a dividend notice needs a RefNo",
             ));
         }
-        let v: Vec<Value> = KEYS.iter().map(|k| get(row, k).clone()).collect();
+        let v: Vec<Value> = keys().iter().map(|k| get(row, k).clone()).collect();
         let mut it = v.into_iter();
         let mut n = || it.next().unwrap_or(Value::Null);
         Ok(Self {
@@ -563,5 +541,16 @@ mod tests {
         let h = [div("2024-10-30", "c", "1", "1", "2024-09", json!(10))];
         assert_eq!(annual_yields(&h, None)[0].fiscal_year_end, "2025-03");
         assert!(annual_yields(&[], None).is_empty());
+    }
+
+    #[test]
+    fn notice_fields_follow_the_catalog_order() {
+        // `from_row` fills the struct positionally from the catalog's keys.
+        assert_eq!(keys().len(), 23);
+        assert_eq!(
+            keys()[..5],
+            ["PubDate", "PubTime", "Code", "RefNo", "StatCode"]
+        );
+        assert_eq!(keys()[22], "SpecDivRate");
     }
 }
