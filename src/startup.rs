@@ -77,6 +77,13 @@ impl Application {
         ucfg.retry_base_delay = cfg.retry_base_delay;
         let upstream = Upstream::new(ucfg)?;
         let store = match &cfg.database {
+            // Simulated answers must never sit where a later live run would serve them.
+            Some(_) if demo => {
+                tracing::warn!(
+                    "demo mode: DATABASE_URL ignored so simulated data never mixes with real data; memory cache only"
+                );
+                None
+            }
             Some(opts) => Some(Store::with_options(opts.clone()).await?),
             None => {
                 tracing::warn!(

@@ -298,6 +298,8 @@ async fn demo_mode_runs_the_simulator_in_process_and_says_so() {
     use jquants_proxy::config::ServeConfig;
     let mut cfg = ServeConfig::new("127.0.0.1:0".parse().unwrap());
     cfg.clock = jquants_proxy::jst::Clock::fixed(crate::helpers::default_now());
+    // Simulated answers must not be stored where a live run would read them.
+    cfg.database = Some(crate::helpers::fresh_schema().await);
     let (url, state) = crate::helpers::start(cfg).await;
     assert!(state.demo);
     let r = reqwest::get(format!(
@@ -316,6 +318,7 @@ async fn demo_mode_runs_the_simulator_in_process_and_says_so() {
         .await
         .unwrap();
     assert_eq!(ready["mode"], "demo");
+    assert_eq!(ready["postgres"], "disabled");
 }
 
 #[tokio::test]
