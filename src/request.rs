@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 
-use crate::catalog::{Endpoint, ParamKind};
+use crate::catalog::{Endpoint, ParamKind, Plan};
 use crate::error::ApiError;
 use crate::jst;
 
@@ -258,6 +258,78 @@ fn check_combination(
         given.join(", "),
         combos.join(" | ")
     )))
+}
+
+/// The dates a plan's subscription covers (NOTES.md "Plans: history available"): Free from
+/// 2 years 12 weeks ago to 12 weeks ago; Light, Standard, Premium 5, 10, 20 years back (and the
+/// next business day's listings ahead).
+pub fn history_window(plan: Plan, today: NaiveDate) -> (NaiveDate, NaiveDate) {
+    use chrono::{Datelike, Duration};
+    let years_back = |y: i32| {
+        NaiveDate::from_ymd_opt(today.year() - y, today.month(), today.day())
+            .unwrap_or(today - Duration::days(365 * y as i64))
+    };
+    match plan {
+        Plan::Free => (
+            years_back(2) - Duration::weeks(12),
+            today - Duration::weeks(12),
+        ),
+        Plan::Light => (years_back(5), today + Duration::days(400)),
+        Plan::Standard => (years_back(10), today + Duration::days(400)),
+        Plan::Premium => (years_back(20), today + Duration::days(400)),
+    }
+}
+
+/// An endpoint above the subscription's plan is the upstream's 403.
+pub fn check_plan(endpoint: &Endpoint, plan: Plan) -> Result<(), ApiError> {
+    if endpoint.min_plan > plan {
+        return Err(ApiError::Forbidden(format!(
+            "This API is not available on your subscription plan ({}); it requires the {} plan or higher.",
+            plan.as_str(),
+            endpoint.min_plan.as_str()
+        )));
+    }
+    Ok(())
+}
+
+/// Dates outside the plan's history window are the upstream's 400. `slack` widens the window:
+/// the proxy refuses only requests clearly outside it and leaves boundary days to the upstream.
+pub fn check_history(
+    req: &CanonicalRequest,
+    plan: Plan,
+    today: NaiveDate,
+    slack: chrono::Duration,
+) -> Result<(), ApiError> {
+    let path = req.endpoint.path;
+    if path == "/markets/calendar" || path.starts_with("/bulk/") {
+        return Ok(());
+    }
+    let (lo, hi) = history_window(plan, today);
+    let covers = if plan == Plan::Free {
+        format!("{} ~ {}", jst::fmt_date(lo), jst::fmt_date(hi))
+    } else {
+        format!("{} ~ ", jst::fmt_date(lo))
+    };
+    let (lo, hi) = (lo - slack, hi + slack);
+    for (name, value) in &req.params {
+        if req.endpoint.param(name).map(|p| p.kind) != Some(ParamKind::Date) {
+            continue;
+        }
+        let Some(d) = jst::parse_date(value) else {
+            continue;
+        };
+        let outside = match *name {
+            "from" | "disc_date_from" => d > hi,
+            "to" | "disc_date_to" => d < lo,
+            _ => d < lo || d > hi,
+        };
+        if outside {
+            return Err(ApiError::bad_request(format!(
+                "Your subscription covers the following dates: {covers}. If you want more data, please check other plans: https://jpx-jquants.com/"
+            )));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -23,7 +23,7 @@ use crate::derived::{Row, dividends};
 use crate::envelope;
 use crate::error::{ApiError, ApiResult};
 use crate::jst;
-use crate::request::{self, canonical_code};
+use crate::request::canonical_code;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -133,7 +133,7 @@ fn parse_range(raw: Option<&str>, allow_range: bool) -> ApiResult<Range> {
 async fn upstream_rows(st: &AppState, path: &str, query: &str) -> ApiResult<Vec<Row>> {
     let ep = catalog::find(path)
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("{path} not in catalog")))?;
-    let req = request::parse(ep, Some(query))?.request;
+    let req = st.admit(ep, Some(query))?.request;
     let served = st.cache.get(&req).await?;
     served
         .entry

@@ -131,7 +131,7 @@ async fn mirror(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let parsed = request::parse(ep, query.as_deref())?;
+    let parsed = st.admit(ep, query.as_deref())?;
     let (served, page_index) = match &parsed.pagination_key {
         None => (st.cache.get(&parsed.request).await?, 0),
         Some(pk) => resolve_page(&st, &parsed.request, pk).await?,

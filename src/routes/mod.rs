@@ -32,6 +32,29 @@ pub struct AppState {
     pub max_page_bytes: usize,
 }
 
+impl AppState {
+    /// Validates a request as the upstream would for this subscription, so that nothing the
+    /// upstream would refuse costs an upstream call: the plan's endpoints (403), parameter rules
+    /// (400), and dates clearly outside the plan's history window (400; boundary days are left
+    /// to the upstream).
+    pub fn admit(
+        &self,
+        ep: &'static crate::catalog::Endpoint,
+        query: Option<&str>,
+    ) -> crate::error::ApiResult<crate::request::Parsed> {
+        crate::request::check_plan(ep, self.plan)?;
+        let parsed = crate::request::parse(ep, query)?;
+        let today = crate::jst::today(self.cache.clock().now());
+        crate::request::check_history(
+            &parsed.request,
+            self.plan,
+            today,
+            chrono::Duration::days(7),
+        )?;
+        Ok(parsed)
+    }
+}
+
 /// The upstream's error shape, used by every error this service returns.
 #[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {

@@ -40,7 +40,7 @@ pub use faults::Faults;
 pub use market::{Issue, Market, Split};
 pub use stats::SimStats;
 
-use crate::catalog::{self, ParamKind, Plan, RateGroup};
+use crate::catalog::{self, Plan, RateGroup};
 use crate::error::INVALID_KEY;
 use crate::jst::{self, Clock};
 use datasets::{Ctx, Output};
@@ -384,15 +384,8 @@ async fn v2_handler(State(s): State<Arc<Shared>>, req: Request) -> Response {
         s.stats.lock().expect("stats lock").rate_limited += 1;
         return message(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests");
     }
-    if endpoint.min_plan > s.cfg.plan {
-        return message(
-            StatusCode::FORBIDDEN,
-            &format!(
-                "This API is not available on your subscription plan ({}); it requires the {} plan or higher.",
-                s.cfg.plan.as_str(),
-                endpoint.min_plan.as_str()
-            ),
-        );
+    if let Err(e) = crate::request::check_plan(endpoint, s.cfg.plan) {
+        return message(e.status(), &e.public_message());
     }
     let parsed = match crate::request::parse(endpoint, raw_query) {
         Ok(p) => p,
@@ -400,10 +393,12 @@ async fn v2_handler(State(s): State<Arc<Shared>>, req: Request) -> Response {
     };
     let now = s.cfg.clock.now();
     let (now_jst, today) = datasets::ctx_now(now);
-    let (lo, hi) = datasets::window(s.cfg.plan, today);
-    if let Err(msg) = check_window(&parsed.request, lo, hi, s.cfg.plan) {
-        return message(StatusCode::BAD_REQUEST, &msg);
+    if let Err(e) =
+        crate::request::check_history(&parsed.request, s.cfg.plan, today, chrono::Duration::zero())
+    {
+        return message(e.status(), &e.public_message());
     }
+    let (lo, hi) = datasets::window(s.cfg.plan, today);
     let origin = format!(
         "http://{}",
         headers
@@ -490,49 +485,6 @@ fn dropped_response() -> Response {
         Body::from_stream(stream),
     )
         .into_response()
-}
-
-/// Dates outside the plan's history window are a 400 (NOTES.md "Plans").
-fn check_window(
-    req: &crate::request::CanonicalRequest,
-    lo: chrono::NaiveDate,
-    hi: chrono::NaiveDate,
-    plan: Plan,
-) -> Result<(), String> {
-    let path = req.endpoint.path;
-    if path == "/markets/calendar" || path.starts_with("/bulk/") {
-        return Ok(());
-    }
-    let covers = if plan == Plan::Free {
-        format!("{} ~ {}", jst::fmt_date(lo), jst::fmt_date(hi))
-    } else {
-        format!("{} ~ ", jst::fmt_date(lo))
-    };
-    let err = || {
-        Err(format!(
-            "Your subscription covers the following dates: {covers}. If you want more data, please check other plans: https://jpx-jquants.com/"
-        ))
-    };
-    for (name, value) in &req.params {
-        let Some(p) = req.endpoint.param(name) else {
-            continue;
-        };
-        if p.kind != ParamKind::Date {
-            continue;
-        }
-        let Some(d) = jst::parse_date(value) else {
-            continue;
-        };
-        let bad = match *name {
-            "from" | "disc_date_from" => d > hi,
-            "to" | "disc_date_to" => d < lo,
-            _ => d < lo || d > hi,
-        };
-        if bad {
-            return err();
-        }
-    }
-    Ok(())
 }
 
 fn build_body(

@@ -375,3 +375,44 @@ async fn every_endpoints_parameter_rules_match_the_upstream_and_cost_nothing() {
         assert_eq!(proxied, direct, "{path}");
     }
 }
+
+#[tokio::test]
+async fn requests_beyond_the_plan_are_refused_without_an_upstream_call() {
+    use jquants_proxy::catalog::Plan;
+    let app = spawn_app_with(Options {
+        plan: Plan::Light,
+        ..Default::default()
+    })
+    .await;
+    let cases = [
+        ("/v2/fins/dividend?code=7203", 403u16), // Premium endpoint
+        ("/v2/markets/margin-interest?code=7203", 403), // Standard endpoint
+        ("/v2/equities/bars/daily?date=2018-01-05", 400), // Light covers 5 years
+        (
+            "/v2/equities/bars/daily?code=7203&from=2017-01-04&to=2018-01-31",
+            400,
+        ),
+    ];
+    for (path, status) in cases {
+        let r = app.get(path).await;
+        assert_eq!(r.status().as_u16(), status, "{path}");
+        let proxied: Value = r.json().await.unwrap();
+        // The upstream (simulator on the same plan) says the same.
+        let direct = app.direct(path).await;
+        assert_eq!(direct.status().as_u16(), status, "{path}");
+        assert_eq!(proxied, direct.json::<Value>().await.unwrap(), "{path}");
+    }
+    let direct_calls = cases.len() as u64;
+    assert_eq!(
+        app.upstream_calls(),
+        direct_calls,
+        "the proxy sent refused requests upstream"
+    );
+    // Inside the window the request goes through.
+    assert_eq!(
+        app.get("/v2/equities/bars/daily?code=7203&from=2024-01-04&to=2024-01-31")
+            .await
+            .status(),
+        200
+    );
+}

@@ -8,7 +8,7 @@ pub mod fins;
 mod margin;
 mod other;
 
-use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Timelike, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Timelike, Utc};
 
 use super::calendar;
 use super::market::{Issue, Market};
@@ -198,23 +198,7 @@ pub fn published_day(now: NaiveDateTime, h: u32, m: u32) -> NaiveDate {
     }
 }
 
-/// The plan's history window at `today` (NOTES.md "Plans: history available").
-pub fn window(plan: Plan, today: NaiveDate) -> (NaiveDate, NaiveDate) {
-    use chrono::Datelike;
-    let years_back = |y: i32| {
-        NaiveDate::from_ymd_opt(today.year() - y, today.month(), today.day())
-            .unwrap_or(today - Duration::days(365 * y as i64))
-    };
-    match plan {
-        Plan::Free => (
-            years_back(2) - Duration::weeks(12),
-            today - Duration::weeks(12),
-        ),
-        Plan::Light => (years_back(5), today + Duration::days(400)),
-        Plan::Standard => (years_back(10), today + Duration::days(400)),
-        Plan::Premium => (years_back(20), today + Duration::days(400)),
-    }
-}
+pub use crate::request::history_window as window;
 
 pub fn ctx_now(now: DateTime<Utc>) -> (NaiveDateTime, NaiveDate) {
     let j = jst::to_jst(now);
