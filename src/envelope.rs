@@ -78,20 +78,31 @@ pub fn merge(endpoint: &Endpoint, mut pages: Vec<Bytes>) -> anyhow::Result<Merge
         rows.extend(m.rows);
         cursor = m.cursor.or(cursor);
     }
-    let body = assemble(&rows, None, cursor.as_ref());
-    // Re-slice the rows into the new body so it alone holds them in memory.
-    parse(endpoint, body)
+    // The rows are re-sliced from the new body, so it alone holds them in memory.
+    let (body, rows, cursor) = assemble_sliced(&rows, None, cursor.as_ref());
+    Ok(Merged { body, rows, cursor })
 }
 
 /// `{"data":[rows],"pagination_key":"..."}` with `cursor` last, as the upstream lays it out.
 pub fn assemble(rows: &[Bytes], pagination_key: Option<&str>, cursor: Option<&Bytes>) -> Bytes {
+    assemble_sliced(rows, pagination_key, cursor).0
+}
+
+/// [`assemble`], also returning the rows and cursor as slices of the new body (no re-parse).
+fn assemble_sliced(
+    rows: &[Bytes],
+    pagination_key: Option<&str>,
+    cursor: Option<&Bytes>,
+) -> (Bytes, Vec<Bytes>, Option<Bytes>) {
     let len: usize = rows.iter().map(|r| r.len() + 1).sum::<usize>() + 64;
     let mut out = BytesMut::with_capacity(len);
     out.put_slice(b"{\"data\":[");
+    let mut spans = Vec::with_capacity(rows.len());
     for (i, r) in rows.iter().enumerate() {
         if i > 0 {
             out.put_u8(b',');
         }
+        spans.push(out.len()..out.len() + r.len());
         out.put_slice(r);
     }
     out.put_u8(b']');
@@ -99,12 +110,17 @@ pub fn assemble(rows: &[Bytes], pagination_key: Option<&str>, cursor: Option<&By
         out.put_slice(b",\"pagination_key\":");
         out.put_slice(serde_json::to_string(k).expect("string").as_bytes());
     }
+    let mut cursor_span = None;
     if let Some(c) = cursor {
         out.put_slice(b",\"cursor\":");
+        cursor_span = Some(out.len()..out.len() + c.len());
         out.put_slice(c);
     }
     out.put_u8(b'}');
-    out.freeze()
+    let body = out.freeze();
+    let rows = spans.into_iter().map(|r| body.slice(r)).collect();
+    let cursor = cursor_span.map(|r| body.slice(r));
+    (body, rows, cursor)
 }
 
 /// Row index ranges of pages no larger than `max_bytes` (each page holds at least one row).
