@@ -18,7 +18,7 @@ use chrono::{Datelike, Duration, NaiveDate, NaiveTime, Weekday};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::values::{get, num, req_date, text, time};
+use super::values::{date, get, num, req_date, text, time};
 use super::{DerivedError, Row, code_matches};
 
 /// The afternoon close used by the issue's rule: disclosures at or after this time are
@@ -56,6 +56,8 @@ pub struct Statement {
     /// `None` when blank: treated as after the close (see [`Statement::effective_date`]).
     pub disc_time: Option<NaiveTime>,
     pub disc_no: String,
+    /// End of the period the share counts describe (`CurPerEn`); `None` when blank.
+    pub per_end: Option<NaiveDate>,
     /// Issued shares at period end including treasury shares (`ShOutFY`).
     pub sh_out: Option<f64>,
     /// Treasury shares at period end (`TrShFY`).
@@ -68,6 +70,7 @@ impl Statement {
             disc_date: req_date(row, "DiscDate")?,
             disc_time: time(get(row, "DiscTime")),
             disc_no: text(get(row, "DiscNo")).unwrap_or_default(),
+            per_end: date(get(row, "CurPerEn")),
             sh_out: num(get(row, "ShOutFY")),
             tr_sh: num(get(row, "TrShFY")),
         })
@@ -181,8 +184,9 @@ pub struct MarketCapRow {
     /// first usable statement.
     #[serde(rename = "BaseDiscNo")]
     pub base_disc_no: Option<String>,
-    /// Product of `1/AdjFactor` over the trading days from the base statement's effective day
-    /// up to and including this day (dimensionless; 1 = no split since the statement).
+    /// Product of `1/AdjFactor` over the trading days after the base statement's period end
+    /// (`CurPerEn`, the date its share counts describe) up to and including this day
+    /// (dimensionless; 1 = no split since the period end).
     #[serde(rename = "CumFactor")]
     pub cum_factor: Option<f64>,
 }
@@ -192,9 +196,10 @@ pub struct MarketCapRow {
 /// `bars` may start before the first statement and come in any order; `statements` may be
 /// out of order and include documents with blank share counts; `calendar` may be partial.
 ///
-/// The split adjustment needs every `AdjFactor` since the base statement took effect, so the
-/// caller must pass bars from [`bars_needed_from`] (not just the requested range) and trim
-/// the output to the range afterwards.
+/// `ShOutFY` counts the shares at the statement's period end, so a split between the period
+/// end and the day the statement takes effect has already changed the count: the factor starts
+/// from the period end. The caller therefore passes the code's bars from well before the
+/// requested range (the routes pass the whole history) and trims the output afterwards.
 pub fn compute(
     code: &str,
     bars: &[Bar],
@@ -228,25 +233,42 @@ pub fn compute(
         ))
     });
 
+    // prefix[k]: product of 1/AdjFactor over bars[..k], so any run of days is one division.
+    let mut prefix = Vec::with_capacity(bars.len() + 1);
+    prefix.push(1.0_f64);
+    for b in &bars {
+        let f = split_factor(b).map_or(1.0, |f| 1.0 / f);
+        prefix.push(prefix[prefix.len() - 1] * f);
+    }
+
     let mut out = Vec::with_capacity(bars.len());
-    // Index into `usable` of the statement in force, and the factor accumulated since it
-    // took effect. Bars are walked in date order, so both only move forward.
+    // Index into `usable` of the statement in force, and the factor accumulated since its
+    // period end. Bars are walked in date order, so both only move forward.
     let mut current: Option<usize> = None;
     let mut cum = 1.0_f64;
-    for bar in bars {
+    for (k, bar) in bars.iter().enumerate() {
         let mut next = current.map_or(0, |i| i + 1);
         while next < usable.len() && usable[next].1 <= bar.date {
             current = Some(next);
-            cum = 1.0;
+            // Splits after the period end but before today already changed the count.
+            cum = match usable[next].0.per_end {
+                Some(pe) => {
+                    let first_after = bars.partition_point(|b| b.date <= pe);
+                    if first_after < k {
+                        prefix[k] / prefix[first_after]
+                    } else {
+                        1.0
+                    }
+                }
+                None => 1.0,
+            };
             next += 1;
         }
         let Some(i) = current else {
             out.push(row(bar, code, None, None));
             continue;
         };
-        // A blank AdjFactor reads as "no corporate action": the upstream sends 1 on ordinary
-        // days, and a missing factor cannot be turned into a split.
-        if let Some(f) = bar.adj_factor.filter(|f| *f > 0.0 && *f != 1.0) {
+        if let Some(f) = split_factor(bar) {
             cum /= f;
         }
         let s = usable[i].0;
@@ -255,22 +277,11 @@ pub fn compute(
     out
 }
 
-/// The first date whose bar `compute` needs for correct rows on and after `from`: the
-/// effective day of the statement in force on `from` (`from` itself before the first usable
-/// statement, when the rows are null anyway).
-pub fn bars_needed_from(
-    statements: &[Statement],
-    calendar: &[TradingDay],
-    from: NaiveDate,
-) -> NaiveDate {
-    let cal = Calendar::new(calendar);
-    statements
-        .iter()
-        .filter(|s| s.sh_out.is_some_and(|n| n > 0.0))
-        .map(|s| s.effective_date(&cal))
-        .filter(|e| *e <= from)
-        .max()
-        .unwrap_or(from)
+/// The bar's `AdjFactor` when it marks a split or reverse split. A blank factor reads as "no
+/// corporate action": the upstream sends 1 on ordinary days, and a missing factor cannot be
+/// turned into a split.
+fn split_factor(bar: &Bar) -> Option<f64> {
+    bar.adj_factor.filter(|f| *f > 0.0 && *f != 1.0)
 }
 
 fn row(bar: &Bar, code: &str, base: Option<&Statement>, cum: Option<f64>) -> MarketCapRow {
@@ -324,6 +335,7 @@ mod tests {
             disc_date: d(date),
             disc_time: NaiveTime::parse_from_str(time, "%H:%M").ok(),
             disc_no: no.into(),
+            per_end: None,
             sh_out: sh,
             tr_sh: tr,
         }
@@ -616,16 +628,33 @@ mod tests {
     }
 
     #[test]
-    fn bars_are_needed_from_the_base_statements_effective_day() {
-        let s = [
-            st("2025-03-03", "14:00", "A", Some(36_268_334.0), None),
-            st("2025-04-14", "15:30", "REV", None, None),
-            st("2025-05-14", "15:30", "B", Some(459_906_340.0), None),
+    fn a_split_between_period_end_and_disclosure_is_applied() {
+        // Period ends 3/31 (1,000 shares then); 1:2 split on 4/15; filed 5/14 before 15:00.
+        let mut s = st("2025-05-14", "14:00", "Q", Some(1000.0), Some(100.0));
+        s.per_end = Some(d("2025-03-31"));
+        let bars = [
+            bar("2025-03-31", Some(100.0), 1.0),
+            bar("2025-04-15", Some(50.0), 0.5),
+            bar("2025-05-13", Some(50.0), 1.0),
+            bar("2025-05-14", Some(50.0), 1.0),
+            bar("2025-06-02", Some(25.0), 0.5),
         ];
-        assert_eq!(bars_needed_from(&s, &[], d("2025-04-01")), d("2025-03-03"));
-        assert_eq!(bars_needed_from(&s, &[], d("2025-05-14")), d("2025-03-03"));
-        assert_eq!(bars_needed_from(&s, &[], d("2025-05-20")), d("2025-05-15"));
-        assert_eq!(bars_needed_from(&s, &[], d("2025-01-06")), d("2025-01-06"));
+        let rows = compute("33500", &bars, &[s.clone()], &[]);
+        assert_eq!(by_date(&rows, "2025-05-13").sh_out, None);
+        let on = by_date(&rows, "2025-05-14");
+        assert_eq!(
+            on.sh_out,
+            Some(2000.0),
+            "the 4/15 split happened after the period end"
+        );
+        assert_eq!(on.tr_sh, Some(200.0));
+        assert_eq!(on.cum_factor, Some(2.0));
+        assert_eq!(on.mkt_cap, Some(100_000.0));
+        assert_eq!(by_date(&rows, "2025-06-02").sh_out, Some(4000.0));
+        // Without a period end the statement counts from its effective day, as before.
+        s.per_end = None;
+        let rows = compute("33500", &bars, &[s], &[]);
+        assert_eq!(by_date(&rows, "2025-05-14").sh_out, Some(1000.0));
     }
 
     #[test]

@@ -235,3 +235,50 @@ async fn derived_parameters_are_validated_before_any_upstream_call() {
     }
     assert_eq!(app.upstream_calls(), 0);
 }
+
+#[tokio::test]
+async fn market_cap_shares_follow_every_split_including_those_before_a_filing() {
+    // The simulator knows the true share count; splits are its only other change, so once a
+    // statement is in force the derived count must equal it on every day, whether a split falls
+    // before the period end, between period end and filing, or after the filing.
+    let app = spawn_app().await;
+    let market = app.sim.market();
+    let mut codes: Vec<String> = market
+        .all_splits()
+        .into_iter()
+        .map(|(c, _)| c.to_string())
+        .filter(|c| c != "33500")
+        .collect();
+    codes.dedup();
+    let mut checked_days = 0;
+    let mut gap_splits = 0;
+    for code in codes.iter().take(10) {
+        let issue = market.issue(code).unwrap();
+        let rows = data(&app, &format!("/derived/market-cap?code={code}")).await;
+        let mut prev_base: Option<String> = None;
+        for r in &rows {
+            let (Some(sh), Some(date)) = (r["ShOut"].as_f64(), r["Date"].as_str()) else {
+                continue;
+            };
+            let d = jquants_proxy::jst::parse_date(date).unwrap();
+            // The simulator rounds share counts at each period end, so a multiplied-up count can
+            // differ from its own by a share or two.
+            let truth = issue.shares_at(d);
+            assert!(
+                (sh - truth).abs() <= (truth * 1e-6).max(1.0),
+                "{code} on {date}: {truth} vs {r}"
+            );
+            let base = r["BaseDiscNo"].as_str().map(str::to_string);
+            if base != prev_base && r["CumFactor"].as_f64() != Some(1.0) {
+                gap_splits += 1; // a statement took effect with a split already since its period end
+            }
+            prev_base = base;
+            checked_days += 1;
+        }
+    }
+    assert!(checked_days > 2_000, "only {checked_days} days checked");
+    assert!(
+        gap_splits > 0,
+        "no split between a period end and its filing was exercised"
+    );
+}
