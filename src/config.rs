@@ -29,7 +29,7 @@ pub struct ServeArgs {
     #[arg(
         long,
         env = "JQUANTS_BASE_URL",
-        default_value = "https://api.jquants.com/v2"
+        default_value = crate::upstream::DEFAULT_BASE_URL
     )]
     pub jquants_base_url: String,
     /// Upstream plan: sets the rate limit (free 5, light 60, standard 120, premium 500 per minute).
@@ -101,7 +101,7 @@ impl ServeConfig {
         Self {
             listen,
             upstream_key: None,
-            upstream_base_url: "https://api.jquants.com/v2".into(),
+            upstream_base_url: crate::upstream::DEFAULT_BASE_URL.into(),
             plan: Plan::Free,
             database: None,
             cache_max_bytes: 512 * 1024 * 1024,

@@ -264,10 +264,12 @@ fn check_combination(
 /// 2 years 12 weeks ago to 12 weeks ago; Light, Standard, Premium 5, 10, 20 years back (and the
 /// next business day's listings ahead).
 pub fn history_window(plan: Plan, today: NaiveDate) -> (NaiveDate, NaiveDate) {
-    use chrono::{Datelike, Duration};
-    let years_back = |y: i32| {
-        NaiveDate::from_ymd_opt(today.year() - y, today.month(), today.day())
-            .unwrap_or(today - Duration::days(365 * y as i64))
+    use chrono::{Duration, Months};
+    // Calendar years back; 29 February clamps to 28 February.
+    let years_back = |y: u32| {
+        today
+            .checked_sub_months(Months::new(12 * y))
+            .unwrap_or(NaiveDate::MIN)
     };
     match plan {
         Plan::Free => (
@@ -446,6 +448,21 @@ mod tests {
         assert_eq!(p.pagination_key.as_deref(), Some("a+b"));
         assert_eq!(p.request.query_string(), "date=2024-01-05");
         assert_eq!(p.request.last_date(), NaiveDate::from_ymd_opt(2024, 1, 5));
+    }
+
+    #[test]
+    fn history_windows_count_calendar_years() {
+        let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+        assert_eq!(
+            history_window(Plan::Light, d(2028, 2, 29)).0,
+            d(2023, 2, 28)
+        );
+        assert_eq!(
+            history_window(Plan::Premium, d(2026, 11, 21)).0,
+            d(2006, 11, 21)
+        );
+        let (lo, hi) = history_window(Plan::Free, d(2026, 11, 21));
+        assert_eq!((lo, hi), (d(2024, 8, 29), d(2026, 8, 29)));
     }
 
     #[test]

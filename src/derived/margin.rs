@@ -16,7 +16,7 @@ use super::market_cap::{Bar, MarketCapRow};
 use super::values::{get, num, req_date, text};
 use super::{DerivedError, Row, code_matches};
 
-/// First application date published daily (NOTES: "daily since 2026-09-25").
+/// The switch to daily data (NOTES: "daily since 2026-09-25"); rows on or after it are daily.
 pub fn first_daily_date() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 9, 25).expect("valid date")
 }
@@ -193,7 +193,10 @@ pub fn compute(rows: &[MarginInterest], closes: &[Bar], mktcap: &[MarketCapRow])
             date: crate::jst::fmt_date(r.date),
             code: r.code.clone(),
             pub_date: r.pub_date.map(crate::jst::fmt_date),
-            freq: if r.date >= first_daily_date() {
+            // Daily rows are the ones carrying yen values (weekly rows send `*Val` null); the
+            // date only decides for rows without values, since publications around the switch
+            // straddle it.
+            freq: if r.long_val.is_some() || r.shrt_val.is_some() || r.date >= first_daily_date() {
                 Frequency::Daily
             } else {
                 Frequency::Weekly

@@ -200,11 +200,6 @@ pub fn add_business_days(d: NaiveDate, n: u32) -> NaiveDate {
     (0..n).fold(d, |x, _| next_business_day(x))
 }
 
-/// Index of a business day in the table (for per-day hashing of smooth series).
-pub fn business_index(d: NaiveDate) -> Option<usize> {
-    table().business.binary_search(&d).ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -75,31 +75,6 @@ impl UpstreamConfig {
         }
     }
 
-    /// `JQUANTS_API_KEY` (required), `JQUANTS_BASE_URL` (default [`DEFAULT_BASE_URL`]) and
-    /// `JQUANTS_PLAN` (default `free`, the slowest and so the safe guess).
-    pub fn from_env() -> anyhow::Result<Self> {
-        let key = std::env::var("JQUANTS_API_KEY")
-            .ok()
-            .filter(|k| !k.trim().is_empty())
-            .context("JQUANTS_API_KEY is not set")?;
-        let base = std::env::var("JQUANTS_BASE_URL")
-            .ok()
-            .filter(|b| !b.trim().is_empty())
-            .unwrap_or_else(|| DEFAULT_BASE_URL.to_string());
-        let plan = match std::env::var("JQUANTS_PLAN") {
-            Ok(p) if !p.trim().is_empty() => p.parse::<Plan>().map_err(anyhow::Error::msg)?,
-            _ => {
-                tracing::warn!("JQUANTS_PLAN not set; assuming the free plan's 5 calls/min");
-                Plan::Free
-            }
-        };
-        Ok(Self::new(
-            base,
-            SecretString::from(key.trim().to_string()),
-            plan,
-        ))
-    }
-
     /// Shrinks (or stretches) the rate window and the 429 cool-down by the same factor,
     /// for tests, benchmarks and the simulator.
     pub fn with_rate_window(mut self, window: Duration) -> Self {
@@ -290,10 +265,6 @@ impl Upstream {
 
     pub fn limiter_stats(&self) -> LimiterStats {
         self.limiter.stats()
-    }
-
-    pub fn plan(&self) -> Plan {
-        self.plan
     }
 }
 

@@ -109,6 +109,10 @@ async fn margin_ratios_over_weekly_and_daily_rows() {
         }
     }
     assert!(rows.iter().any(|r| r["ValSource"] == "upstream"));
+    // Rows with the upstream's yen values are the daily ones.
+    for r in rows.iter().filter(|r| r["ValSource"] == "upstream") {
+        assert_eq!(r["Freq"], "daily", "{r}");
+    }
     assert!(rows.iter().any(|r| r["ValSource"] == "estimated"));
 }
 
