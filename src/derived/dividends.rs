@@ -17,11 +17,6 @@ use utoipa::ToSchema;
 use super::values::{date, get, num, text, time};
 use super::{DerivedError, Row};
 
-/// The V2 keys of a notice, in the upstream's order: the catalog's, so there is one list.
-fn keys() -> &'static [&'static str] {
-    crate::catalog::fields_of("/fins/dividend")
-}
-
 /// One `/fins/dividend` notice: the upstream fields unchanged plus what the chain needs.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct DividendNotice {
@@ -104,33 +99,32 @@ impl DividendNotice {
                 "a dividend notice needs a RefNo",
             ));
         }
-        let v: Vec<Value> = keys().iter().map(|k| get(row, k).clone()).collect();
-        let mut it = v.into_iter();
-        let mut n = || it.next().unwrap_or(Value::Null);
+        // Values pass through exactly as the upstream sent them; a missing key reads as null.
+        let g = |key: &str| get(row, key).clone();
         Ok(Self {
-            pub_date: n(),
-            pub_time: n(),
-            code: n(),
-            ref_no: n(),
-            stat_code: n(),
-            board_date: n(),
-            if_code: n(),
-            fr_code: n(),
-            if_term: n(),
-            div_rate: n(),
-            rec_date: n(),
-            ex_date: n(),
-            act_rec_date: n(),
-            pay_date: n(),
-            ca_ref_no: n(),
-            dist_amt: n(),
-            ret_earn: n(),
-            deem_div: n(),
-            deem_cap_gains: n(),
-            net_asset_dec_ratio: n(),
-            comm_spec_code: n(),
-            comm_div_rate: n(),
-            spec_div_rate: n(),
+            pub_date: g("PubDate"),
+            pub_time: g("PubTime"),
+            code: g("Code"),
+            ref_no: g("RefNo"),
+            stat_code: g("StatCode"),
+            board_date: g("BoardDate"),
+            if_code: g("IFCode"),
+            fr_code: g("FRCode"),
+            if_term: g("IFTerm"),
+            div_rate: g("DivRate"),
+            rec_date: g("RecDate"),
+            ex_date: g("ExDate"),
+            act_rec_date: g("ActRecDate"),
+            pay_date: g("PayDate"),
+            ca_ref_no: g("CARefNo"),
+            dist_amt: g("DistAmt"),
+            ret_earn: g("RetEarn"),
+            deem_div: g("DeemDiv"),
+            deem_cap_gains: g("DeemCapGains"),
+            net_asset_dec_ratio: g("NetAssetDecRatio"),
+            comm_spec_code: g("CommSpecCode"),
+            comm_div_rate: g("CommDivRate"),
+            spec_div_rate: g("SpecDivRate"),
         })
     }
 
@@ -544,13 +538,14 @@ mod tests {
     }
 
     #[test]
-    fn notice_fields_follow_the_catalog_order() {
-        // `from_row` fills the struct positionally from the catalog's keys.
-        assert_eq!(keys().len(), 23);
-        assert_eq!(
-            keys()[..5],
-            ["PubDate", "PubTime", "Code", "RefNo", "StatCode"]
-        );
-        assert_eq!(keys()[22], "SpecDivRate");
+    fn a_notice_serialises_to_exactly_the_upstream_keys_in_order() {
+        let row: Row =
+            serde_json::from_str(r#"{"RefNo":"1","PubDate":"2026-01-05","DivRate":"-"}"#).unwrap();
+        let n = DividendNotice::from_row(&row).unwrap();
+        let v = serde_json::to_value(&n).unwrap();
+        let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys, crate::catalog::fields_of("/fins/dividend"));
+        assert_eq!(v["DivRate"], "-");
+        assert_eq!(v["RefNo"], "1");
     }
 }
