@@ -12,6 +12,7 @@ pub mod config;
 pub mod derived;
 pub mod envelope;
 pub mod error;
+pub mod gzip;
 pub mod jst;
 pub mod request;
 pub mod routes;

@@ -13,14 +13,11 @@ pub mod freshness;
 mod splits;
 
 use std::collections::HashSet;
-use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use flate2::Compression;
-use flate2::write::GzEncoder;
 use sha2::{Digest, Sha256};
 
 use crate::catalog::{self, Endpoint};
@@ -110,7 +107,7 @@ impl Entry {
                         if last { merged.cursor.as_ref() } else { None },
                     );
                     Page {
-                        gzip: gzip(&body),
+                        gzip: crate::gzip::compress(&body),
                         body,
                     }
                 })
@@ -119,7 +116,7 @@ impl Entry {
         let gzip = if pages.is_some() {
             Bytes::new()
         } else {
-            gzip(&merged.body)
+            crate::gzip::compress(&merged.body)
         };
         Entry {
             endpoint,
@@ -174,12 +171,6 @@ impl Entry {
 
 fn hex16(d: &[u8]) -> String {
     d.iter().take(16).map(|b| format!("{b:02x}")).collect()
-}
-
-pub fn gzip(body: &[u8]) -> Bytes {
-    let mut enc = GzEncoder::new(Vec::with_capacity(body.len() / 4 + 64), Compression::fast());
-    enc.write_all(body).expect("writing to a Vec");
-    Bytes::from(enc.finish().expect("writing to a Vec"))
 }
 
 /// Opaque to clients: which answer (by ETag) and which page.

@@ -109,22 +109,6 @@ fn operation(ep: &'static Endpoint) -> utoipa::openapi::path::Operation {
         .build()
 }
 
-fn wants_gzip(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(header::ACCEPT_ENCODING)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .any(|v| {
-            v.split(',').any(|item| {
-                let mut parts = item.trim().split(';');
-                let coding = parts.next().unwrap_or("").trim();
-                let q_zero =
-                    parts.any(|p| matches!(p.trim(), "q=0" | "q=0.0" | "q=0.00" | "q=0.000"));
-                (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !q_zero
-            })
-        })
-}
-
 async fn mirror(
     State(st): State<AppState>,
     Extension(ep): Extension<&'static Endpoint>,
@@ -221,36 +205,10 @@ fn respond(st: &AppState, served: &Served, page: usize, headers: &HeaderMap) -> 
         HeaderValue::from_static("application/json"),
     );
     match gz.filter(|g| !g.is_empty()) {
-        Some(g) if wants_gzip(headers) => {
+        Some(g) if crate::gzip::accepted(headers) => {
             h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
             (StatusCode::OK, h, g).into_response()
         }
         _ => (StatusCode::OK, h, body).into_response(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn gzip_negotiation_honours_q_zero() {
-        let mut h = HeaderMap::new();
-        assert!(!wants_gzip(&h));
-        h.insert(
-            header::ACCEPT_ENCODING,
-            HeaderValue::from_static("br, gzip;q=0.8"),
-        );
-        assert!(wants_gzip(&h));
-        h.insert(
-            header::ACCEPT_ENCODING,
-            HeaderValue::from_static("gzip;q=0, identity"),
-        );
-        assert!(!wants_gzip(&h));
-        h.insert(
-            header::ACCEPT_ENCODING,
-            HeaderValue::from_static("identity"),
-        );
-        assert!(!wants_gzip(&h));
     }
 }

@@ -22,7 +22,6 @@ pub mod market;
 pub mod paging;
 pub mod stats;
 
-use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -30,7 +29,7 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -316,9 +315,7 @@ async fn clock_set(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
 async fn file_handler(axum::extract::Path(key): axum::extract::Path<String>) -> Response {
     let csv = format!("Key,Note\n{key},simulated bulk file\n");
     if key.ends_with(".gz") {
-        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        let _ = enc.write_all(csv.as_bytes());
-        let body = enc.finish().unwrap_or_default();
+        let body = crate::gzip::compress(csv.as_bytes());
         ([(header::CONTENT_TYPE, "application/gzip")], body).into_response()
     } else {
         ([(header::CONTENT_TYPE, "application/octet-stream")], csv).into_response()
@@ -406,7 +403,7 @@ async fn v2_handler(State(s): State<Arc<Shared>>, req: Request) -> Response {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("127.0.0.1")
     );
-    let gzip = wants_gzip(&headers);
+    let gzip = crate::gzip::accepted(&headers);
     let page_bytes = s.page_bytes.load(Ordering::Relaxed);
     let shared = s.clone();
     let result = tokio::task::spawn_blocking(move || {
@@ -443,31 +440,17 @@ async fn v2_handler(State(s): State<Arc<Shared>>, req: Request) -> Response {
     json_response(body, gzip)
 }
 
-fn wants_gzip(h: &HeaderMap) -> bool {
-    h.get_all(header::ACCEPT_ENCODING)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .any(|v| v.to_ascii_lowercase().contains("gzip"))
-}
-
 fn json_response(body: String, gzip: bool) -> Response {
     if gzip {
-        let mut enc = flate2::write::GzEncoder::new(
-            Vec::with_capacity(body.len() / 4),
-            flate2::Compression::fast(),
-        );
-        if enc.write_all(body.as_bytes()).is_ok()
-            && let Ok(z) = enc.finish()
-        {
-            return (
-                [
-                    (header::CONTENT_TYPE, "application/json"),
-                    (header::CONTENT_ENCODING, "gzip"),
-                ],
-                z,
-            )
-                .into_response();
-        }
+        let z = crate::gzip::compress(body.as_bytes());
+        return (
+            [
+                (header::CONTENT_TYPE, "application/json"),
+                (header::CONTENT_ENCODING, "gzip"),
+            ],
+            z,
+        )
+            .into_response();
     }
     ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
