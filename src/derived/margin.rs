@@ -153,6 +153,16 @@ pub fn compute(rows: &[MarginInterest], closes: &[Bar], mktcap: &[MarketCapRow])
         }
     }
 
+    // Bars by date, so each row finds its close by binary search instead of a scan; market
+    // caps by (code, date) for the same reason.
+    let mut bars: Vec<&Bar> = closes.iter().collect();
+    bars.sort_by_key(|b| b.date);
+    let mut caps: std::collections::HashMap<&str, Vec<&MarketCapRow>> =
+        std::collections::HashMap::new();
+    for m in mktcap {
+        caps.entry(m.date.as_str()).or_default().push(m);
+    }
+
     let mut out: Vec<MarginRow> = Vec::with_capacity(dedup.len());
     let mut prev: Option<&MarginInterest> = None;
     for r in dedup {
@@ -161,16 +171,17 @@ pub fn compute(rows: &[MarginInterest], closes: &[Bar], mktcap: &[MarketCapRow])
 
         // The bar of the last business day on or before the application date: bars exist
         // for every business day (null prices on no-trade days), so this is that day.
-        let bar = closes
+        let upto = bars.partition_point(|b| b.date <= r.date);
+        let bar = bars[..upto]
             .iter()
-            .filter(|b| b.date <= r.date && (b.code.is_empty() || code_matches(&b.code, &r.code)))
-            .max_by_key(|b| b.date);
+            .rev()
+            .find(|b| b.code.is_empty() || code_matches(&b.code, &r.code));
         let close = bar.and_then(|b| b.close);
         let mkt_cap_ex_tr = bar.and_then(|b| {
             let day = crate::jst::fmt_date(b.date);
-            mktcap
+            caps.get(day.as_str())?
                 .iter()
-                .find(|m| m.date == day && code_matches(&m.code, &r.code))
+                .find(|m| code_matches(&m.code, &r.code))
                 .and_then(|m| m.mkt_cap_ex_tr)
         });
 
