@@ -20,7 +20,7 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{DerivedError, code_matches};
+use super::DerivedError;
 
 fn default_haircut() -> f64 {
     0.8
@@ -249,20 +249,26 @@ pub fn max_reverse_fee_per_share(lending_price: f64, restricted: bool) -> f64 {
     if restricted { fee * 2.0 } else { fee }
 }
 
-/// Codes whose latest close `evaluate` needs (no `Price`/`Value` given), for the caller to
-/// fetch before calling it.
+/// A code as the upstream spells it (`7203` -> `72030`), or as given when it is not a code
+/// (the caller rejects it).
+fn canonical(code: &str) -> String {
+    crate::request::canonical_code(code).unwrap_or_else(|| code.to_string())
+}
+
+/// Codes whose latest close `evaluate` needs (no `Price`/`Value` given), canonical and
+/// without duplicates (`7203` and `72030` are one), for the caller to fetch first.
 pub fn codes_needing_prices(input: &AccountInput) -> Vec<String> {
     let mut codes: Vec<String> = input
         .positions
         .iter()
         .filter(|p| p.price.is_none())
-        .map(|p| p.code.clone())
+        .map(|p| canonical(&p.code))
         .chain(
             input
                 .pledged
                 .iter()
                 .filter(|s| s.value.is_none() && s.price.is_none())
-                .filter_map(|s| s.code.clone()),
+                .filter_map(|s| s.code.as_deref().map(canonical)),
         )
         .collect();
     codes.sort();
@@ -270,16 +276,9 @@ pub fn codes_needing_prices(input: &AccountInput) -> Vec<String> {
     codes
 }
 
+/// `prices` is keyed by canonical code (see [`codes_needing_prices`]).
 fn lookup(prices: &HashMap<String, f64>, code: &str) -> Option<f64> {
-    prices
-        .get(code)
-        .or_else(|| {
-            prices
-                .iter()
-                .find(|(k, _)| code_matches(k, code) || code_matches(code, k))
-                .map(|(_, v)| v)
-        })
-        .copied()
+    prices.get(&canonical(code)).copied()
 }
 
 /// Yen amounts to the sen, so binary-float noise (600000.0000000001) never reaches clients.
