@@ -100,6 +100,8 @@ pub struct UpstreamResponse {
     pub status: StatusCode,
     /// Decompressed; for 2xx it has been checked to be complete JSON.
     pub body: Bytes,
+    /// The next page's key, read in the same pass that checked the body.
+    pub pagination_key: Option<String>,
 }
 
 /// `Clone` so one fetch's outcome can be handed to every request that waited on it.
@@ -244,7 +246,7 @@ impl Upstream {
                     group: req.endpoint.rate_group,
                 })
                 .await?;
-            let next = next_pagination_key(&resp.body);
+            let next = resp.pagination_key;
             pages.push(resp.body);
             match next {
                 None => return Ok(pages),
@@ -288,16 +290,4 @@ fn build_stack(
         limiter,
         policy,
     })
-}
-
-fn next_pagination_key(body: &[u8]) -> Option<String> {
-    #[derive(serde::Deserialize)]
-    struct Envelope {
-        #[serde(default)]
-        pagination_key: Option<String>,
-    }
-    serde_json::from_slice::<Envelope>(body)
-        .ok()?
-        .pagination_key
-        .filter(|k| !k.is_empty())
 }

@@ -127,14 +127,30 @@ fn classify(
             if status == StatusCode::OK {
                 return Err(AttemptError::Transient(format!("{path}: empty 200 body")));
             }
-        } else if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&body) {
-            // A close-delimited body cut short is not an HTTP error, only bad JSON.
-            return Err(AttemptError::Transient(format!(
-                "{path}: {status} body is not complete JSON ({} bytes): {e}",
-                body.len()
-            )));
+        } else {
+            // One pass both checks the body is complete JSON (a close-delimited body cut short
+            // is not an HTTP error, only bad JSON) and reads the next page's key.
+            match page_head(&body) {
+                Ok(pagination_key) => {
+                    return Ok(UpstreamResponse {
+                        status,
+                        body,
+                        pagination_key,
+                    });
+                }
+                Err(e) => {
+                    return Err(AttemptError::Transient(format!(
+                        "{path}: {status} body is not complete JSON ({} bytes): {e}",
+                        body.len()
+                    )));
+                }
+            }
         }
-        return Ok(UpstreamResponse { status, body });
+        return Ok(UpstreamResponse {
+            status,
+            body,
+            pagination_key: None,
+        });
     }
     if status == StatusCode::TOO_MANY_REQUESTS {
         return Err(AttemptError::TooMany);
@@ -150,6 +166,23 @@ fn classify(
         status,
         message: message.unwrap_or_else(|| format!("The upstream J-Quants API answered {status}.")),
     }))
+}
+
+/// Validates a whole 2xx body as JSON and returns its non-empty `pagination_key`, if any.
+fn page_head(body: &[u8]) -> Result<Option<String>, serde_json::Error> {
+    #[derive(serde::Deserialize)]
+    struct Head {
+        #[serde(default)]
+        pagination_key: Option<String>,
+    }
+    match serde_json::from_slice::<Head>(body) {
+        Ok(h) => Ok(h.pagination_key.filter(|k| !k.is_empty())),
+        // Valid JSON that is not an object (no envelope): nothing to follow.
+        Err(e) if e.is_data() => {
+            serde_json::from_slice::<serde::de::IgnoredAny>(body).map(|_| None)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// The upstream's `{"message": ...}`; not guaranteed to be there.
