@@ -27,7 +27,11 @@ pub struct StoredEntry {
     pub endpoint: &'static str,
     pub code: Option<String>,
     pub last_date: Option<NaiveDate>,
+    /// Identity body, as served.
     pub body: Bytes,
+    /// The same body gzip-compressed, when known: stored instead of `body` (smaller, and no
+    /// recompression when loaded back).
+    pub gzip: Option<Bytes>,
     pub etag: String,
     pub row_count: i32,
     pub fetched_at: DateTime<Utc>,
@@ -44,6 +48,16 @@ pub struct StoreStats {
     pub pending_writes: usize,
     pub dropped_writes: u64,
     pub errors: u64,
+}
+
+impl StoredEntry {
+    /// The bytes written to Postgres and their encoding.
+    fn stored(&self) -> (&[u8], &'static str) {
+        match &self.gzip {
+            Some(z) if !z.is_empty() => (z, "gzip"),
+            _ => (&self.body, "identity"),
+        }
+    }
 }
 
 pub struct Store {
@@ -137,7 +151,7 @@ impl Store {
         loop {
             let next = self.pending.lock().await.pop_front();
             let Some(e) = next else { break };
-            let len = e.body.len() as u64;
+            let len = e.stored().0.len() as u64;
             if let Err(err) = tokio::time::timeout(OP_TIMEOUT, self.upsert(&e)).await? {
                 self.pending.lock().await.push_front(e);
                 return Err(err.into());
@@ -168,18 +182,20 @@ impl Store {
     }
 
     async fn upsert(&self, e: &StoredEntry) -> Result<(), sqlx::Error> {
+        let (stored, encoding) = e.stored();
         sqlx::query(
-            "INSERT INTO cached_response (key, endpoint, code, last_date, body, etag, row_count, fetched_at, fresh_until)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+            "INSERT INTO cached_response (key, endpoint, code, last_date, body, body_encoding, etag, row_count, fetched_at, fresh_until)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
              ON CONFLICT (key) DO UPDATE SET endpoint = EXCLUDED.endpoint, code = EXCLUDED.code,
-               last_date = EXCLUDED.last_date, body = EXCLUDED.body, etag = EXCLUDED.etag,
+               last_date = EXCLUDED.last_date, body = EXCLUDED.body, body_encoding = EXCLUDED.body_encoding, etag = EXCLUDED.etag,
                row_count = EXCLUDED.row_count, fetched_at = EXCLUDED.fetched_at, fresh_until = EXCLUDED.fresh_until",
         )
         .bind(&e.key)
         .bind(e.endpoint)
         .bind(&e.code)
         .bind(e.last_date)
-        .bind(&e.body[..])
+        .bind(stored)
+        .bind(encoding)
         .bind(&e.etag)
         .bind(e.row_count)
         .bind(e.fetched_at)
@@ -194,7 +210,7 @@ impl Store {
         if self.is_healthy() && self.timed("put", self.upsert(&e)).await.is_some() {
             return;
         }
-        let len = e.body.len() as u64;
+        let len = e.stored().0.len() as u64;
         let mut q = self.pending.lock().await;
         q.retain(|p| p.key != e.key);
         q.push_back(e);
@@ -202,7 +218,7 @@ impl Store {
         while self.pending_bytes.load(Ordering::Relaxed) as usize > PENDING_MAX_BYTES {
             let Some(old) = q.pop_front() else { break };
             self.pending_bytes
-                .fetch_sub(old.body.len() as u64, Ordering::Relaxed);
+                .fetch_sub(old.stored().0.len() as u64, Ordering::Relaxed);
             self.dropped.fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -225,18 +241,30 @@ impl Store {
             .timed(
                 "get",
                 sqlx::query(
-                    "SELECT code, last_date, body, etag, row_count, fetched_at, fresh_until FROM cached_response WHERE key = $1",
+                    "SELECT code, last_date, body, body_encoding, etag, row_count, fetched_at, fresh_until FROM cached_response WHERE key = $1",
                 )
                 .bind(key)
                 .fetch_optional(&self.pool),
             )
             .await??;
+        let stored = Bytes::from(row.get::<Vec<u8>, _>("body"));
+        let (body, gzip) = match row.get::<String, _>("body_encoding").as_str() {
+            "gzip" => match gunzip(&stored) {
+                Ok(b) => (b, Some(stored)),
+                Err(e) => {
+                    tracing::warn!(key, error = %e, "stored body does not decompress; refetching");
+                    return None;
+                }
+            },
+            _ => (stored, None),
+        };
         Some(StoredEntry {
             key: key.to_string(),
             endpoint,
             code: row.get("code"),
             last_date: row.get("last_date"),
-            body: Bytes::from(row.get::<Vec<u8>, _>("body")),
+            body,
+            gzip,
             etag: row.get("etag"),
             row_count: row.get("row_count"),
             fetched_at: row.get("fetched_at"),
@@ -349,4 +377,10 @@ impl Store {
             .await
             .is_some()
     }
+}
+
+fn gunzip(z: &[u8]) -> std::io::Result<Bytes> {
+    let mut out = Vec::with_capacity(z.len() * 4);
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(z), &mut out)?;
+    Ok(Bytes::from(out))
 }

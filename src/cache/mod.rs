@@ -83,7 +83,9 @@ struct Meta {
 }
 
 impl Entry {
-    fn build(m: Meta, merged: Merged, max_page_bytes: usize) -> Entry {
+    /// `gzip`: the body's gzip form when already known (loaded from Postgres), so it is not
+    /// compressed again.
+    fn build(m: Meta, merged: Merged, gzip: Option<Bytes>, max_page_bytes: usize) -> Entry {
         let Meta {
             endpoint,
             key,
@@ -113,10 +115,10 @@ impl Entry {
                 })
                 .collect()
         });
-        let gzip = if pages.is_some() {
-            Bytes::new()
-        } else {
-            crate::gzip::compress(&merged.body)
+        let gzip = match (&pages, gzip) {
+            (Some(_), _) => Bytes::new(),
+            (None, Some(z)) => z,
+            (None, None) => crate::gzip::compress(&merged.body),
         };
         Entry {
             endpoint,
@@ -136,6 +138,7 @@ impl Entry {
         let endpoint = catalog::find(s.endpoint)
             .ok_or_else(|| anyhow::anyhow!("unknown endpoint {}", s.endpoint))?;
         let merged = envelope::parse(endpoint, s.body)?;
+        let gzip = s.gzip;
         let meta = Meta {
             endpoint,
             key: s.key,
@@ -144,7 +147,7 @@ impl Entry {
             fetched_at: s.fetched_at,
             fresh_until: s.fresh_until,
         };
-        Ok(Entry::build(meta, merged, max_page_bytes))
+        Ok(Entry::build(meta, merged, gzip, max_page_bytes))
     }
 
     fn weight(&self) -> u32 {
@@ -479,7 +482,7 @@ impl Cache {
             fetched_at: now,
             fresh_until,
         };
-        let entry = Arc::new(Entry::build(meta, merged, self.cfg.max_page_bytes));
+        let entry = Arc::new(Entry::build(meta, merged, None, self.cfg.max_page_bytes));
         self.l1.insert(key.clone(), entry.clone()).await;
         if let Some(store) = &self.store {
             store
@@ -489,6 +492,7 @@ impl Cache {
                     code,
                     last_date: entry.last_date,
                     body: entry.merged.body.clone(),
+                    gzip: (!entry.gzip.is_empty()).then(|| entry.gzip.clone()),
                     etag: entry.etag.clone(),
                     row_count: i32::try_from(entry.merged.rows.len()).unwrap_or(i32::MAX),
                     fetched_at: now,

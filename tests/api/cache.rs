@@ -77,6 +77,28 @@ async fn a_restarted_proxy_answers_from_postgres_with_zero_upstream_calls() {
         calls,
         "the restarted proxy called upstream"
     );
+    // Answers are stored compressed, and the stored gzip form is what gzip clients get.
+    let mut conn = sqlx::ConnectOptions::connect(app.db.as_ref().unwrap())
+        .await
+        .unwrap();
+    let encodings: Vec<(String,)> =
+        sqlx::query_as("SELECT DISTINCT body_encoding FROM cached_response")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+    assert_eq!(encodings, vec![("gzip".to_string(),)]);
+    let gz = app
+        .http
+        .get(format!("{url2}{}", paths[0]))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gz.headers()["content-encoding"], "gzip");
+    let gz = gz.bytes().await.unwrap();
+    let mut plain = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz[..]), &mut plain).unwrap();
+    assert_eq!(plain, bodies[0]);
 }
 
 #[tokio::test]
