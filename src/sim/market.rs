@@ -19,9 +19,7 @@ fn schedule_end() -> NaiveDate {
     NaiveDate::from_ymd_opt(2027, 12, 31).expect("valid date")
 }
 
-pub fn ymd(y: i32, m: u32, d: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, d).expect("valid date")
-}
+pub use super::calendar::ymd;
 
 /// splitmix64 finaliser: a cheap, well-mixed hash for deterministic randomness.
 pub fn mix(mut z: u64) -> u64 {
@@ -699,7 +697,7 @@ mod tests {
     fn bars_are_consistent() {
         let m = Market::new(42, 500);
         for is in &m.issues {
-            for d in calendar::business_days(ymd(2024, 1, 1), ymd(2024, 3, 1)) {
+            for d in calendar::business_days(ymd(2024, 1, 1), ymd(2024, 3, 1)).iter() {
                 if *d < is.listed {
                     continue;
                 }

@@ -389,7 +389,7 @@ async fn v2_handler(State(s): State<Arc<Shared>>, req: Request) -> Response {
         Err(e) => return message(e.status(), &e.public_message()),
     };
     let now = s.cfg.clock.now();
-    let (now_jst, today) = datasets::ctx_now(now);
+    let (now_jst, today) = (crate::jst::to_jst(now), crate::jst::today(now));
     if let Err(e) =
         crate::request::check_history(&parsed.request, s.cfg.plan, today, chrono::Duration::zero())
     {

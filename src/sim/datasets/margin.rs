@@ -44,7 +44,7 @@ pub fn slots(lo: NaiveDate, hi: NaiveDate) -> Vec<Slot> {
     }
     // Daily: Date = previous business day of each application (= publication) day.
     let start = lo.max(calendar::prev_business_day(daily_from()));
-    for d in calendar::business_days(start, hi) {
+    for d in calendar::business_days(start, hi).iter() {
         let pub_date = calendar::next_business_day(*d);
         if pub_date >= daily_from() {
             out.push(Slot {
@@ -177,7 +177,7 @@ pub fn alert(ctx: &Ctx) -> Vec<String> {
     let days = ctx.business_days(visible);
     let mut out = Vec::new();
     for is in ctx.issues() {
-        for d in days {
+        for d in days.iter() {
             let dn = d.num_days_from_ce() as u64;
             // About 1% of issues a day, in streaks.
             if *d < is.listed || unit(h(&[is.hash, 110, dn / 10])) > 0.012 {
@@ -244,7 +244,7 @@ pub fn short_ratio(ctx: &Ctx) -> Vec<String> {
     let days = ctx.business_days(visible);
     let want = ctx.req.get("s33");
     let mut out = Vec::new();
-    for d in days {
+    for d in days.iter() {
         for (i, (s33, _)) in SECTORS33.iter().enumerate() {
             if want.is_some_and(|w| w != *s33) {
                 continue;
@@ -310,7 +310,7 @@ pub fn short_sale_report(ctx: &Ctx) -> Vec<String> {
     let days = calendar::business_days(lo, hi);
     let calc_filter = ctx.date("calc_date");
     for is in ctx.issues() {
-        for d in days {
+        for d in days.iter() {
             let dn = d.num_days_from_ce() as u64;
             for (fi, (name, addr)) in FUNDS.iter().enumerate() {
                 // A fund reports while it holds a position (30-day blocks), on some days;

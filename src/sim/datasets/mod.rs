@@ -8,12 +8,13 @@ pub mod fins;
 mod margin;
 mod other;
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Timelike, Utc};
 
 use super::calendar;
 use super::market::{Issue, Market};
 use crate::catalog::{Endpoint, Plan};
-use crate::jst;
 use crate::request::CanonicalRequest;
 
 /// A JSON value as the upstream sends it.
@@ -171,10 +172,10 @@ impl<'a> Ctx<'a> {
         (a <= b).then_some((a, b))
     }
 
-    pub fn business_days(&self, last: NaiveDate) -> &'static [NaiveDate] {
+    pub fn business_days(&self, last: NaiveDate) -> Cow<'static, [NaiveDate]> {
         match self.range(last) {
             Some((a, b)) => calendar::business_days(a, b),
-            None => &[],
+            None => Cow::Borrowed(&[]),
         }
     }
 
@@ -199,11 +200,6 @@ pub fn published_day(now: NaiveDateTime, h: u32, m: u32) -> NaiveDate {
 }
 
 pub use crate::request::history_window as window;
-
-pub fn ctx_now(now: DateTime<Utc>) -> (NaiveDateTime, NaiveDate) {
-    let j = jst::to_jst(now);
-    (j, j.date())
-}
 
 /// Generates the full (unpaged) answer for a validated request.
 pub fn generate(ctx: &Ctx) -> Output {

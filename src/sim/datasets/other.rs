@@ -238,7 +238,7 @@ pub fn indices(ctx: &Ctx) -> Vec<String> {
     };
     let mut out = Vec::new();
     for c in codes {
-        for d in days {
+        for d in days.iter() {
             let (o, hi, lo, cl) = index_bar(ctx.m.seed, c, *d);
             out.push(row(ctx.fields(), |k| match k {
                 "Date" => V::St(jst::fmt_date(*d)),
