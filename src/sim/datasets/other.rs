@@ -4,7 +4,7 @@
 
 use std::sync::OnceLock;
 
-use chrono::{Datelike, Duration, NaiveDate, Timelike};
+use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, Timelike};
 
 use super::super::calendar;
 use super::super::market::{Issue, SECTORS33, h, hs, unit, ymd};
@@ -301,16 +301,24 @@ fn sq_day(y: i32, m: u32) -> NaiveDate {
     }
 }
 
-fn deriv_day(ctx: &Ctx) -> Option<NaiveDate> {
+/// Whether derivatives trade on `d`: every business day, and since 2022-09-23 the holidays
+/// with holiday trading (`HolDiv` 3) too.
+fn is_deriv_day(d: NaiveDate) -> bool {
+    calendar::hol_div(d) != 0
+}
+
+/// The requested `date` if derivatives traded that day and its data is out at `now_jst`.
+fn deriv_day_at(now_jst: NaiveDateTime, date: Option<NaiveDate>) -> Option<NaiveDate> {
     // A day's derivatives data is published ~03:00 JST the next day ("27:00").
-    let y = (ctx.now_jst - Duration::hours(27)).date();
-    let visible = if calendar::is_business_day(y) {
-        y
-    } else {
-        calendar::prev_business_day(y)
-    };
-    ctx.date("date")
-        .filter(|d| *d <= visible && calendar::is_business_day(*d))
+    let mut visible = (now_jst - Duration::hours(27)).date();
+    while !is_deriv_day(visible) {
+        visible -= Duration::days(1);
+    }
+    date.filter(|d| *d <= visible && is_deriv_day(*d))
+}
+
+fn deriv_day(ctx: &Ctx) -> Option<NaiveDate> {
+    deriv_day_at(ctx.now_jst, ctx.date("date"))
 }
 
 pub fn futures(ctx: &Ctx) -> Vec<String> {
@@ -783,4 +791,29 @@ pub fn edinet(ctx: &Ctx) -> Vec<String> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn derivatives_trade_on_holiday_trading_days() {
+        // 2023-11-23 (Labour Thanksgiving, Thursday) had holiday trading; its data is out at
+        // 03:00 JST the next day.
+        let holiday = ymd(2023, 11, 23);
+        assert_eq!(calendar::hol_div(holiday), 3);
+        let next_morning = ymd(2023, 11, 24).and_hms_opt(3, 0, 0).unwrap();
+        assert_eq!(deriv_day_at(next_morning, Some(holiday)), Some(holiday));
+        let evening = holiday.and_hms_opt(20, 0, 0).unwrap();
+        assert_eq!(deriv_day_at(evening, Some(holiday)), None);
+        // Before holiday trading began, and on weekends, there is nothing.
+        let later = ymd(2024, 1, 10).and_hms_opt(12, 0, 0).unwrap();
+        assert_eq!(deriv_day_at(later, Some(ymd(2021, 11, 23))), None);
+        assert_eq!(deriv_day_at(later, Some(ymd(2023, 11, 25))), None);
+        assert_eq!(
+            deriv_day_at(later, Some(ymd(2023, 11, 22))),
+            Some(ymd(2023, 11, 22))
+        );
+    }
 }
