@@ -56,14 +56,14 @@ pub fn push_num(out: &mut String, x: f64) {
     }
 }
 
-pub fn push_val(out: &mut String, v: V) {
+pub fn push_val(out: &mut String, v: &V) {
     match v {
         V::Null => out.push_str("null"),
         V::S(s) => push_str(out, s),
-        V::St(s) => push_str(out, &s),
-        V::N(x) => push_num(out, x),
-        V::B(b) => out.push_str(if b { "true" } else { "false" }),
-        V::Raw(r) => out.push_str(&r),
+        V::St(s) => push_str(out, s),
+        V::N(x) => push_num(out, *x),
+        V::B(b) => out.push_str(if *b { "true" } else { "false" }),
+        V::Raw(r) => out.push_str(r),
     }
 }
 
@@ -77,7 +77,7 @@ pub fn row<'k>(keys: &[&'k str], mut f: impl FnMut(&'k str) -> V<'k>) -> String 
         }
         push_str(&mut out, k);
         out.push(':');
-        push_val(&mut out, f(k));
+        push_val(&mut out, &f(k));
     }
     out.push('}');
     out
@@ -92,14 +92,6 @@ pub fn obj(pairs: &[(&str, V)]) -> String {
         }
         push_str(&mut out, k);
         out.push(':');
-        let v = match v {
-            V::Null => V::Null,
-            V::S(s) => V::S(s),
-            V::St(s) => V::S(s.as_str()),
-            V::N(x) => V::N(*x),
-            V::B(b) => V::B(*b),
-            V::Raw(r) => V::Raw(r.clone()),
-        };
         push_val(&mut out, v);
     }
     out.push('}');
