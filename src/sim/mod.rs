@@ -135,8 +135,11 @@ impl From<SimArgs> for SimConfig {
 }
 
 struct Shared {
+    /// The settings the simulator was started with. Its `page_bytes` is only the initial
+    /// value: read the `page_bytes` atomic, which `set_page_bytes` changes at run time.
     cfg: SimConfig,
     market: Arc<Market>,
+    /// Page size limit in bytes, the one source of truth after start-up.
     page_bytes: AtomicUsize,
     stats: Mutex<SimStats>,
     limiter: Mutex<Limiter>,
