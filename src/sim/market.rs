@@ -239,7 +239,8 @@ impl Market {
                 break;
             }
             let s = c.to_string();
-            if !bases.contains(&s) {
+            // The candidates are distinct, so only the fixed codes can repeat.
+            if !fixed.contains(&s.as_str()) {
                 bases.push(s);
             }
         }
