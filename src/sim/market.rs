@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{Datelike, Duration, NaiveDate};
+use chrono::{Datelike, Duration, Months, NaiveDate};
 
 use super::calendar;
 
@@ -424,7 +424,7 @@ impl Market {
                 }
                 is.splits.push(Split { ex_date, factor });
             }
-            month = next_month(month);
+            month = add_months(month, 1);
             k += 1;
         }
         for is in issues.iter_mut() {
@@ -468,12 +468,12 @@ impl Market {
     }
 }
 
-fn next_month(d: NaiveDate) -> NaiveDate {
-    if d.month() == 12 {
-        ymd(d.year() + 1, 1, 1)
-    } else {
-        ymd(d.year(), d.month() + 1, 1)
-    }
+/// First day of the month `n` months after `d`'s month (`n` may be negative): the one
+/// month-stepping helper of the simulator.
+pub fn add_months(d: NaiveDate, n: i32) -> NaiveDate {
+    let first = d.with_day(1).expect("every month has a day 1");
+    let step = Months::new(n.unsigned_abs());
+    if n >= 0 { first + step } else { first - step }
 }
 
 fn first_business_on_or_after(d: NaiveDate) -> NaiveDate {

@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, Timelike};
 
 use super::super::calendar;
-use super::super::market::{Issue, SECTORS33, h, hs, unit, ymd};
+use super::super::market::{Issue, SECTORS33, add_months, h, hs, unit, ymd};
 use super::fins::{Kind, docs_for_year};
 use super::{Ctx, V, obj, published_day, row};
 use crate::jst;
@@ -512,6 +512,16 @@ fn bulk_key(endpoint: &str, y: i32, m: u32) -> String {
     )
 }
 
+/// First day of the month a `YYYY-MM` (or `YYYY-MM-DD`) parameter names.
+fn month_of(v: &str) -> Option<NaiveDate> {
+    if v.as_bytes().get(4) != Some(&b'-') {
+        return None;
+    }
+    let y = v.get(..4)?.parse().ok()?;
+    let m = v.get(5..7)?.parse().ok()?;
+    NaiveDate::from_ymd_opt(y, m, 1)
+}
+
 /// `/bulk/list`: one monthly CSV per dataset and month of history.
 pub fn bulk_list(ctx: &Ctx) -> Vec<String> {
     let endpoints: Vec<&str> = match ctx.req.get("endpoint") {
@@ -519,24 +529,15 @@ pub fn bulk_list(ctx: &Ctx) -> Vec<String> {
         None => BULK_ENDPOINTS.to_vec(),
     };
     let (lo, hi) = if let Some(d) = ctx.req.get("date") {
-        let y: i32 = d[..4].parse().unwrap_or(2000);
-        let m: u32 = d[5..7].parse().unwrap_or(1);
-        (ymd(y, m, 1), ymd(y, m, 1))
+        let m = month_of(d).unwrap_or(ymd(2000, 1, 1));
+        (m, m)
     } else {
-        let f = |n: &str, dflt: NaiveDate| {
-            ctx.req
-                .get(n)
-                .and_then(|v| {
-                    NaiveDate::parse_from_str(&format!("{}-01", &v[..7.min(v.len())]), "%Y-%m-%d")
-                        .ok()
-                })
-                .unwrap_or(dflt)
-        };
+        let f = |n: &str, dflt: NaiveDate| ctx.req.get(n).and_then(month_of).unwrap_or(dflt);
         (f("from", ctx.lo.max(ymd(2017, 1, 1))), f("to", ctx.today))
     };
     let mut out = Vec::new();
     for e in endpoints {
-        let mut d = ymd(lo.year(), lo.month(), 1).max(ymd(2017, 1, 1));
+        let mut d = add_months(lo, 0).max(ymd(2017, 1, 1));
         while d <= hi && d <= ctx.today {
             let modified = (d + Duration::days(40)).min(ctx.today);
             out.push(row(ctx.fields(), |k| match k {
@@ -547,11 +548,7 @@ pub fn bulk_list(ctx: &Ctx) -> Vec<String> {
                 ),
                 _ => V::Null,
             }));
-            d = if d.month() == 12 {
-                ymd(d.year() + 1, 1, 1)
-            } else {
-                ymd(d.year(), d.month() + 1, 1)
-            };
+            d = add_months(d, 1);
         }
     }
     out
@@ -599,7 +596,8 @@ pub fn td_list(ctx: &Ctx) -> Vec<String> {
     for is in ctx.issues() {
         for y in lo.year() - 1..=hi.year() + 1 {
             for d in docs_for_year(is, y) {
-                if d.disc < lo || d.disc > hi || d.at() > ctx.now_jst || d.disc < is.listed {
+                let at = d.at();
+                if d.disc < lo || d.disc > hi || at > ctx.now_jst || d.disc < is.listed {
                     continue;
                 }
                 let title = match d.kind {
@@ -613,7 +611,7 @@ pub fn td_list(ctx: &Ctx) -> Vec<String> {
                     "[\"11101\"]"
                 };
                 out.push((
-                    d.at(),
+                    at,
                     is.code.clone(),
                     row(ctx.fields(), |k| match k {
                         "DiscNo" => V::St(d.disc_no.clone()),
