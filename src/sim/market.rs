@@ -4,6 +4,7 @@
 //! the seed.
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use chrono::{Datelike, Duration, Months, NaiveDate};
 
@@ -124,17 +125,27 @@ pub const SECTORS33: &[(&str, &str)] = &[
     ("9050", "10"),
 ];
 
+/// What the simulator takes from the vendored JPX reference data.
 pub struct RefNames {
     pub s17: HashMap<String, String>,
     pub s33: HashMap<String, String>,
+    /// Index codes for `/indices/bars/daily`, in file order (never empty: TOPIX at least).
+    pub index_codes: Vec<String>,
 }
 
-fn ref_names() -> RefNames {
+/// The vendored reference data, parsed once per process (every simulator shares it).
+pub fn ref_names() -> &'static RefNames {
+    static R: OnceLock<RefNames> = OnceLock::new();
+    R.get_or_init(parse_ref_names)
+}
+
+fn parse_ref_names() -> RefNames {
     let v: serde_json::Value =
         serde_json::from_str(include_str!("../catalog/jpx/reference_data.json"))
             .expect("vendored reference data parses");
     let mut s17 = HashMap::new();
     let mut s33 = HashMap::new();
+    let mut index_codes = Vec::new();
     for t in v["reference_data"].as_array().into_iter().flatten() {
         let rows = t["reference_data"].as_array().cloned().unwrap_or_default();
         match t["name"].as_str() {
@@ -154,10 +165,24 @@ fn ref_names() -> RefNames {
                     );
                 }
             }
+            Some("index_codes") => {
+                index_codes.extend(
+                    rows.iter()
+                        .filter_map(|r| r["Code"].as_str())
+                        .map(String::from),
+                );
+            }
             _ => {}
         }
     }
-    RefNames { s17, s33 }
+    if index_codes.is_empty() {
+        index_codes.push("0000".into());
+    }
+    RefNames {
+        s17,
+        s33,
+        index_codes,
+    }
 }
 
 const NAME_JP: &[&str] = &[
@@ -205,7 +230,7 @@ pub struct Market {
     pub seed: u64,
     pub issues: Vec<Issue>,
     by_code: HashMap<String, usize>,
-    pub names: RefNames,
+    pub names: &'static RefNames,
 }
 
 impl std::fmt::Debug for Market {
@@ -484,8 +509,10 @@ fn first_business_on_or_after(d: NaiveDate) -> NaiveDate {
     }
 }
 
-/// Smooth value noise in [-1, 1] at position `x` for stream `key`.
-fn value_noise(key: u64, x: f64) -> f64 {
+/// Smooth value noise in [-1, 1] at position `x` for stream `key`: seeded values at the
+/// integers, cosine-interpolated between them. Every smooth random series in the simulator
+/// (prices, volumes, index levels, margin balances) is built from this.
+pub fn noise(key: u64, x: f64) -> f64 {
     let i = x.floor();
     let f = x - i;
     let a = unit(h(&[key, i as i64 as u64])) * 2.0 - 1.0;
@@ -505,7 +532,7 @@ fn fbm(key: u64, t: f64, amp: f64) -> f64 {
     ];
     OCT.iter()
         .enumerate()
-        .map(|(k, (period, a))| a * amp * value_noise(key ^ ((k as u64 + 1) * 0x1000), t / period))
+        .map(|(k, (period, a))| a * amp * noise(key ^ ((k as u64 + 1) * 0x1000), t / period))
         .sum()
 }
 

@@ -5,7 +5,7 @@
 use chrono::{Datelike, Duration, NaiveDate};
 
 use super::super::calendar;
-use super::super::market::{Issue, SECTORS33, h, unit, ymd};
+use super::super::market::{Issue, SECTORS33, h, noise, unit, ymd};
 use super::{Ctx, V, fmt_num_str, obj, published_day, row};
 use crate::jst;
 
@@ -74,13 +74,8 @@ fn iss_type(is: &Issue) -> &'static str {
 /// never sold short.
 fn volumes(is: &Issue, d: NaiveDate) -> (f64, f64) {
     let t = super::super::market::day_num(d) as f64;
-    let n = |k: u64, period: f64| {
-        let i = (t / period).floor();
-        let f = t / period - i;
-        let a = unit(h(&[is.hash, k, i as u64]));
-        let b = unit(h(&[is.hash, k, i as u64 + 1]));
-        a + (b - a) * f
-    };
+    // Smooth series in [0, 1].
+    let n = |k: u64, period: f64| (noise(h(&[is.hash, k]), t / period) + 1.0) / 2.0;
     let level = is.base_volume * (3.0 + 8.0 * n(101, 60.0) + 2.0 * n(102, 9.0));
     let long = (level / 100.0).round() * 100.0;
     let no_short = unit(h(&[is.hash, 103])) < 0.15 || is.mrgn == "3";

@@ -2,12 +2,10 @@
 //! and TOPIX, derivatives, bulk files, TDnet and EDINET. Plausible and deterministic, cheap to
 //! generate, with every key the upstream sends.
 
-use std::sync::OnceLock;
-
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, Timelike};
 
 use super::super::calendar;
-use super::super::market::{Issue, SECTORS33, add_months, h, hs, unit, ymd};
+use super::super::market::{Issue, SECTORS33, add_months, h, hs, noise, ref_names, unit, ymd};
 use super::fins::{Kind, docs_for_year};
 use super::{Ctx, V, obj, published_day, row};
 use crate::jst;
@@ -172,26 +170,7 @@ pub fn investor_types(ctx: &Ctx) -> Vec<String> {
 
 /// Index codes from the vendored reference data.
 fn index_codes() -> &'static [String] {
-    static C: OnceLock<Vec<String>> = OnceLock::new();
-    C.get_or_init(|| {
-        let v: serde_json::Value =
-            serde_json::from_str(include_str!("../../catalog/jpx/reference_data.json"))
-                .unwrap_or_default();
-        let mut out = Vec::new();
-        for t in v["reference_data"].as_array().into_iter().flatten() {
-            if t["name"] == "index_codes" {
-                for r in t["reference_data"].as_array().into_iter().flatten() {
-                    if let Some(c) = r["Code"].as_str() {
-                        out.push(c.to_string());
-                    }
-                }
-            }
-        }
-        if out.is_empty() {
-            out.push("0000".into());
-        }
-        out
-    })
+    &ref_names().index_codes
 }
 
 fn index_bar(seed: u64, code: &str, d: NaiveDate) -> (f64, f64, f64, f64) {
@@ -203,17 +182,11 @@ fn index_bar(seed: u64, code: &str, d: NaiveDate) -> (f64, f64, f64, f64) {
         } else {
             500.0 + 2000.0 * unit(key)
         };
-        let mut x = 0.0;
-        for (k, (p, a)) in [(300.0, 0.25), (60.0, 0.08), (10.0, 0.03), (2.0, 0.01)]
+        let x: f64 = [(300.0, 0.25), (60.0, 0.08), (10.0, 0.03), (2.0, 0.01)]
             .iter()
             .enumerate()
-        {
-            let i = (t / p).floor();
-            let f = t / p - i;
-            let va = unit(h(&[key, k as u64, i as u64])) * 2.0 - 1.0;
-            let vb = unit(h(&[key, k as u64, i as u64 + 1])) * 2.0 - 1.0;
-            x += a * (va + (vb - va) * (1.0 - (f * std::f64::consts::PI).cos()) / 2.0);
-        }
+            .map(|(k, (p, a))| a * noise(h(&[key, k as u64]), t / p))
+            .sum();
         // A slow upward drift, as TOPIX had over the period.
         base * (x + (t - 6200.0) / 3650.0 * 0.3).exp()
     };
