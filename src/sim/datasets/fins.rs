@@ -391,7 +391,8 @@ pub fn details(ctx: &Ctx) -> Vec<String> {
 /// One dividend notice.
 struct Notice {
     pub_date: NaiveDate,
-    time: &'static str,
+    /// Kept as a time (not text) because every row compares it with "now".
+    time: NaiveTime,
     ref_no: String,
     stat: &'static str,
     ca_ref: String,
@@ -400,6 +401,10 @@ struct Notice {
     term: NaiveDate,
     rate: Option<f64>,
     special: bool,
+}
+
+fn hm(h: u32, m: u32) -> NaiveTime {
+    NaiveTime::from_hms_opt(h, m, 0).expect("valid time")
 }
 
 /// Dividend notices of one fiscal year: forecasts at the FY/Q2 documents, decisions later;
@@ -444,7 +449,7 @@ fn notices_for_year(is: &Issue, fy_year: i32) -> Vec<Notice> {
         let rf = next_ref(fc_date);
         out.push(Notice {
             pub_date: fc_date,
-            time: "15:00",
+            time: hm(15, 0),
             ref_no: rf.clone(),
             stat: "1",
             ca_ref: rf.clone(),
@@ -460,7 +465,7 @@ fn notices_for_year(is: &Issue, fy_year: i32) -> Vec<Notice> {
             let rc = next_ref(d);
             out.push(Notice {
                 pub_date: d,
-                time: "12:00",
+                time: hm(12, 0),
                 ref_no: rc,
                 stat: "2",
                 ca_ref: rf.clone(),
@@ -477,7 +482,7 @@ fn notices_for_year(is: &Issue, fy_year: i32) -> Vec<Notice> {
             let rd = next_ref(d);
             out.push(Notice {
                 pub_date: d,
-                time: "16:00",
+                time: hm(16, 0),
                 ref_no: rd,
                 stat: "3",
                 ca_ref: rf.clone(),
@@ -491,7 +496,7 @@ fn notices_for_year(is: &Issue, fy_year: i32) -> Vec<Notice> {
             let rn = next_ref(d2);
             out.push(Notice {
                 pub_date: d2,
-                time: "15:30",
+                time: hm(15, 30),
                 ref_no: rn.clone(),
                 stat: "1",
                 ca_ref: rn,
@@ -505,7 +510,7 @@ fn notices_for_year(is: &Issue, fy_year: i32) -> Vec<Notice> {
         let rdec = next_ref(decided_on);
         out.push(Notice {
             pub_date: decided_on,
-            time: "15:00",
+            time: hm(15, 0),
             ref_no: rdec.clone(),
             stat: "1",
             ca_ref: rdec,
@@ -528,9 +533,7 @@ pub fn dividend(ctx: &Ctx) -> Vec<String> {
     for is in ctx.issues() {
         for y in lo.year() - 1..=hi.year() + 1 {
             for n in notices_for_year(is, y) {
-                let at = n
-                    .pub_date
-                    .and_time(NaiveTime::parse_from_str(n.time, "%H:%M").unwrap_or_default());
+                let at = n.pub_date.and_time(n.time);
                 if n.pub_date < lo || n.pub_date > hi || at > ctx.now_jst || n.pub_date < is.listed
                 {
                     continue;
@@ -540,7 +543,7 @@ pub fn dividend(ctx: &Ctx) -> Vec<String> {
                 let pay = calendar::add_business_days(rec, 55);
                 let r = row(ctx.fields(), |k| match k {
                     "PubDate" => V::St(jst::fmt_date(n.pub_date)),
-                    "PubTime" => V::S(n.time),
+                    "PubTime" => V::St(n.time.format("%H:%M").to_string()),
                     "Code" => V::S(&is.code),
                     "RefNo" => V::St(n.ref_no.clone()),
                     "StatCode" => V::S(n.stat),
