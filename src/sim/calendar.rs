@@ -3,7 +3,11 @@
 //! Monday" holidays, substitute and citizens' holidays, the 2019-2021 special dates) and the
 //! TSE year-end closure (Dec 31 - Jan 3). `/markets/calendar`, bar visibility, weekly
 //! margin-interest rows and every "next business day" in the simulator come from here.
+//! Queries inside 2015-2030 (every date the default clock and the tests use) are answered from
+//! a precomputed table; dates outside it are classified from the same rules day by day.
 
+use std::borrow::Cow;
+use std::collections::HashSet;
 use std::sync::OnceLock;
 
 use chrono::{Datelike, Duration, NaiveDate, Weekday};
@@ -12,7 +16,7 @@ use chrono::{Datelike, Duration, NaiveDate, Weekday};
 const FIRST: (i32, u32, u32) = (2015, 1, 1);
 const LAST: (i32, u32, u32) = (2030, 12, 31);
 
-fn ymd(y: i32, m: u32, d: u32) -> NaiveDate {
+pub fn ymd(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).expect("valid date")
 }
 
@@ -113,31 +117,41 @@ struct Table {
     business: Vec<NaiveDate>,
 }
 
+/// JPX started holiday trading of derivatives on 2022-09-23.
+fn holiday_trading_from() -> NaiveDate {
+    ymd(2022, 9, 23)
+}
+
+/// `HolDiv` of `d` given whether it is a national holiday.
+fn classify(d: NaiveDate, holiday: bool) -> u8 {
+    let weekend = matches!(d.weekday(), Weekday::Sat | Weekday::Sun);
+    let closure = (d.month() == 12 && d.day() == 31) || (d.month() == 1 && d.day() <= 3);
+    if weekend || closure {
+        0
+    } else if holiday {
+        if d >= holiday_trading_from() { 3 } else { 0 }
+    } else {
+        1
+    }
+}
+
 fn table() -> &'static Table {
     static T: OnceLock<Table> = OnceLock::new();
     T.get_or_init(|| {
         let first = ymd(FIRST.0, FIRST.1, FIRST.2);
         let last = ymd(LAST.0, LAST.1, LAST.2);
-        let mut hol = std::collections::HashSet::new();
+        let mut hol = HashSet::new();
         for y in FIRST.0..=LAST.0 {
             hol.extend(holidays(y));
         }
-        // JPX started holiday trading of derivatives on 2022-09-23.
-        let holiday_trading_from = ymd(2022, 9, 23);
         let mut div = Vec::new();
         let mut business = Vec::new();
         let mut d = first;
         while d <= last {
-            let weekend = matches!(d.weekday(), Weekday::Sat | Weekday::Sun);
-            let closure = (d.month() == 12 && d.day() == 31) || (d.month() == 1 && d.day() <= 3);
-            let v = if weekend || closure {
-                0
-            } else if hol.contains(&d) {
-                if d >= holiday_trading_from { 3 } else { 0 }
-            } else {
+            let v = classify(d, hol.contains(&d));
+            if v == 1 {
                 business.push(d);
-                1
-            };
+            }
             div.push(v);
             d += Duration::days(1);
         }
@@ -154,27 +168,43 @@ fn table() -> &'static Table {
 pub fn hol_div(d: NaiveDate) -> u8 {
     let t = table();
     let i = (d - t.first).num_days();
-    if i < 0 || i as usize >= t.div.len() {
-        // Outside the table: weekends only, a reasonable fallback.
-        return if matches!(d.weekday(), Weekday::Sat | Weekday::Sun) {
-            0
-        } else {
-            1
-        };
+    match usize::try_from(i).ok().and_then(|i| t.div.get(i)) {
+        Some(v) => *v,
+        // Outside the table: the same rules, with that year's holidays computed now.
+        None => classify(d, holidays(d.year()).contains(&d)),
     }
-    t.div[i as usize]
 }
 
 pub fn is_business_day(d: NaiveDate) -> bool {
     hol_div(d) == 1
 }
 
-/// Business days in `[from, to]`, in order.
-pub fn business_days(from: NaiveDate, to: NaiveDate) -> &'static [NaiveDate] {
-    let b = &table().business;
-    let lo = b.partition_point(|d| *d < from);
-    let hi = b.partition_point(|d| *d <= to);
-    if lo >= hi { &[] } else { &b[lo..hi] }
+/// Business days in `[from, to]`, in order. Borrowed from the table when the range lies
+/// inside it; otherwise the days are walked one by one (rare, so not cached).
+pub fn business_days(from: NaiveDate, to: NaiveDate) -> Cow<'static, [NaiveDate]> {
+    let t = table();
+    let (first, last) = (t.first, t.first + Duration::days(t.div.len() as i64 - 1));
+    if from >= first && to <= last {
+        let b = &t.business;
+        let lo = b.partition_point(|d| *d < from);
+        let hi = b.partition_point(|d| *d <= to);
+        return Cow::Borrowed(if lo >= hi { &[] } else { &b[lo..hi] });
+    }
+    let mut out = Vec::new();
+    let mut year = None;
+    let mut hol = Vec::new();
+    let mut d = from;
+    while d <= to {
+        if year != Some(d.year()) {
+            year = Some(d.year());
+            hol = holidays(d.year());
+        }
+        if classify(d, hol.contains(&d)) == 1 {
+            out.push(d);
+        }
+        d += Duration::days(1);
+    }
+    Cow::Owned(out)
 }
 
 /// The first business day strictly after `d`.
@@ -269,5 +299,26 @@ mod tests {
             business_days(ymd(2025, 3, 17), ymd(2025, 3, 23)).len(),
             4 // Thursday the 20th is the equinox
         );
+    }
+
+    #[test]
+    fn dates_outside_the_table_use_the_same_rules() {
+        // 2032: Jan 1-3 closure, Coming-of-Age Day Jan 12, National Foundation Day Wed Feb 11.
+        let days = business_days(ymd(2032, 1, 1), ymd(2032, 2, 29));
+        assert_eq!(days.first(), Some(&ymd(2032, 1, 5)));
+        assert!(!days.contains(&ymd(2032, 1, 12)));
+        assert!(!days.contains(&ymd(2032, 2, 11)));
+        assert!(days.contains(&ymd(2032, 2, 12)));
+        // 22 weekdays in January minus the closure (Thu 1, Fri 2) and Jan 12; 20 in February
+        // minus Feb 11 and the Emperor's birthday on Monday Feb 23.
+        assert_eq!(days.len(), 19 + 18);
+        assert_eq!(hol_div(ymd(2032, 2, 11)), 3);
+        assert!(!is_business_day(ymd(2032, 1, 12)));
+        assert_eq!(next_business_day(ymd(2032, 2, 10)), ymd(2032, 2, 12));
+        // A range straddling the table's end agrees with the table inside it.
+        let across = business_days(ymd(2030, 12, 20), ymd(2031, 1, 10));
+        let inside = business_days(ymd(2030, 12, 20), ymd(2030, 12, 31));
+        assert_eq!(&across[..inside.len()], &inside[..]);
+        assert_eq!(across[inside.len()], ymd(2031, 1, 6));
     }
 }

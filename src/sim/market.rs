@@ -4,8 +4,9 @@
 //! the seed.
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
-use chrono::{Datelike, Duration, NaiveDate};
+use chrono::{Datelike, Duration, Months, NaiveDate};
 
 use super::calendar;
 
@@ -19,9 +20,7 @@ fn schedule_end() -> NaiveDate {
     NaiveDate::from_ymd_opt(2027, 12, 31).expect("valid date")
 }
 
-pub fn ymd(y: i32, m: u32, d: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, d).expect("valid date")
-}
+pub use super::calendar::ymd;
 
 /// splitmix64 finaliser: a cheap, well-mixed hash for deterministic randomness.
 pub fn mix(mut z: u64) -> u64 {
@@ -126,17 +125,27 @@ pub const SECTORS33: &[(&str, &str)] = &[
     ("9050", "10"),
 ];
 
+/// What the simulator takes from the vendored JPX reference data.
 pub struct RefNames {
     pub s17: HashMap<String, String>,
     pub s33: HashMap<String, String>,
+    /// Index codes for `/indices/bars/daily`, in file order (never empty: TOPIX at least).
+    pub index_codes: Vec<String>,
 }
 
-fn ref_names() -> RefNames {
+/// The vendored reference data, parsed once per process (every simulator shares it).
+pub fn ref_names() -> &'static RefNames {
+    static R: OnceLock<RefNames> = OnceLock::new();
+    R.get_or_init(parse_ref_names)
+}
+
+fn parse_ref_names() -> RefNames {
     let v: serde_json::Value =
         serde_json::from_str(include_str!("../catalog/jpx/reference_data.json"))
             .expect("vendored reference data parses");
     let mut s17 = HashMap::new();
     let mut s33 = HashMap::new();
+    let mut index_codes = Vec::new();
     for t in v["reference_data"].as_array().into_iter().flatten() {
         let rows = t["reference_data"].as_array().cloned().unwrap_or_default();
         match t["name"].as_str() {
@@ -156,10 +165,24 @@ fn ref_names() -> RefNames {
                     );
                 }
             }
+            Some("index_codes") => {
+                index_codes.extend(
+                    rows.iter()
+                        .filter_map(|r| r["Code"].as_str())
+                        .map(String::from),
+                );
+            }
             _ => {}
         }
     }
-    RefNames { s17, s33 }
+    if index_codes.is_empty() {
+        index_codes.push("0000".into());
+    }
+    RefNames {
+        s17,
+        s33,
+        index_codes,
+    }
 }
 
 const NAME_JP: &[&str] = &[
@@ -207,7 +230,7 @@ pub struct Market {
     pub seed: u64,
     pub issues: Vec<Issue>,
     by_code: HashMap<String, usize>,
-    pub names: RefNames,
+    pub names: &'static RefNames,
 }
 
 impl std::fmt::Debug for Market {
@@ -241,7 +264,8 @@ impl Market {
                 break;
             }
             let s = c.to_string();
-            if !bases.contains(&s) {
+            // The candidates are distinct, so only the fixed codes can repeat.
+            if !fixed.contains(&s.as_str()) {
                 bases.push(s);
             }
         }
@@ -425,7 +449,7 @@ impl Market {
                 }
                 is.splits.push(Split { ex_date, factor });
             }
-            month = next_month(month);
+            month = add_months(month, 1);
             k += 1;
         }
         for is in issues.iter_mut() {
@@ -469,12 +493,12 @@ impl Market {
     }
 }
 
-fn next_month(d: NaiveDate) -> NaiveDate {
-    if d.month() == 12 {
-        ymd(d.year() + 1, 1, 1)
-    } else {
-        ymd(d.year(), d.month() + 1, 1)
-    }
+/// First day of the month `n` months after `d`'s month (`n` may be negative): the one
+/// month-stepping helper of the simulator.
+pub fn add_months(d: NaiveDate, n: i32) -> NaiveDate {
+    let first = d.with_day(1).expect("every month has a day 1");
+    let step = Months::new(n.unsigned_abs());
+    if n >= 0 { first + step } else { first - step }
 }
 
 fn first_business_on_or_after(d: NaiveDate) -> NaiveDate {
@@ -485,8 +509,10 @@ fn first_business_on_or_after(d: NaiveDate) -> NaiveDate {
     }
 }
 
-/// Smooth value noise in [-1, 1] at position `x` for stream `key`.
-fn value_noise(key: u64, x: f64) -> f64 {
+/// Smooth value noise in [-1, 1] at position `x` for stream `key`: seeded values at the
+/// integers, cosine-interpolated between them. Every smooth random series in the simulator
+/// (prices, volumes, index levels, margin balances) is built from this.
+pub fn noise(key: u64, x: f64) -> f64 {
     let i = x.floor();
     let f = x - i;
     let a = unit(h(&[key, i as i64 as u64])) * 2.0 - 1.0;
@@ -506,7 +532,7 @@ fn fbm(key: u64, t: f64, amp: f64) -> f64 {
     ];
     OCT.iter()
         .enumerate()
-        .map(|(k, (period, a))| a * amp * value_noise(key ^ ((k as u64 + 1) * 0x1000), t / period))
+        .map(|(k, (period, a))| a * amp * noise(key ^ ((k as u64 + 1) * 0x1000), t / period))
         .sum()
 }
 
@@ -699,7 +725,7 @@ mod tests {
     fn bars_are_consistent() {
         let m = Market::new(42, 500);
         for is in &m.issues {
-            for d in calendar::business_days(ymd(2024, 1, 1), ymd(2024, 3, 1)) {
+            for d in calendar::business_days(ymd(2024, 1, 1), ymd(2024, 3, 1)).iter() {
                 if *d < is.listed {
                     continue;
                 }

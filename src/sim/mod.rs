@@ -135,8 +135,11 @@ impl From<SimArgs> for SimConfig {
 }
 
 struct Shared {
+    /// The settings the simulator was started with. Its `page_bytes` is only the initial
+    /// value: read the `page_bytes` atomic, which `set_page_bytes` changes at run time.
     cfg: SimConfig,
     market: Arc<Market>,
+    /// Page size limit in bytes, the one source of truth after start-up.
     page_bytes: AtomicUsize,
     stats: Mutex<SimStats>,
     limiter: Mutex<Limiter>,
@@ -389,7 +392,7 @@ async fn v2_handler(State(s): State<Arc<Shared>>, req: Request) -> Response {
         Err(e) => return message(e.status(), &e.public_message()),
     };
     let now = s.cfg.clock.now();
-    let (now_jst, today) = datasets::ctx_now(now);
+    let (now_jst, today) = (crate::jst::to_jst(now), crate::jst::today(now));
     if let Err(e) =
         crate::request::check_history(&parsed.request, s.cfg.plan, today, chrono::Duration::zero())
     {

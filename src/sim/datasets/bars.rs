@@ -136,7 +136,8 @@ pub fn minute(ctx: &Ctx) -> Vec<String> {
     let visible = ctx.last_close();
     let issues = ctx.issues();
     let cross = ctx.req.code().is_none();
-    let mut days = ctx.business_days(visible);
+    let all_days = ctx.business_days(visible);
+    let mut days: &[NaiveDate] = &all_days;
     if !cross && ctx.date("date").is_none() && ctx.date("from").is_none() {
         // Whole history of one code: the latest 20 sessions keep the answer reasonable.
         days = &days[days.len().saturating_sub(20)..];
@@ -297,7 +298,7 @@ mod tests {
             .filter(|i| i.splits.len() >= 2 && i.splits.iter().any(|s| s.ex_date > visible))
         {
             let mut factors_seen = 0;
-            for d in calendar::business_days(is.listed, visible) {
+            for d in calendar::business_days(is.listed, visible).iter() {
                 let r = parse(&daily_row(keys, is, *d, visible));
                 let f = r["AdjFactor"].as_f64().unwrap();
                 if f != 1.0 {

@@ -6,7 +6,7 @@
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime};
 
 use super::super::calendar;
-use super::super::market::{Issue, h, unit, ymd};
+use super::super::market::{Issue, add_months, h, unit, ymd};
 use super::{Ctx, V, fmt_num_str, obj, row};
 use crate::catalog::Plan;
 use crate::jst;
@@ -18,6 +18,29 @@ pub enum Kind {
     Q3,
     FY,
     Revision,
+}
+
+impl Kind {
+    /// Share of the fiscal year a document's cumulative figures cover.
+    pub fn frac(self) -> f64 {
+        match self {
+            Kind::Q1 => 0.25,
+            Kind::Q2 => 0.5,
+            Kind::Q3 => 0.75,
+            _ => 1.0,
+        }
+    }
+
+    /// "1Q".."3Q" for the quarters, `full_year` for the rest: the datasets spell the fourth
+    /// quarter "FY" or "4Q".
+    pub fn label(self, full_year: &'static str) -> &'static str {
+        match self {
+            Kind::Q1 => "1Q",
+            Kind::Q2 => "2Q",
+            Kind::Q3 => "3Q",
+            _ => full_year,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -33,6 +56,8 @@ pub struct Doc {
 }
 
 impl Doc {
+    /// Disclosure moment. `time` stays text because rows and callers use it as such; this
+    /// parses it, so sorts use `sort_by_cached_key` rather than calling it per comparison.
     pub fn at(&self) -> NaiveDateTime {
         self.disc
             .and_time(NaiveTime::parse_from_str(self.time, "%H:%M:%S").unwrap_or_default())
@@ -51,36 +76,14 @@ impl Doc {
         };
         match self.kind {
             Kind::Revision => "EarnForecastRevision".into(),
-            k => {
-                let p = match k {
-                    Kind::Q1 => "1Q",
-                    Kind::Q2 => "2Q",
-                    Kind::Q3 => "3Q",
-                    _ => "FY",
-                };
-                format!("{p}FinancialStatements_{cons}_{std}")
-            }
-        }
-    }
-
-    fn per_type(&self) -> &'static str {
-        match self.kind {
-            Kind::Q1 => "1Q",
-            Kind::Q2 => "2Q",
-            Kind::Q3 => "3Q",
-            _ => "FY",
+            k => format!("{}FinancialStatements_{cons}_{std}", k.label("FY")),
         }
     }
 }
 
-fn month_end(y: i32, m: u32) -> NaiveDate {
-    let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
-    ymd(ny, nm, 1) - Duration::days(1)
-}
-
+/// Last day of the month `months` after `d`'s month.
 fn add_months_end(d: NaiveDate, months: i32) -> NaiveDate {
-    let total = d.year() * 12 + d.month() as i32 - 1 + months;
-    month_end(total.div_euclid(12), (total.rem_euclid(12) + 1) as u32)
+    add_months(d, months + 1) - Duration::days(1)
 }
 
 const TIMES: &[&str] = &[
@@ -89,7 +92,7 @@ const TIMES: &[&str] = &[
 
 /// The documents of fiscal year ending in `fy_year`, in disclosure order.
 pub fn docs_for_year(is: &Issue, fy_year: i32) -> Vec<Doc> {
-    let fy_en = month_end(fy_year, is.fy_end_month);
+    let fy_en = add_months_end(ymd(fy_year, is.fy_end_month, 1), 0);
     let fy_st = add_months_end(fy_en, -12) + Duration::days(1);
     let mut docs = Vec::new();
     let r = |k: u64| unit(h(&[is.hash, 60, fy_year as u64, k]));
@@ -146,7 +149,7 @@ pub fn docs_for_year(is: &Issue, fy_year: i32) -> Vec<Doc> {
         }
         docs.retain(|d| d.kind != Kind::Revision || fy_year != 2024);
     }
-    docs.sort_by_key(|d| d.at());
+    docs.sort_by_cached_key(Doc::at);
     for (k, d) in docs.iter_mut().enumerate() {
         d.disc_no = format!(
             "{}{:05}{}",
@@ -208,7 +211,10 @@ fn docs_of<'a>(ctx: &Ctx<'a>) -> Vec<(&'a Issue, Doc)> {
         }
     }
     if ctx.req.code().is_none() {
-        out.sort_by(|a, b| a.1.at().cmp(&b.1.at()).then(a.0.code.cmp(&b.0.code)));
+        out.sort_by_cached_key(|(is, d)| {
+            let is: &'a Issue = is;
+            (d.at(), is.code.as_str())
+        });
     }
     out
 }
@@ -247,12 +253,7 @@ fn figures(is: &Issue, doc: &Doc) -> Figures {
     let price = is.base_price / is.future_factor(doc.per_en).max(1e-9);
     let r = |k: u64| unit(h(&[is.hash, 80, doc.fy_en.num_days_from_ce() as u64, k]));
     let annual = shares * price * (0.4 + 1.2 * unit(h(&[is.hash, 81])));
-    let frac = match doc.kind {
-        Kind::Q1 => 0.25,
-        Kind::Q2 => 0.5,
-        Kind::Q3 => 0.75,
-        _ => 1.0,
-    };
+    let frac = doc.kind.frac();
     let sales = (annual * frac * (0.9 + 0.2 * r(1)) / 1e6).round() * 1e6;
     let op = (sales * (0.02 + 0.13 * r(2)) / 1e6).round() * 1e6;
     let np = (op * (0.6 + 0.1 * r(3)) / 1e6).round() * 1e6;
@@ -277,13 +278,7 @@ fn summary_value(k: &str, doc: &Doc, f: &Figures) -> V<'static> {
     let rev = doc.kind == Kind::Revision;
     let fy = matches!(doc.kind, Kind::FY);
     let eps = f.np / f.avg.max(1.0);
-    let frac = match doc.kind {
-        Kind::Q1 => 0.25,
-        Kind::Q2 => 0.5,
-        Kind::Q3 => 0.75,
-        _ => 1.0,
-    };
-    let full = |x: f64| x / frac;
+    let full = |x: f64| x / doc.kind.frac();
     match k {
         "Sales" | "NCSales" if !rev => s(f.sales),
         "OP" | "NCOP" if !rev => s(f.op),
@@ -342,7 +337,7 @@ pub fn summary(ctx: &Ctx) -> Vec<String> {
                 "Code" => V::S(&is.code),
                 "DiscNo" => V::St(d.disc_no.clone()),
                 "DocType" => V::St(dt.clone()),
-                "CurPerType" => V::S(d.per_type()),
+                "CurPerType" => V::S(d.kind.label("FY")),
                 "CurPerSt" => V::St(jst::fmt_date(d.per_st)),
                 "CurPerEn" => V::St(jst::fmt_date(d.per_en)),
                 "CurFYSt" => V::St(jst::fmt_date(d.fy_st)),
@@ -396,7 +391,8 @@ pub fn details(ctx: &Ctx) -> Vec<String> {
 /// One dividend notice.
 struct Notice {
     pub_date: NaiveDate,
-    time: &'static str,
+    /// Kept as a time (not text) because every row compares it with "now".
+    time: NaiveTime,
     ref_no: String,
     stat: &'static str,
     ca_ref: String,
@@ -405,6 +401,10 @@ struct Notice {
     term: NaiveDate,
     rate: Option<f64>,
     special: bool,
+}
+
+fn hm(h: u32, m: u32) -> NaiveTime {
+    NaiveTime::from_hms_opt(h, m, 0).expect("valid time")
 }
 
 /// Dividend notices of one fiscal year: forecasts at the FY/Q2 documents, decisions later;
@@ -449,7 +449,7 @@ fn notices_for_year(is: &Issue, fy_year: i32) -> Vec<Notice> {
         let rf = next_ref(fc_date);
         out.push(Notice {
             pub_date: fc_date,
-            time: "15:00",
+            time: hm(15, 0),
             ref_no: rf.clone(),
             stat: "1",
             ca_ref: rf.clone(),
@@ -465,7 +465,7 @@ fn notices_for_year(is: &Issue, fy_year: i32) -> Vec<Notice> {
             let rc = next_ref(d);
             out.push(Notice {
                 pub_date: d,
-                time: "12:00",
+                time: hm(12, 0),
                 ref_no: rc,
                 stat: "2",
                 ca_ref: rf.clone(),
@@ -482,7 +482,7 @@ fn notices_for_year(is: &Issue, fy_year: i32) -> Vec<Notice> {
             let rd = next_ref(d);
             out.push(Notice {
                 pub_date: d,
-                time: "16:00",
+                time: hm(16, 0),
                 ref_no: rd,
                 stat: "3",
                 ca_ref: rf.clone(),
@@ -496,7 +496,7 @@ fn notices_for_year(is: &Issue, fy_year: i32) -> Vec<Notice> {
             let rn = next_ref(d2);
             out.push(Notice {
                 pub_date: d2,
-                time: "15:30",
+                time: hm(15, 30),
                 ref_no: rn.clone(),
                 stat: "1",
                 ca_ref: rn,
@@ -510,7 +510,7 @@ fn notices_for_year(is: &Issue, fy_year: i32) -> Vec<Notice> {
         let rdec = next_ref(decided_on);
         out.push(Notice {
             pub_date: decided_on,
-            time: "15:00",
+            time: hm(15, 0),
             ref_no: rdec.clone(),
             stat: "1",
             ca_ref: rdec,
@@ -533,9 +533,7 @@ pub fn dividend(ctx: &Ctx) -> Vec<String> {
     for is in ctx.issues() {
         for y in lo.year() - 1..=hi.year() + 1 {
             for n in notices_for_year(is, y) {
-                let at = n
-                    .pub_date
-                    .and_time(NaiveTime::parse_from_str(n.time, "%H:%M").unwrap_or_default());
+                let at = n.pub_date.and_time(n.time);
                 if n.pub_date < lo || n.pub_date > hi || at > ctx.now_jst || n.pub_date < is.listed
                 {
                     continue;
@@ -545,7 +543,7 @@ pub fn dividend(ctx: &Ctx) -> Vec<String> {
                 let pay = calendar::add_business_days(rec, 55);
                 let r = row(ctx.fields(), |k| match k {
                     "PubDate" => V::St(jst::fmt_date(n.pub_date)),
-                    "PubTime" => V::S(n.time),
+                    "PubTime" => V::St(n.time.format("%H:%M").to_string()),
                     "Code" => V::S(&is.code),
                     "RefNo" => V::St(n.ref_no.clone()),
                     "StatCode" => V::S(n.stat),
@@ -582,15 +580,6 @@ pub fn dividend(ctx: &Ctx) -> Vec<String> {
     rows.into_iter().map(|x| x.2).collect()
 }
 
-fn fq_name(k: Kind) -> &'static str {
-    match k {
-        Kind::Q1 => "1Q",
-        Kind::Q2 => "2Q",
-        Kind::Q3 => "3Q",
-        _ => "4Q",
-    }
-}
-
 /// `/fins/earnings-date`: announcement schedules, published ~30 days ahead at 10:05.
 pub fn earnings_date(ctx: &Ctx) -> Vec<String> {
     let sched = ctx.date("scheduled_date");
@@ -623,7 +612,7 @@ pub fn earnings_date(ctx: &Ctx) -> Vec<String> {
                 out.push(row(ctx.fields(), |k| match k {
                     "PubDate" => V::St(jst::fmt_date(pub_date)),
                     "SchDate" => V::St(jst::fmt_date(d.disc)),
-                    "FQName" => V::S(fq_name(d.kind)),
+                    "FQName" => V::S(d.kind.label("4Q")),
                     "FYE" => V::St(d.fy_en.format("%Y-%m").to_string()),
                     "Code" => V::S(&is.code),
                     "CoName" => V::S(&is.name),

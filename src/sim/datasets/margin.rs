@@ -5,7 +5,7 @@
 use chrono::{Datelike, Duration, NaiveDate};
 
 use super::super::calendar;
-use super::super::market::{Issue, SECTORS33, h, unit, ymd};
+use super::super::market::{Issue, SECTORS33, h, noise, unit, ymd};
 use super::{Ctx, V, fmt_num_str, obj, published_day, row};
 use crate::jst;
 
@@ -44,7 +44,7 @@ pub fn slots(lo: NaiveDate, hi: NaiveDate) -> Vec<Slot> {
     }
     // Daily: Date = previous business day of each application (= publication) day.
     let start = lo.max(calendar::prev_business_day(daily_from()));
-    for d in calendar::business_days(start, hi) {
+    for d in calendar::business_days(start, hi).iter() {
         let pub_date = calendar::next_business_day(*d);
         if pub_date >= daily_from() {
             out.push(Slot {
@@ -74,13 +74,8 @@ fn iss_type(is: &Issue) -> &'static str {
 /// never sold short.
 fn volumes(is: &Issue, d: NaiveDate) -> (f64, f64) {
     let t = super::super::market::day_num(d) as f64;
-    let n = |k: u64, period: f64| {
-        let i = (t / period).floor();
-        let f = t / period - i;
-        let a = unit(h(&[is.hash, k, i as u64]));
-        let b = unit(h(&[is.hash, k, i as u64 + 1]));
-        a + (b - a) * f
-    };
+    // Smooth series in [0, 1].
+    let n = |k: u64, period: f64| (noise(h(&[is.hash, k]), t / period) + 1.0) / 2.0;
     let level = is.base_volume * (3.0 + 8.0 * n(101, 60.0) + 2.0 * n(102, 9.0));
     let long = (level / 100.0).round() * 100.0;
     let no_short = unit(h(&[is.hash, 103])) < 0.15 || is.mrgn == "3";
@@ -177,7 +172,7 @@ pub fn alert(ctx: &Ctx) -> Vec<String> {
     let days = ctx.business_days(visible);
     let mut out = Vec::new();
     for is in ctx.issues() {
-        for d in days {
+        for d in days.iter() {
             let dn = d.num_days_from_ce() as u64;
             // About 1% of issues a day, in streaks.
             if *d < is.listed || unit(h(&[is.hash, 110, dn / 10])) > 0.012 {
@@ -244,7 +239,7 @@ pub fn short_ratio(ctx: &Ctx) -> Vec<String> {
     let days = ctx.business_days(visible);
     let want = ctx.req.get("s33");
     let mut out = Vec::new();
-    for d in days {
+    for d in days.iter() {
         for (i, (s33, _)) in SECTORS33.iter().enumerate() {
             if want.is_some_and(|w| w != *s33) {
                 continue;
@@ -310,7 +305,7 @@ pub fn short_sale_report(ctx: &Ctx) -> Vec<String> {
     let days = calendar::business_days(lo, hi);
     let calc_filter = ctx.date("calc_date");
     for is in ctx.issues() {
-        for d in days {
+        for d in days.iter() {
             let dn = d.num_days_from_ce() as u64;
             for (fi, (name, addr)) in FUNDS.iter().enumerate() {
                 // A fund reports while it holds a position (30-day blocks), on some days;

@@ -8,12 +8,13 @@ pub mod fins;
 mod margin;
 mod other;
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Timelike, Utc};
 
 use super::calendar;
 use super::market::{Issue, Market};
 use crate::catalog::{Endpoint, Plan};
-use crate::jst;
 use crate::request::CanonicalRequest;
 
 /// A JSON value as the upstream sends it.
@@ -55,14 +56,14 @@ pub fn push_num(out: &mut String, x: f64) {
     }
 }
 
-pub fn push_val(out: &mut String, v: V) {
+pub fn push_val(out: &mut String, v: &V) {
     match v {
         V::Null => out.push_str("null"),
         V::S(s) => push_str(out, s),
-        V::St(s) => push_str(out, &s),
-        V::N(x) => push_num(out, x),
-        V::B(b) => out.push_str(if b { "true" } else { "false" }),
-        V::Raw(r) => out.push_str(&r),
+        V::St(s) => push_str(out, s),
+        V::N(x) => push_num(out, *x),
+        V::B(b) => out.push_str(if *b { "true" } else { "false" }),
+        V::Raw(r) => out.push_str(r),
     }
 }
 
@@ -76,7 +77,7 @@ pub fn row<'k>(keys: &[&'k str], mut f: impl FnMut(&'k str) -> V<'k>) -> String 
         }
         push_str(&mut out, k);
         out.push(':');
-        push_val(&mut out, f(k));
+        push_val(&mut out, &f(k));
     }
     out.push('}');
     out
@@ -91,14 +92,6 @@ pub fn obj(pairs: &[(&str, V)]) -> String {
         }
         push_str(&mut out, k);
         out.push(':');
-        let v = match v {
-            V::Null => V::Null,
-            V::S(s) => V::S(s),
-            V::St(s) => V::S(s.as_str()),
-            V::N(x) => V::N(*x),
-            V::B(b) => V::B(*b),
-            V::Raw(r) => V::Raw(r.clone()),
-        };
         push_val(&mut out, v);
     }
     out.push('}');
@@ -171,10 +164,10 @@ impl<'a> Ctx<'a> {
         (a <= b).then_some((a, b))
     }
 
-    pub fn business_days(&self, last: NaiveDate) -> &'static [NaiveDate] {
+    pub fn business_days(&self, last: NaiveDate) -> Cow<'static, [NaiveDate]> {
         match self.range(last) {
             Some((a, b)) => calendar::business_days(a, b),
-            None => &[],
+            None => Cow::Borrowed(&[]),
         }
     }
 
@@ -199,11 +192,6 @@ pub fn published_day(now: NaiveDateTime, h: u32, m: u32) -> NaiveDate {
 }
 
 pub use crate::request::history_window as window;
-
-pub fn ctx_now(now: DateTime<Utc>) -> (NaiveDateTime, NaiveDate) {
-    let j = jst::to_jst(now);
-    (j, j.date())
-}
 
 /// Generates the full (unpaged) answer for a validated request.
 pub fn generate(ctx: &Ctx) -> Output {

@@ -2,12 +2,10 @@
 //! and TOPIX, derivatives, bulk files, TDnet and EDINET. Plausible and deterministic, cheap to
 //! generate, with every key the upstream sends.
 
-use std::sync::OnceLock;
-
-use chrono::{Datelike, Duration, NaiveDate, Timelike};
+use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, Timelike};
 
 use super::super::calendar;
-use super::super::market::{Issue, SECTORS33, h, hs, unit, ymd};
+use super::super::market::{Issue, SECTORS33, add_months, h, hs, noise, ref_names, unit, ymd};
 use super::fins::{Kind, docs_for_year};
 use super::{Ctx, V, obj, published_day, row};
 use crate::jst;
@@ -172,26 +170,7 @@ pub fn investor_types(ctx: &Ctx) -> Vec<String> {
 
 /// Index codes from the vendored reference data.
 fn index_codes() -> &'static [String] {
-    static C: OnceLock<Vec<String>> = OnceLock::new();
-    C.get_or_init(|| {
-        let v: serde_json::Value =
-            serde_json::from_str(include_str!("../../catalog/jpx/reference_data.json"))
-                .unwrap_or_default();
-        let mut out = Vec::new();
-        for t in v["reference_data"].as_array().into_iter().flatten() {
-            if t["name"] == "index_codes" {
-                for r in t["reference_data"].as_array().into_iter().flatten() {
-                    if let Some(c) = r["Code"].as_str() {
-                        out.push(c.to_string());
-                    }
-                }
-            }
-        }
-        if out.is_empty() {
-            out.push("0000".into());
-        }
-        out
-    })
+    &ref_names().index_codes
 }
 
 fn index_bar(seed: u64, code: &str, d: NaiveDate) -> (f64, f64, f64, f64) {
@@ -203,17 +182,11 @@ fn index_bar(seed: u64, code: &str, d: NaiveDate) -> (f64, f64, f64, f64) {
         } else {
             500.0 + 2000.0 * unit(key)
         };
-        let mut x = 0.0;
-        for (k, (p, a)) in [(300.0, 0.25), (60.0, 0.08), (10.0, 0.03), (2.0, 0.01)]
+        let x: f64 = [(300.0, 0.25), (60.0, 0.08), (10.0, 0.03), (2.0, 0.01)]
             .iter()
             .enumerate()
-        {
-            let i = (t / p).floor();
-            let f = t / p - i;
-            let va = unit(h(&[key, k as u64, i as u64])) * 2.0 - 1.0;
-            let vb = unit(h(&[key, k as u64, i as u64 + 1])) * 2.0 - 1.0;
-            x += a * (va + (vb - va) * (1.0 - (f * std::f64::consts::PI).cos()) / 2.0);
-        }
+            .map(|(k, (p, a))| a * noise(h(&[key, k as u64]), t / p))
+            .sum();
         // A slow upward drift, as TOPIX had over the period.
         base * (x + (t - 6200.0) / 3650.0 * 0.3).exp()
     };
@@ -238,7 +211,7 @@ pub fn indices(ctx: &Ctx) -> Vec<String> {
     };
     let mut out = Vec::new();
     for c in codes {
-        for d in days {
+        for d in days.iter() {
             let (o, hi, lo, cl) = index_bar(ctx.m.seed, c, *d);
             out.push(row(ctx.fields(), |k| match k {
                 "Date" => V::St(jst::fmt_date(*d)),
@@ -301,16 +274,24 @@ fn sq_day(y: i32, m: u32) -> NaiveDate {
     }
 }
 
-fn deriv_day(ctx: &Ctx) -> Option<NaiveDate> {
+/// Whether derivatives trade on `d`: every business day, and since 2022-09-23 the holidays
+/// with holiday trading (`HolDiv` 3) too.
+fn is_deriv_day(d: NaiveDate) -> bool {
+    calendar::hol_div(d) != 0
+}
+
+/// The requested `date` if derivatives traded that day and its data is out at `now_jst`.
+fn deriv_day_at(now_jst: NaiveDateTime, date: Option<NaiveDate>) -> Option<NaiveDate> {
     // A day's derivatives data is published ~03:00 JST the next day ("27:00").
-    let y = (ctx.now_jst - Duration::hours(27)).date();
-    let visible = if calendar::is_business_day(y) {
-        y
-    } else {
-        calendar::prev_business_day(y)
-    };
-    ctx.date("date")
-        .filter(|d| *d <= visible && calendar::is_business_day(*d))
+    let mut visible = (now_jst - Duration::hours(27)).date();
+    while !is_deriv_day(visible) {
+        visible -= Duration::days(1);
+    }
+    date.filter(|d| *d <= visible && is_deriv_day(*d))
+}
+
+fn deriv_day(ctx: &Ctx) -> Option<NaiveDate> {
+    deriv_day_at(ctx.now_jst, ctx.date("date"))
 }
 
 pub fn futures(ctx: &Ctx) -> Vec<String> {
@@ -504,6 +485,16 @@ fn bulk_key(endpoint: &str, y: i32, m: u32) -> String {
     )
 }
 
+/// First day of the month a `YYYY-MM` (or `YYYY-MM-DD`) parameter names.
+fn month_of(v: &str) -> Option<NaiveDate> {
+    if v.as_bytes().get(4) != Some(&b'-') {
+        return None;
+    }
+    let y = v.get(..4)?.parse().ok()?;
+    let m = v.get(5..7)?.parse().ok()?;
+    NaiveDate::from_ymd_opt(y, m, 1)
+}
+
 /// `/bulk/list`: one monthly CSV per dataset and month of history.
 pub fn bulk_list(ctx: &Ctx) -> Vec<String> {
     let endpoints: Vec<&str> = match ctx.req.get("endpoint") {
@@ -511,24 +502,15 @@ pub fn bulk_list(ctx: &Ctx) -> Vec<String> {
         None => BULK_ENDPOINTS.to_vec(),
     };
     let (lo, hi) = if let Some(d) = ctx.req.get("date") {
-        let y: i32 = d[..4].parse().unwrap_or(2000);
-        let m: u32 = d[5..7].parse().unwrap_or(1);
-        (ymd(y, m, 1), ymd(y, m, 1))
+        let m = month_of(d).unwrap_or(ymd(2000, 1, 1));
+        (m, m)
     } else {
-        let f = |n: &str, dflt: NaiveDate| {
-            ctx.req
-                .get(n)
-                .and_then(|v| {
-                    NaiveDate::parse_from_str(&format!("{}-01", &v[..7.min(v.len())]), "%Y-%m-%d")
-                        .ok()
-                })
-                .unwrap_or(dflt)
-        };
+        let f = |n: &str, dflt: NaiveDate| ctx.req.get(n).and_then(month_of).unwrap_or(dflt);
         (f("from", ctx.lo.max(ymd(2017, 1, 1))), f("to", ctx.today))
     };
     let mut out = Vec::new();
     for e in endpoints {
-        let mut d = ymd(lo.year(), lo.month(), 1).max(ymd(2017, 1, 1));
+        let mut d = add_months(lo, 0).max(ymd(2017, 1, 1));
         while d <= hi && d <= ctx.today {
             let modified = (d + Duration::days(40)).min(ctx.today);
             out.push(row(ctx.fields(), |k| match k {
@@ -539,11 +521,7 @@ pub fn bulk_list(ctx: &Ctx) -> Vec<String> {
                 ),
                 _ => V::Null,
             }));
-            d = if d.month() == 12 {
-                ymd(d.year() + 1, 1, 1)
-            } else {
-                ymd(d.year(), d.month() + 1, 1)
-            };
+            d = add_months(d, 1);
         }
     }
     out
@@ -591,7 +569,8 @@ pub fn td_list(ctx: &Ctx) -> Vec<String> {
     for is in ctx.issues() {
         for y in lo.year() - 1..=hi.year() + 1 {
             for d in docs_for_year(is, y) {
-                if d.disc < lo || d.disc > hi || d.at() > ctx.now_jst || d.disc < is.listed {
+                let at = d.at();
+                if d.disc < lo || d.disc > hi || at > ctx.now_jst || d.disc < is.listed {
                     continue;
                 }
                 let title = match d.kind {
@@ -605,7 +584,7 @@ pub fn td_list(ctx: &Ctx) -> Vec<String> {
                     "[\"11101\"]"
                 };
                 out.push((
-                    d.at(),
+                    at,
                     is.code.clone(),
                     row(ctx.fields(), |k| match k {
                         "DiscNo" => V::St(d.disc_no.clone()),
@@ -783,4 +762,29 @@ pub fn edinet(ctx: &Ctx) -> Vec<String> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn derivatives_trade_on_holiday_trading_days() {
+        // 2023-11-23 (Labour Thanksgiving, Thursday) had holiday trading; its data is out at
+        // 03:00 JST the next day.
+        let holiday = ymd(2023, 11, 23);
+        assert_eq!(calendar::hol_div(holiday), 3);
+        let next_morning = ymd(2023, 11, 24).and_hms_opt(3, 0, 0).unwrap();
+        assert_eq!(deriv_day_at(next_morning, Some(holiday)), Some(holiday));
+        let evening = holiday.and_hms_opt(20, 0, 0).unwrap();
+        assert_eq!(deriv_day_at(evening, Some(holiday)), None);
+        // Before holiday trading began, and on weekends, there is nothing.
+        let later = ymd(2024, 1, 10).and_hms_opt(12, 0, 0).unwrap();
+        assert_eq!(deriv_day_at(later, Some(ymd(2021, 11, 23))), None);
+        assert_eq!(deriv_day_at(later, Some(ymd(2023, 11, 25))), None);
+        assert_eq!(
+            deriv_day_at(later, Some(ymd(2023, 11, 22))),
+            Some(ymd(2023, 11, 22))
+        );
+    }
 }
