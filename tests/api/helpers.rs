@@ -95,6 +95,22 @@ impl TestApp {
     }
 }
 
+/// GETs `url` asking for gzip, checks the answer is gzip-encoded, and returns it decompressed.
+pub async fn get_gunzipped(http: &reqwest::Client, url: &str) -> Vec<u8> {
+    let r = http
+        .get(url)
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(r.headers()["content-encoding"], "gzip", "{url}");
+    let gz = r.bytes().await.expect("body");
+    let mut plain = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz[..]), &mut plain)
+        .expect("valid gzip");
+    plain
+}
+
 /// A fresh schema in the test database, so tests never see each other's rows.
 pub async fn fresh_schema() -> PgConnectOptions {
     let url = std::env::var("TEST_DATABASE_URL")

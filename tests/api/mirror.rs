@@ -260,17 +260,7 @@ async fn gzip_only_when_asked_and_demo_header_absent_in_live_mode() {
     assert!(plain.headers().get("content-encoding").is_none());
     assert!(plain.headers().get("x-jquants-proxy-mode").is_none());
     let plain = plain.bytes().await.unwrap();
-    let gz = app
-        .http
-        .get(&path)
-        .header("accept-encoding", "gzip")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(gz.headers()["content-encoding"], "gzip");
-    let gz = gz.bytes().await.unwrap();
-    let mut out = Vec::new();
-    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz[..]), &mut out).unwrap();
+    let out = crate::helpers::get_gunzipped(&app.http, &path).await;
     assert_eq!(out, plain);
 }
 
