@@ -86,7 +86,10 @@ step "docker/compose.yaml matches the Compose Specification schema" \
   check-jsonschema --builtin-schema vendor.compose-spec docker/compose.yaml
 step "hadolint docker/Dockerfile (no findings)" \
   hadolint --no-color docker/Dockerfile
-mapfile -t SCRIPTS < <(find scripts -name '*.sh' -type f | sort)
+for f in docker/smoke/*.Containerfile; do
+  step "hadolint $f (no findings)" hadolint --no-color "$f"
+done
+mapfile -t SCRIPTS < <(find scripts docker -name '*.sh' -type f | sort)
 step "shellcheck ${SCRIPTS[*]}" shellcheck "${SCRIPTS[@]}"
 
 echo "== project assertions =="
@@ -152,10 +155,26 @@ except Exception as e:  # noqa: BLE001 - report any parse error as a failure
     check(f"{DF} parses", False, str(e))
     cmds = []
 
+# Base images may be build arguments (declared before the first FROM, with the
+# default a plain `docker build` uses); the checks below apply to those defaults.
+global_args = {}
+for c in cmds:
+    if c.cmd == "FROM":
+        break
+    if c.cmd == "ARG":
+        for tok in c.value:
+            k, _, v = tok.partition("=")
+            global_args[k] = v
+
+
+def resolve_args(text):
+    return re.sub(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?", lambda m: global_args.get(m.group(1), m.group(0)), text)
+
+
 stages = []  # list of dicts: name, image, cmds
 for c in cmds:
     if c.cmd == "FROM":
-        v = [x for x in c.value]
+        v = [resolve_args(x) for x in c.value]
         name = v[2] if len(v) >= 3 and v[1].upper() == "AS" else None
         stages.append({"image": v[0], "name": name, "cmds": [], "line": c.start_line})
     elif stages:
@@ -310,6 +329,11 @@ def env_dict(svc):
     return {k: ("" if v is None else str(v)) for k, v in e.items()}
 
 
+def interpolate(text):
+    """Compose `${VAR:-default}` / `${VAR-default}` / `${VAR}` -> the default (or empty)."""
+    return re.sub(r"\$\{[A-Za-z_][A-Za-z0-9_]*(?::?-([^}]*))?\}", lambda m: m.group(1) or "", str(text))
+
+
 penv = env_dict(proxy)
 pgenv = env_dict(pg)
 
@@ -320,7 +344,7 @@ def ports_of(svc):
         if isinstance(p, dict):
             out.append((str(p.get("published", "")), str(p.get("target", ""))))
         else:
-            s = str(p).split("/")[0]
+            s = interpolate(p).split("/")[0]
             parts = s.split(":")
             out.append((parts[-2] if len(parts) >= 2 else "", parts[-1]))
     return out
@@ -371,9 +395,39 @@ check(f"{CF}: proxy stop_signal SIGTERM and a stop_grace_period",
 user = str(proxy.get("user", "10001")).split(":")[0]
 check(f"{CF}: proxy does not override the image user with root", user not in ("root", "0"), f"user={proxy.get('user')!r}")
 
-pgimg = str(pg.get("image", ""))
+pgimg = interpolate(pg.get("image", ""))
 mm = re.fullmatch(r"postgres:(\d+)(?:\.\d+)*(?:-[a-z0-9]+)?", pgimg)
 check(f"{CF}: postgres image pinned to a major version 16 or 17", bool(mm) and mm.group(1) in ("16", "17"), f"image={pgimg!r}")
+# Profile `sim`: the same image runs the simulator, and a second proxy caches its
+# answers in a database of its own (simulated rows never mix with real ones).
+sim = services.get("sim") or {}
+sproxy = services.get("sim-proxy") or {}
+spg = services.get("sim-postgres") or {}
+check(f"{CF}: profile sim has sim, sim-proxy and sim-postgres",
+      all("sim" in (svc.get("profiles") or []) for svc in (sim, sproxy, spg)), f"services: {list(services)}")
+sim_cmd = sim.get("command")
+sim_cmd = sim_cmd if isinstance(sim_cmd, list) else str(sim_cmd or "").split()
+check(f"{CF}: sim runs `jquants-proxy sim` from the proxy's image",
+      sim.get("image") == proxy.get("image") and sim_cmd[:1] == ["sim"] and not sim.get("entrypoint"),
+      f"image={sim.get('image')!r} command={sim.get('command')!r}")
+senv = env_dict(sproxy)
+simenv = env_dict(sim)
+sim_port = (simenv.get("JQSIM_LISTEN", "").rsplit(":", 1) + [""])[1]
+check(f"{CF}: sim-proxy's upstream is the sim service with the simulator's key",
+      senv.get("JQUANTS_BASE_URL") == f"http://sim:{sim_port}/v2" and senv.get("JQUANTS_API_KEY") == simenv.get("JQSIM_API_KEY"),
+      f"JQUANTS_BASE_URL={senv.get('JQUANTS_BASE_URL')!r}, JQSIM_LISTEN={simenv.get('JQSIM_LISTEN')!r}")
+ms = re.match(r"postgres(?:ql)?://[^@]*@([^:/]+)", senv.get("DATABASE_URL", ""))
+check(f"{CF}: sim-proxy keeps its cache in sim-postgres, not in the real cache's database",
+      bool(ms) and ms.group(1) == "sim-postgres" and (spg.get("volumes") or []) != (pg.get("volumes") or []),
+      f"DATABASE_URL={senv.get('DATABASE_URL')!r}")
+sdep = sproxy.get("depends_on") or {}
+check(f"{CF}: sim-proxy waits for a healthy sim and sim-postgres",
+      isinstance(sdep, dict) and all((sdep.get(d) or {}).get("condition") == "service_healthy" for d in ("sim", "sim-postgres")),
+      f"depends_on={sdep!r}")
+check(f"{CF}: every service has a healthcheck",
+      all((svc.get("healthcheck") or {}).get("test") for svc in services.values()),
+      f"without: {[n for n, svc in services.items() if not (svc.get('healthcheck') or {}).get('test')]}")
+
 top_vols = compose.get("volumes") or {}
 named_used = []
 for sname, svc in services.items():

@@ -129,11 +129,21 @@ debian_mirror() { # the mirror apt already uses (a registry-free source of Debia
   echo "${url:-http://deb.debian.org/debian}"
 }
 
-image_exists() { [[ "${JQP_SMOKE_REBUILD_BASE:-0}" != 1 ]] && podman image exists "$1"; }
+# Each base image carries the hash of what it was made from (label jqp.smoke.recipe), so a
+# changed recipe, toolchain or CA set remakes it and an unchanged one is reused.
+image_current() { # image_current TAG HASH
+  [[ "${JQP_SMOKE_REBUILD_BASE:-0}" != 1 ]] \
+    && [[ "$(podman image inspect --format '{{index .Labels "jqp.smoke.recipe"}}' "$1" 2>/dev/null)" == "$2" ]]
+}
+recipe_hash() { cat "$@" | sha256sum | cut -c1-16; }
+
+# Extra CAs the host trusts (e.g. a TLS-intercepting egress proxy in CI): the builder needs
+# them to reach crates.io from inside the build.
+extra_cas() { find /usr/local/share/ca-certificates -name '*.crt' -type f 2>/dev/null | sort; }
 
 # debootstrap SUITE into a rootfs and import it as TAG (trimmed like Debian's -slim images).
-make_rootfs_image() {
-  local suite="$1" tag="$2" mirror dir
+make_rootfs_image() { # make_rootfs_image SUITE TAG HASH
+  local suite="$1" tag="$2" hash="$3" mirror dir
   mirror="$(debian_mirror)"
   dir="$(mktemp -d "${TMPDIR:-/tmp}/jqp-smoke-rootfs.XXXXXX")"
   echo "   debootstrap $suite from $mirror"
@@ -145,6 +155,10 @@ make_rootfs_image() {
   {
     echo "deb $mirror $suite main"
     echo "deb $mirror $suite-updates main"
+    # Security updates too, when the host's apt uses them from the same mirror.
+    if grep -qs "${mirror}-security" /etc/apt/sources.list /etc/apt/sources.list.d/*; then
+      echo "deb ${mirror}-security $suite-security main"
+    fi
   } >"$dir/etc/apt/sources.list"
   cat >"$dir/etc/dpkg/dpkg.cfg.d/slim" <<'EOF'
 path-exclude /usr/share/doc/*
@@ -158,41 +172,54 @@ EOF
   rm -rf "$dir"/usr/share/{man,info,locale,lintian}/* "$dir"/var/cache/apt/*.bin \
     "$dir"/var/lib/apt/lists/* "$dir"/var/log/*.log "$dir"/var/cache/debconf/*-old
   tar --numeric-owner -C "$dir" -c . \
-    | podman import --change 'CMD ["bash"]' --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    | podman import --change 'CMD ["bash"]' --change "LABEL jqp.smoke.recipe=$hash" \
+      --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
       - "$tag" >/dev/null
   rm -rf "$dir" "$dir.log"
 }
 
 make_base_images() {
-  if image_exists "$DEBIAN_IMAGE"; then
+  local h ca
+  # The rootfs recipe is make_rootfs_image itself, plus the mirror.
+  h="$(declare -f make_rootfs_image | cat - <(debian_mirror) | recipe_hash /dev/stdin)"
+  if image_current "$DEBIAN_IMAGE" "$h"; then
     echo "   reuse $DEBIAN_IMAGE"
   else
-    make_rootfs_image bookworm "$DEBIAN_IMAGE"
+    make_rootfs_image bookworm "$DEBIAN_IMAGE" "$h"
+  fi
+  if ! image_current "$TRIXIE_IMAGE" "$h"; then
+    make_rootfs_image trixie "$TRIXIE_IMAGE" "$h"
   fi
 
-  if image_exists "$RUST_IMAGE"; then
+  rustc --version | grep -q "^rustc $RUST_MINOR\." \
+    || fail "the builder stand-in copies the host toolchain, which must be Rust $RUST_MINOR (found: $(rustc --version))"
+  mapfile -t ca < <(extra_cas)
+  h="$(rustc -vV | cat - docker/smoke/rust.Containerfile "${ca[@]}" <(podman image inspect --format '{{.Id}}' "$DEBIAN_IMAGE") | recipe_hash /dev/stdin)"
+  if image_current "$RUST_IMAGE" "$h"; then
     echo "   reuse $RUST_IMAGE"
   else
     local sysroot ctx
-    rustc --version | grep -q "^rustc $RUST_MINOR\." \
-      || fail "the builder stand-in copies the host toolchain, which must be Rust $RUST_MINOR (found: $(rustc --version))"
     sysroot="$(rustc --print sysroot)"
     ctx="$(mktemp -d "${TMPDIR:-/tmp}/jqp-smoke-rust.XXXXXX")"
     cp docker/smoke/rust.Containerfile "$ctx/Containerfile"
+    mkdir "$ctx/extra-ca"
+    ((${#ca[@]})) && cp "${ca[@]}" "$ctx/extra-ca/"
     # Hard links when on the same filesystem (instant), else a copy; docs are not needed.
     cp -al "$sysroot" "$ctx/toolchain" 2>/dev/null || cp -a "$sysroot" "$ctx/toolchain"
     rm -rf "$ctx/toolchain/share/doc"
-    podman build -q --pull=never --build-arg "BASE=$DEBIAN_IMAGE" -t "$RUST_IMAGE" "$ctx" >/dev/null \
-      || { rm -rf "$ctx"; fail "build $RUST_IMAGE"; }
+    podman build -q --pull=never --build-arg "BASE=$DEBIAN_IMAGE" --label "jqp.smoke.recipe=$h" \
+      -t "$RUST_IMAGE" "$ctx" >/dev/null || { rm -rf "$ctx"; fail "build $RUST_IMAGE"; }
     rm -rf "$ctx"
   fi
 
-  if image_exists "$POSTGRES_IMAGE"; then
+  h="$(cat docker/smoke/postgres.Containerfile docker/smoke/postgres-entrypoint.sh \
+    <(podman image inspect --format '{{.Id}}' "$TRIXIE_IMAGE") | recipe_hash /dev/stdin)"
+  if image_current "$POSTGRES_IMAGE" "$h"; then
     echo "   reuse $POSTGRES_IMAGE"
   else
-    image_exists "$TRIXIE_IMAGE" || make_rootfs_image trixie "$TRIXIE_IMAGE"
-    podman build -q --pull=never --build-arg "BASE=$TRIXIE_IMAGE" -t "$POSTGRES_IMAGE" \
-      -f docker/smoke/postgres.Containerfile docker/smoke >/dev/null || fail "build $POSTGRES_IMAGE"
+    podman build -q --pull=never --build-arg "BASE=$TRIXIE_IMAGE" --label "jqp.smoke.recipe=$h" \
+      -t "$POSTGRES_IMAGE" -f docker/smoke/postgres.Containerfile docker/smoke >/dev/null \
+      || fail "build $POSTGRES_IMAGE"
   fi
 }
 
@@ -255,8 +282,8 @@ cleanup() {
     echo "== compose-smoke: removing the stack"
     compose down -v -t 10 >/dev/null 2>&1
     # Whatever `down` missed (e.g. a half-created stack).
-    podman rm -f $(podman ps -aq --filter "label=com.docker.compose.project=$PROJECT") >/dev/null 2>&1
-    podman volume rm $(podman volume ls -q --filter "label=com.docker.compose.project=$PROJECT") >/dev/null 2>&1
+    podman ps -aq --filter "label=com.docker.compose.project=$PROJECT" | xargs -r podman rm -f >/dev/null 2>&1
+    podman volume ls -q --filter "label=com.docker.compose.project=$PROJECT" | xargs -r podman volume rm -f >/dev/null 2>&1
     podman network rm "${PROJECT}_default" >/dev/null 2>&1
     if [[ "${JQP_SMOKE_CLEAN:-0}" == 1 ]]; then
       podman rmi -f "$APP_IMAGE" "$RUST_IMAGE" "$DEBIAN_IMAGE" "$POSTGRES_IMAGE" "$TRIXIE_IMAGE" >/dev/null 2>&1
@@ -269,6 +296,7 @@ cleanup() {
   exit "$rc"
 }
 trap cleanup EXIT
+trap 'exit 143' INT TERM # so that a killed run cleans up too
 
 # ---------------------------------------------------------------------------
 # HTTP checks
@@ -300,57 +328,68 @@ data_checks() { # data_checks NAME BASE_URL
 }
 
 # ---------------------------------------------------------------------------
-phase "tools"
-mkdir -p "$CACHE"
-install_tools
+# Main (a function, so that bash has read all of it before it runs: editing this file
+# during a long build cannot derail the running copy)
+# ---------------------------------------------------------------------------
+main() {
+  phase "tools"
+  mkdir -p "$CACHE"
+  install_tools
 
-phase "base images"
-make_base_images
+  phase "base images"
+  make_base_images
 
-phase "image build"
-podman build --format docker --pull=never \
-  --build-arg "RUST_IMAGE=$RUST_IMAGE" --build-arg "RUNTIME_IMAGE=$DEBIAN_IMAGE" \
-  -f docker/Dockerfile -t "$APP_IMAGE" . 2>&1 | grep -E '^(STEP|COMMIT|-->|Error|error)|Finished|Compiling jquants' \
-  || true
-podman image exists "$APP_IMAGE" || fail "image build"
-SIZE="$(podman image inspect --format '{{.Size}}' "$APP_IMAGE")"
-echo "   image $APP_IMAGE: $((SIZE / 1000 / 1000)) MB ($SIZE bytes)"
+  phase "image build"
+  # --format docker: the OCI format has no HEALTHCHECK. Progress: the STEP lines; the whole
+  # log is kept in $CACHE/build.log and its tail shown on failure.
+  if ! podman build --format docker --pull=never \
+    --build-arg "RUST_IMAGE=$RUST_IMAGE" --build-arg "RUNTIME_IMAGE=$DEBIAN_IMAGE" \
+    -f docker/Dockerfile -t "$APP_IMAGE" . 2>&1 | tee "$CACHE/build.log" \
+    | { grep --line-buffered -E 'STEP [0-9]|Using cache|Finished|^COMMIT' | cut -c1-110 || true; }; then
+    tail -n 40 "$CACHE/build.log" >&2
+    fail "image build"
+  fi
+  SIZE="$(podman image inspect --format '{{.Size}}' "$APP_IMAGE")"
+  echo "   image $APP_IMAGE: $((SIZE / 1000 / 1000)) MB ($SIZE bytes)"
 
-phase "stack up (healthy)"
-compose down -v -t 5 >/dev/null 2>&1 || true # leftovers of an interrupted run
-start_health_ticker
-compose up -d --no-build >"$CACHE/up.log" 2>&1 || { cat "$CACHE/up.log" >&2; fail "podman-compose up"; }
-wait_healthy postgres proxy sim sim-postgres sim-proxy
+  phase "stack up (healthy)"
+  compose down -v -t 5 >/dev/null 2>&1 || true # leftovers of an interrupted run
+  start_health_ticker
+  compose up -d --no-build >"$CACHE/up.log" 2>&1 || { cat "$CACHE/up.log" >&2; fail "podman-compose up"; }
+  wait_healthy postgres proxy sim sim-postgres sim-proxy
 
-phase "checks: proxy (default service)"
-P="http://127.0.0.1:$JQP_PORT"
-expect "proxy /healthz" "$P/healthz" '"status":"ok"'
-expect "proxy /readyz" "$P/readyz" '"status":"ready"'
-MODE="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["mode"])' "$BODY")"
-expect "proxy Swagger UI" "$P/docs/" 'swagger-ui'
-if [[ "$MODE" == demo ]]; then
-  data_checks "proxy (demo mode)" "$P"
-else
-  echo "   proxy runs in $MODE mode (../.env has a key): data routes not probed"
-fi
+  phase "checks: proxy (default service)"
+  P="http://127.0.0.1:$JQP_PORT"
+  expect "proxy /healthz" "$P/healthz" '"status":"ok"'
+  expect "proxy /readyz" "$P/readyz" '"status":"ready"'
+  MODE="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["mode"])' "$BODY")"
+  expect "proxy Swagger UI" "$P/docs/" 'swagger-ui'
+  if [[ "$MODE" == demo ]]; then
+    data_checks "proxy (demo mode)" "$P"
+  else
+    echo "   proxy runs in $MODE mode (../.env has a key): data routes not probed"
+  fi
 
-phase "checks: sim profile"
-S="http://127.0.0.1:$JQP_SIM_PROXY_PORT"
-expect "sim-proxy /healthz" "$S/healthz" '"status":"ok"'
-expect "sim-proxy /readyz: live, Postgres ok" "$S/readyz" '"mode":"live".*"postgres":"ok"|"postgres":"ok".*"mode":"live"'
-expect "sim-proxy Swagger UI" "$S/docs/" 'swagger-ui'
-before="$(sim_total)"
-data_checks "sim-proxy" "$S"
-first="$(sim_total)"
-((first > before)) || fail "the first answers did not reach the simulator ($before -> $first upstream calls)"
-ok "first answers cost $((first - before)) upstream call(s)"
+  phase "checks: sim profile"
+  S="http://127.0.0.1:$JQP_SIM_PROXY_PORT"
+  expect "sim-proxy /healthz" "$S/healthz" '"status":"ok"'
+  expect "sim-proxy /readyz: live, Postgres ok" "$S/readyz" '"mode":"live".*"postgres":"ok"|"postgres":"ok".*"mode":"live"'
+  expect "sim-proxy Swagger UI" "$S/docs/" 'swagger-ui'
+  before="$(sim_total)"
+  data_checks "sim-proxy" "$S"
+  first="$(sim_total)"
+  ((first > before)) || fail "the first answers did not reach the simulator ($before -> $first upstream calls)"
+  ok "first answers cost $((first - before)) upstream call(s)"
 
-phase "restart: answers from Postgres"
-podman restart -t 10 "$(container_of sim-proxy)" >/dev/null
-wait_healthy sim-proxy
-data_checks "sim-proxy after restart" "$S"
-after="$(sim_total)"
-((after == first)) || fail "after the restart the same answers cost $((after - first)) upstream call(s), expected 0"
-ok "after the restart: 0 upstream calls (simulator total stays $after)"
-phase_done
-echo "   image $APP_IMAGE: $((SIZE / 1000 / 1000)) MB"
+  phase "restart: answers from Postgres"
+  podman restart -t 10 "$(container_of sim-proxy)" >/dev/null
+  wait_healthy sim-proxy
+  data_checks "sim-proxy after restart" "$S"
+  after="$(sim_total)"
+  ((after == first)) || fail "after the restart the same answers cost $((after - first)) upstream call(s), expected 0"
+  ok "after the restart: 0 upstream calls (simulator total stays $after)"
+  phase_done
+  echo "   image $APP_IMAGE: $((SIZE / 1000 / 1000)) MB"
+}
+
+main "$@"

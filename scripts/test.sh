@@ -46,4 +46,11 @@ if [ -x scripts/check-deploy.sh ]; then
   echo "== deployment files (static checks)"
   scripts/check-deploy.sh
 fi
+# --- compose smoke test (issue 13): build the image, start docker/compose.yaml, probe it ---
+if [ -x scripts/compose-smoke.sh ] && [ "${JQP_SKIP_COMPOSE_SMOKE:-0}" != 1 ]; then
+  echo "== compose smoke test (image build + stack; podman)"
+  smoke_t0=$SECONDS
+  scripts/compose-smoke.sh
+  echo "   compose smoke test: $((SECONDS - smoke_t0))s"
+fi
 echo "== all checks passed"
