@@ -44,6 +44,7 @@ RUST_IMAGE="localhost/jqp-smoke/rust:${RUST_MINOR}-slim-bookworm"
 TRIXIE_IMAGE="localhost/jqp-smoke/debian:trixie-minbase"
 POSTGRES_IMAGE="localhost/jqp-smoke/postgres:17-trixie"
 COMPOSE_FILE="docker/compose.yaml"
+ROOTFS_RECIPE=1 # bump when make_rootfs_image changes what goes into the Debian base images
 BODY="$(mktemp)" # the last HTTP answer
 
 # Interpolated by docker/compose.yaml.
@@ -73,6 +74,14 @@ fail() {
   exit 1
 }
 ok() { echo "ok   - $*"; }
+quietly() { # quietly WHAT CMD...: run CMD with its output in $CACHE/last.log, shown on failure
+  local what="$1"
+  shift
+  if ! "$@" >"$CACHE/last.log" 2>&1; then
+    tail -n 30 "$CACHE/last.log" >&2
+    fail "$what"
+  fi
+}
 
 # ---------------------------------------------------------------------------
 # Tools: podman (+ runc, netavark, aardvark-dns), debootstrap, podman-compose
@@ -171,17 +180,17 @@ EOF
   find "$dir/usr/share/doc" -mindepth 1 -not -name copyright -not -type d -delete
   rm -rf "$dir"/usr/share/{man,info,locale,lintian}/* "$dir"/var/cache/apt/*.bin \
     "$dir"/var/lib/apt/lists/* "$dir"/var/log/*.log "$dir"/var/cache/debconf/*-old
-  tar --numeric-owner -C "$dir" -c . \
-    | podman import --change 'CMD ["bash"]' --change "LABEL jqp.smoke.recipe=$hash" \
-      --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
-      - "$tag" >/dev/null
+  tar --numeric-owner -C "$dir" -c -f "$dir.tar" .
   rm -rf "$dir" "$dir.log"
+  quietly "import $tag" podman import --change 'CMD ["bash"]' --change "LABEL jqp.smoke.recipe=$hash" \
+    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    "$dir.tar" "$tag"
+  rm -f "$dir.tar"
 }
 
 make_base_images() {
   local h ca
-  # The rootfs recipe is make_rootfs_image itself, plus the mirror.
-  h="$(declare -f make_rootfs_image | cat - <(debian_mirror) | recipe_hash /dev/stdin)"
+  h="$(echo "rootfs v$ROOTFS_RECIPE $(debian_mirror)" | recipe_hash /dev/stdin)"
   if image_current "$DEBIAN_IMAGE" "$h"; then
     echo "   reuse $DEBIAN_IMAGE"
   else
@@ -207,8 +216,9 @@ make_base_images() {
     # Hard links when on the same filesystem (instant), else a copy; docs are not needed.
     cp -al "$sysroot" "$ctx/toolchain" 2>/dev/null || cp -a "$sysroot" "$ctx/toolchain"
     rm -rf "$ctx/toolchain/share/doc"
-    podman build -q --pull=never --build-arg "BASE=$DEBIAN_IMAGE" --label "jqp.smoke.recipe=$h" \
-      -t "$RUST_IMAGE" "$ctx" >/dev/null || { rm -rf "$ctx"; fail "build $RUST_IMAGE"; }
+    echo "   build $RUST_IMAGE (host toolchain $(rustc --version | cut -d' ' -f2))"
+    quietly "build $RUST_IMAGE" podman build --pull=never --build-arg "BASE=$DEBIAN_IMAGE" \
+      --label "jqp.smoke.recipe=$h" -t "$RUST_IMAGE" "$ctx"
     rm -rf "$ctx"
   fi
 
@@ -217,9 +227,9 @@ make_base_images() {
   if image_current "$POSTGRES_IMAGE" "$h"; then
     echo "   reuse $POSTGRES_IMAGE"
   else
-    podman build -q --pull=never --build-arg "BASE=$TRIXIE_IMAGE" --label "jqp.smoke.recipe=$h" \
-      -t "$POSTGRES_IMAGE" -f docker/smoke/postgres.Containerfile docker/smoke >/dev/null \
-      || fail "build $POSTGRES_IMAGE"
+    echo "   build $POSTGRES_IMAGE"
+    quietly "build $POSTGRES_IMAGE" podman build --pull=never --build-arg "BASE=$TRIXIE_IMAGE" \
+      --label "jqp.smoke.recipe=$h" -t "$POSTGRES_IMAGE" -f docker/smoke/postgres.Containerfile docker/smoke
   fi
 }
 
