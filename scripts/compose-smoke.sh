@@ -84,7 +84,7 @@ quietly() { # quietly WHAT CMD...: run CMD with its output in $CACHE/last.log, s
 }
 
 # ---------------------------------------------------------------------------
-# Tools: podman (+ runc, netavark, aardvark-dns), debootstrap, podman-compose
+# Tools: podman (+ runc, netavark, aardvark-dns, catatonit), debootstrap, podman-compose
 # ---------------------------------------------------------------------------
 install_tools() {
   local need=()
@@ -92,7 +92,8 @@ install_tools() {
   command -v runc >/dev/null || need+=(runc)
   command -v debootstrap >/dev/null || need+=(debootstrap)
   [[ -x /usr/lib/podman/netavark ]] || need+=(netavark)
-  [[ -x /usr/lib/podman/aardvark-dns ]] || need+=(aardvark-dns)
+  [[ -x /usr/lib/podman/aardvark-dns ]] || need+=(aardvark-dns) # service names in DNS
+  [[ -x /usr/libexec/podman/catatonit ]] || need+=(catatonit)     # compose's `init: true`
   command -v curl >/dev/null || need+=(curl)
   if ((${#need[@]})); then
     echo "   apt-get install ${need[*]}"
