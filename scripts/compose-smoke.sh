@@ -45,7 +45,7 @@ RUST_IMAGE="localhost/jqp-smoke/rust:${RUST_MINOR}-slim-bookworm"
 TRIXIE_IMAGE="localhost/jqp-smoke/debian:trixie-minbase"
 POSTGRES_IMAGE="localhost/jqp-smoke/postgres:17-trixie"
 COMPOSE_FILE="docker/compose.yaml"
-ROOTFS_RECIPE=1 # bump when make_rootfs_image changes what goes into the Debian base images
+ROOTFS_RECIPE=2 # bump when make_rootfs_image changes what goes into the Debian base images
 BODY="$(mktemp)" # the last HTTP answer
 
 # Interpolated by docker/compose.yaml.
@@ -178,6 +178,16 @@ path-exclude /usr/share/man/*
 path-exclude /usr/share/info/*
 path-exclude /usr/share/locale/*
 path-exclude /usr/share/lintian/*
+EOF
+  # Like Debian's official images: apt keeps no .deb files and no binary package caches
+  # (without this every `apt-get install` layer keeps tens of MB of /var/cache/apt), and
+  # fetches no translations.
+  cat >"$dir/etc/apt/apt.conf.d/docker-clean" <<'EOF'
+DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+Dir::Cache::pkgcache "";
+Dir::Cache::srcpkgcache "";
+Acquire::Languages "none";
 EOF
   find "$dir/usr/share/doc" -mindepth 1 -not -name copyright -not -type d -delete
   rm -rf "$dir"/usr/share/{man,info,locale,lintian}/* "$dir"/var/cache/apt/*.bin \
