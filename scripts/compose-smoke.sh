@@ -422,7 +422,7 @@ main() {
   data_checks "sim-proxy" "$S"
   first="$(sim_total)"
   ((first > before)) || fail "the first answers did not reach the simulator ($before -> $first upstream calls)"
-  ok "first answers cost $((first - before)) upstream call(s)"
+  ok "first answers cost $((first - before)) upstream call(s): $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["by_path"])' "$BODY")"
 
   phase "restart: answers from Postgres"
   # (podman 4.3 complains on stderr that it cannot re-arm its systemd health timers.)
