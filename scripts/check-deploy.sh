@@ -10,8 +10,8 @@
 #      schema (check-jsonschema's vendored copy: --builtin-schema
 #      vendor.compose-spec, no network needed at check time), and with Docker
 #      Compose v2 itself (`docker-compose config`, both profiles);
-#   2. lints docker/Dockerfile with hadolint (any finding fails);
-#   3. shellchecks scripts/*.sh;
+#   2. lints docker/Dockerfile and docker/smoke/*.Containerfile with hadolint (any finding fails);
+#   3. shellchecks scripts/*.sh and docker/smoke/*.sh;
 #   4. runs project-specific assertions on all of the files above (parsing
 #      the Dockerfile with BuildKit's own parser, via the `dockerfile` package).
 #
@@ -21,7 +21,7 @@
 #        PYTHON            interpreter to build the virtualenv with (python3)
 #
 # Exit status: 0 when every check passes, 1 otherwise, 2 on a setup error.
-# The images are NOT built or run by this script.
+# The images are NOT built or run by this script (scripts/compose-smoke.sh does that).
 
 set -euo pipefail
 
