@@ -95,12 +95,14 @@ install_tools() {
   [[ -x /usr/lib/podman/netavark ]] || need+=(netavark)
   [[ -x /usr/lib/podman/aardvark-dns ]] || need+=(aardvark-dns) # service names in DNS
   [[ -x /usr/libexec/podman/catatonit ]] || need+=(catatonit)     # compose's `init: true`
+  command -v iptables >/dev/null || need+=(iptables) # netavark's published ports
   command -v curl >/dev/null || need+=(curl)
   if ((${#need[@]})); then
     echo "   apt-get install ${need[*]}"
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-      "${need[@]}" >/dev/null
+    # With recommends: that is how podman was installed on the machine this was proven on
+    # (it brings iptables for netavark's port forwarding, among others).
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
   fi
   local venv="$CACHE/podman-compose"
   if ! "$venv/bin/podman-compose" --version 2>/dev/null | grep -q "podman-compose version $PODMAN_COMPOSE_VERSION"; then
