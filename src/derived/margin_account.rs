@@ -1,4 +1,4 @@
-//! The arithmetic of seed 004 (JSF margin-trading primer) as a calculator for an app watching
+//! The arithmetic of the JSF margin-trading primer (`docs/margin.md`) as a calculator for an app watching
 //! a margin account: collateral, unrealised P/L, deposit (委託保証金), maintenance ratio
 //! (保証金維持率), margin call (追証), the deposit a new position needs, and the maximum
 //! reverse daily fee (最高料率) on standardized shorts.

@@ -624,7 +624,7 @@ impl Issue {
     /// Shares issued (incl. treasury) at the end of day `d`.
     pub fn shares_at(&self, d: NaiveDate) -> f64 {
         if self.code == "33500" {
-            // Seed 003: 36,268,334 before the 1:10 split, then capital raises on top.
+            // `docs/market-cap.md`: 36,268,334 before the 1:10 split, then capital raises on top.
             return if d < ymd(2025, 3, 28) {
                 36_268_334.0
             } else if d < ymd(2025, 3, 31) {

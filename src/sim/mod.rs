@@ -1,6 +1,6 @@
 //! Offline simulator of the J-Quants API V2, the upstream every other part of the project is
 //! tested against. It serves every catalog endpoint at `/v2{path}` from a deterministic
-//! synthetic market and reproduces the upstream's protocol (NOTES.md): key auth, plan
+//! synthetic market and reproduces the upstream's protocol (`docs/upstream.md`): key auth, plan
 //! restrictions and history windows, parameter rules (`crate::request`, shared with the
 //! proxy), byte-based pagination with query-bound keys, gzip on request, per-key rate limits
 //! with lockout, and publication times driven by an injectable clock.

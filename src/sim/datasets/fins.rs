@@ -139,7 +139,7 @@ pub fn docs_for_year(is: &Issue, fy_year: i32) -> Vec<Doc> {
         });
     }
     if is.code == "33500" {
-        // Seed 003: the FY2024 document on 2025-03-03 and the 1Q 2025 one on 2025-05-14.
+        // `docs/market-cap.md`: the FY2024 document on 2025-03-03, the 1Q 2025 one on 2025-05-14.
         for d in docs.iter_mut() {
             match (fy_year, d.kind) {
                 (2024, Kind::FY) => (d.disc, d.time) = (ymd(2025, 3, 3), "15:30:00"),
@@ -408,7 +408,7 @@ fn hm(h: u32, m: u32) -> NaiveTime {
 }
 
 /// Dividend notices of one fiscal year: forecasts at the FY/Q2 documents, decisions later;
-/// some years carry a correction, a deletion and a re-announcement (seed 001's chain).
+/// some years carry a correction, a deletion and a re-announcement (`docs/dividends.md`).
 fn notices_for_year(is: &Issue, fy_year: i32) -> Vec<Notice> {
     let docs = docs_for_year(is, fy_year);
     let prev_fy = docs_for_year(is, fy_year - 1);
