@@ -1,6 +1,6 @@
 //! Corporate disclosures: financial statement summaries and details (quarterly documents and
-//! forecast revisions), dividend notices with their RefNo/CARefNo correction chains (seed
-//! 001), scheduled earnings dates and the earnings calendar. Documents are derived per
+//! forecast revisions), dividend notices with their RefNo/CARefNo correction chains
+//! (`docs/dividends.md`), scheduled earnings dates and the earnings calendar. Documents are derived per
 //! (issue, fiscal year), so a date cross-section only touches the years around that date.
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime};
