@@ -238,12 +238,8 @@ async fn admin_purge_by_code_and_stats() {
         "HIT"
     );
     let stats: Value = app
-        .http
-        .get(format!("{}/admin/cache/stats", app.url))
-        .header("x-api-key", "admin-test-key")
-        .send()
+        .get_with("/admin/cache/stats", "x-api-key", "admin-test-key")
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -405,11 +401,8 @@ async fn a_new_split_invalidates_that_codes_adjusted_history_and_only_that() {
     // ...until the ex-date's bars are published and the proxy sees the new AdjFactor.
     app.clock.set(jst::at(ex, 20, 0));
     let day: Value = app
-        .get(&format!("/v2/equities/bars/daily?date={ex}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/v2/equities/bars/daily?date={ex}"))
+        .await;
     let row = day["data"]
         .as_array()
         .unwrap()

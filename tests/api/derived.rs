@@ -120,21 +120,13 @@ async fn margin_ratios_over_weekly_and_daily_rows() {
 async fn dividends_with_corrections_applied() {
     let app = spawn_app().await;
     // Find a code whose notices include a correction or a deletion.
-    let master: Value = app
-        .direct("/v2/equities/master")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let master: Value = app.direct_json("/v2/equities/master").await;
     let mut checked = false;
     for issue in master["data"].as_array().unwrap().iter().take(80) {
         let code = issue["Code"].as_str().unwrap();
         let notices: Value = app
-            .direct(&format!("/v2/fins/dividend?code={code}"))
-            .await
-            .json()
-            .await
-            .unwrap();
+            .direct_json(&format!("/v2/fins/dividend?code={code}"))
+            .await;
         let notices = notices["data"].as_array().unwrap();
         let deleted: Vec<&str> = notices
             .iter()

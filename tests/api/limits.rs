@@ -23,12 +23,7 @@ async fn a_burst_of_distinct_requests_never_causes_an_upstream_429() {
         .await,
     );
     let limit = Plan::Light.per_minute() as f64; // per window
-    let master: Value = app
-        .direct("/v2/equities/master")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let master: Value = app.direct_json("/v2/equities/master").await;
     let codes: Vec<String> = master["data"]
         .as_array()
         .unwrap()

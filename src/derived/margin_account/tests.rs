@@ -28,14 +28,20 @@ fn prices(p: &[(&str, f64)]) -> HashMap<String, f64> {
     p.iter().map(|(k, v)| (k.to_string(), *v)).collect()
 }
 
+/// The primer's account: 2,000 shares of A bought on margin at 1,000 yen, the deposit in
+/// `pledged` securities, priced at A's latest close.
+fn jsf_buy(pledged: serde_json::Value) -> AccountInput {
+    input(json!({
+        "Pledged": pledged,
+        "Positions": [{"Code": "A", "Side": "long", "Quantity": 2000, "EntryPrice": 1000}]
+    }))
+}
+
 /// JSF primer: 2,000 shares of A at 1,000 yen bought on margin: contract 2,000,000 yen,
 /// deposit 600,000 yen (30%), or 750,000 yen of securities at an 80% haircut.
 #[test]
 fn jsf_primer_initial_deposit() {
-    let a = input(json!({
-        "Pledged": [{"Value": 750000}],
-        "Positions": [{"Code": "A", "Side": "long", "Quantity": 2000, "EntryPrice": 1000}]
-    }));
+    let a = jsf_buy(json!([{"Value": 750000}]));
     let r = evaluate(&a, &prices(&[("A", 1000.0)])).unwrap();
     assert_eq!(r.entry_value, 2_000_000.0);
     assert_eq!(r.initial_deposit_required, 600_000.0);
@@ -58,10 +64,7 @@ fn jsf_primer_initial_deposit() {
 /// 750,000 x 80% - 300,000 = 300,000; 300,000 / 2,000,000 = 15% < 20%: call 100,000.
 #[test]
 fn jsf_primer_price_fall_to_15_percent() {
-    let a = input(json!({
-        "Pledged": [{"Value": 750000}],
-        "Positions": [{"Code": "A", "Side": "long", "Quantity": 2000, "EntryPrice": 1000}]
-    }));
+    let a = jsf_buy(json!([{"Value": 750000}]));
     let r = evaluate(&a, &prices(&[("A", 850.0)])).unwrap();
     assert_eq!(r.positions[0].unrealised_pl, -300_000.0);
     assert_eq!(r.unrealised_loss, 300_000.0);
@@ -91,27 +94,23 @@ fn jsf_primer_collateral_fall_to_18_percent() {
 
 #[test]
 fn gains_offset_losses_but_never_add() {
-    let a = input(json!({
-        "Cash": 300000,
-        "Positions": [
-            {"Code": "A", "Side": "long", "Quantity": 1000, "EntryPrice": 1000, "Price": 1100},
-            {"Code": "B", "Side": "short", "Quantity": 1000, "EntryPrice": 500, "Price": 550}
-        ]
-    }));
-    let r = evaluate(&a, &HashMap::new()).unwrap();
+    // A long in A at `price_a`, and a short in B that lost 50,000 yen.
+    let account = |price_a: f64| {
+        input(json!({
+            "Cash": 300000,
+            "Positions": [
+                {"Code": "A", "Side": "long", "Quantity": 1000, "EntryPrice": 1000, "Price": price_a},
+                {"Code": "B", "Side": "short", "Quantity": 1000, "EntryPrice": 500, "Price": 550}
+            ]
+        }))
+    };
+    let r = evaluate(&account(1100.0), &HashMap::new()).unwrap();
     assert_eq!(r.positions[0].unrealised_pl, 100_000.0);
     assert_eq!(r.positions[1].unrealised_pl, -50_000.0);
     assert_eq!(r.unrealised_net, 50_000.0);
     assert_eq!(r.loss_deducted, 0.0);
     assert_eq!(r.deposit, 300_000.0, "a net gain does not add");
-    let b = input(json!({
-        "Cash": 300000,
-        "Positions": [
-            {"Code": "A", "Side": "long", "Quantity": 1000, "EntryPrice": 1000, "Price": 1010},
-            {"Code": "B", "Side": "short", "Quantity": 1000, "EntryPrice": 500, "Price": 550}
-        ]
-    }));
-    let r = evaluate(&b, &HashMap::new()).unwrap();
+    let r = evaluate(&account(1010.0), &HashMap::new()).unwrap();
     assert_eq!(r.loss_deducted, 40_000.0);
     assert_eq!(r.deposit, 260_000.0);
     assert_eq!(r.entry_value, 1_500_000.0);
