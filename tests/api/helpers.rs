@@ -82,6 +82,12 @@ impl TestApp {
         self.http.get(format!("{}{}", self.url, path_and_query))
     }
 
+    /// A POST of a JSON body to the proxy.
+    pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
+        let r = self.http.post(format!("{}{}", self.url, path)).json(body);
+        r.send().await.expect("request")
+    }
+
     /// [`TestApp::get`]'s body as JSON.
     pub async fn get_json(&self, path_and_query: &str) -> serde_json::Value {
         let r = self.get(path_and_query).await;

@@ -583,7 +583,7 @@ async fn stats_count_requests_but_not_pages_or_control_calls() {
 }
 
 #[tokio::test]
-async fn code_33500_matches_the_seed_article() {
+async fn code_33500_matches_the_market_cap_article() {
     let h = start(cfg(Plan::Premium)).await;
     let v = get(
         &h,
