@@ -294,6 +294,14 @@ fn deriv_day(ctx: &Ctx) -> Option<NaiveDate> {
     deriv_day_at(ctx.now_jst, ctx.date("date"))
 }
 
+/// Futures products: category, tick size, and the multiple of TOPIX their price tracks.
+const FUTURES: &[(&str, f64, f64)] = &[
+    ("NK225F", 10.0, 13.5),
+    ("NK225MF", 5.0, 13.5),
+    ("TOPIXF", 0.5, 1.0),
+    ("TOPIXMF", 0.25, 1.0),
+];
+
 pub fn futures(ctx: &Ctx) -> Vec<String> {
     let Some(d) = deriv_day(ctx) else {
         return Vec::new();
@@ -301,67 +309,71 @@ pub fn futures(ctx: &Ctx) -> Vec<String> {
     let cat = ctx.req.get("category");
     let central_only = ctx.req.get("contract_flag").is_some();
     let topix = index_bar(ctx.m.seed, "0000", d).3;
-    let products: &[(&str, f64, f64)] = &[
-        ("NK225F", 10.0, 13.5),
-        ("NK225MF", 5.0, 13.5),
-        ("TOPIXF", 0.5, 1.0),
-        ("TOPIXMF", 0.25, 1.0),
-    ];
     let mut out = Vec::new();
-    for (pi, (prod, tick, mult)) in products.iter().enumerate() {
-        if cat.is_some_and(|c| c != *prod) {
+    for (pi, product) in FUTURES.iter().enumerate() {
+        if cat.is_some_and(|c| c != product.0) {
             continue;
         }
-        for (ci, (y, m)) in contract_months(d, 3).into_iter().enumerate() {
+        for (ci, month) in contract_months(d, 3).into_iter().enumerate() {
             if central_only && ci > 0 {
                 continue;
             }
-            let code = format!("{}{:02}{:02}{:02}18", 16 + pi, y % 100, m, 1);
-            let base = topix * mult;
-            let r = |k: u64| {
-                unit(h(&[
-                    ctx.m.seed,
-                    160,
-                    pi as u64,
-                    ci as u64,
-                    d.num_days_from_ce() as u64,
-                    k,
-                ]))
-            };
-            let t = |x: f64| (x / tick).round() * tick;
-            let c = t(base * (1.0 + (r(1) - 0.5) * 0.01));
-            let o = t(base * (1.0 + (r(2) - 0.5) * 0.01));
-            let hi = o.max(c) + tick * (r(3) * 10.0).round();
-            let lo = o.min(c) - tick * (r(4) * 10.0).round();
-            let vo = ((1.0 + 99.0 * r(5)) * 1000.0 / (ci as f64 + 1.0)).round();
-            let cm = format!("{y}-{m:02}");
-            let sq = sq_day(y, m);
-            let ltd = calendar::prev_business_day(sq);
-            out.push(row(ctx.fields(), |k| match k {
-                "Code" => V::St(code.clone()),
-                "ProdCat" => V::S(prod),
-                "Date" => V::St(jst::fmt_date(d)),
-                "O" | "MO" | "EO" => V::N(o),
-                "H" | "MH" | "EH" => V::N(hi),
-                "L" | "ML" | "EL" => V::N(lo),
-                "C" | "AC" | "EC" | "Settle" => V::N(c),
-                "MC" | "AO" => V::N(t((o + c) / 2.0)),
-                "AH" => V::N(hi),
-                "AL" => V::N(lo),
-                "Vo" => V::N(vo),
-                "VoOA" => V::N((vo * 0.1).round()),
-                "OI" => V::N((vo * 3.0).round()),
-                "Va" => V::N((vo * c * mult * 1000.0).round()),
-                "CM" => V::St(cm.clone()),
-                "EmMrgnTrgDiv" => V::S("002"),
-                "LTD" => V::St(jst::fmt_date(ltd)),
-                "SQD" => V::St(jst::fmt_date(sq)),
-                "CCMFlag" => V::S(if ci == 0 { "1" } else { "0" }),
-                _ => V::Null,
-            }));
+            out.push(futures_row(ctx, d, topix, (pi, *product), (ci, month)));
         }
     }
     out
+}
+
+/// Product `pi` in contract month `ci` (0 = central) on day `d`.
+fn futures_row(
+    ctx: &Ctx,
+    d: NaiveDate,
+    topix: f64,
+    (pi, (prod, tick, mult)): (usize, (&'static str, f64, f64)),
+    (ci, (y, m)): (usize, (i32, u32)),
+) -> String {
+    let code = format!("{}{:02}{:02}{:02}18", 16 + pi, y % 100, m, 1);
+    let base = topix * mult;
+    let r = |k: u64| {
+        unit(h(&[
+            ctx.m.seed,
+            160,
+            pi as u64,
+            ci as u64,
+            d.num_days_from_ce() as u64,
+            k,
+        ]))
+    };
+    let t = |x: f64| (x / tick).round() * tick;
+    let c = t(base * (1.0 + (r(1) - 0.5) * 0.01));
+    let o = t(base * (1.0 + (r(2) - 0.5) * 0.01));
+    let hi = o.max(c) + tick * (r(3) * 10.0).round();
+    let lo = o.min(c) - tick * (r(4) * 10.0).round();
+    let vo = ((1.0 + 99.0 * r(5)) * 1000.0 / (ci as f64 + 1.0)).round();
+    let sq = sq_day(y, m);
+    let ltd = calendar::prev_business_day(sq);
+    row(ctx.fields(), |k| match k {
+        "Code" => V::St(code.clone()),
+        "ProdCat" => V::S(prod),
+        "Date" => V::St(jst::fmt_date(d)),
+        "O" | "MO" | "EO" => V::N(o),
+        "H" | "MH" | "EH" => V::N(hi),
+        "L" | "ML" | "EL" => V::N(lo),
+        "C" | "AC" | "EC" | "Settle" => V::N(c),
+        "MC" | "AO" => V::N(t((o + c) / 2.0)),
+        "AH" => V::N(hi),
+        "AL" => V::N(lo),
+        "Vo" => V::N(vo),
+        "VoOA" => V::N((vo * 0.1).round()),
+        "OI" => V::N((vo * 3.0).round()),
+        "Va" => V::N((vo * c * mult * 1000.0).round()),
+        "CM" => V::St(format!("{y}-{m:02}")),
+        "EmMrgnTrgDiv" => V::S("002"),
+        "LTD" => V::St(jst::fmt_date(ltd)),
+        "SQD" => V::St(jst::fmt_date(sq)),
+        "CCMFlag" => V::S(if ci == 0 { "1" } else { "0" }),
+        _ => V::Null,
+    })
 }
 
 /// An option chain's underlying: product category, underlying code (4 characters; empty
