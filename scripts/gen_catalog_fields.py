@@ -10,7 +10,7 @@ root = pathlib.Path(__file__).resolve().parent.parent
 spec = json.loads((root / "src/catalog/jpx/endpoints.json").read_text())
 
 # Keys the upstream added after the January 2026 snapshot. Sources: the upstream's current
-# documentation as summarised in the project's spec notes, and the official Python client
+# documentation as summarised in docs/upstream.md, and the official Python client
 # (jquants-api-client 2.8), which selects these columns and fails when one is missing.
 NEWER = {
     "/markets/margin-interest": ["PubDate", "Date", "Code", "IssType", "ShrtVol", "LongVol",
@@ -42,7 +42,7 @@ for e in spec["endpoints"]:
     if e["path"] in NEWER:
         fields = NEWER[e["path"]]
     if e["path"] == "/equities/master" and "ProdCat" not in fields:
-        fields = fields + ["ProdCat"]  # listed in the spec notes and selected by the client
+        fields = fields + ["ProdCat"]  # listed in docs/upstream.md and selected by the client
     if e["path"] == "/fins/summary":
         fields = fins_summary(fields)
     rows.append((e["path"], fields))

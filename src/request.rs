@@ -260,7 +260,7 @@ fn check_combination(
     )))
 }
 
-/// The dates a plan's subscription covers (NOTES.md "Plans: history available"): Free from
+/// The dates a plan's subscription covers (`docs/upstream.md`, "Plans"): Free from
 /// 2 years 12 weeks ago to 12 weeks ago; Light, Standard, Premium 5, 10, 20 years back (and the
 /// next business day's listings ahead).
 pub fn history_window(plan: Plan, today: NaiveDate) -> (NaiveDate, NaiveDate) {

@@ -1,5 +1,5 @@
 //! How long a cached answer stays fresh: every rule in one place, driven by the upstream's
-//! publication schedule in JST (NOTES.md, "Update times").
+//! publication schedule in JST (`docs/upstream.md`, "Update times").
 //!
 //! | dataset | settled (fresh for [`SETTLED_TTL`]) when the request's last date D... | otherwise fresh until |
 //! |---|---|---|

@@ -22,11 +22,10 @@ use sha2::{Digest, Sha256};
 
 use crate::catalog::{self, Endpoint};
 use crate::envelope::{self, Merged};
-use crate::error::ApiError;
 use crate::jst::Clock;
 use crate::request::CanonicalRequest;
 use crate::store::{Store, StoreStats, StoredEntry};
-use crate::upstream::Upstream;
+use crate::upstream::{Upstream, UpstreamError};
 
 /// How an answer was served; sent as `X-Cache`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +43,26 @@ impl CacheStatus {
             CacheStatus::Miss => "MISS",
             CacheStatus::Stale => "STALE",
             CacheStatus::Coalesced => "COALESCED",
+        }
+    }
+}
+
+/// Where an answer came from: the `x-cache-tier` header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tier {
+    /// Memory.
+    L1,
+    /// Postgres.
+    L2,
+    Upstream,
+}
+
+impl Tier {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tier::L1 => "l1",
+            Tier::L2 => "l2",
+            Tier::Upstream => "upstream",
         }
     }
 }
@@ -219,8 +238,7 @@ impl Default for CacheConfig {
 pub struct Served {
     pub entry: Arc<Entry>,
     pub status: CacheStatus,
-    /// `l1`, `l2` or `upstream`.
-    pub tier: &'static str,
+    pub tier: Tier,
 }
 
 #[derive(Default)]
@@ -262,7 +280,9 @@ pub struct CacheStats {
     pub l2: Option<StoreStats>,
 }
 
-type FetchResult = Result<Arc<Entry>, Arc<ApiError>>;
+/// The single flight carries the upstream's own error (`Clone`), so every waiter gets the
+/// same kind of failure; routes turn it into an `ApiError`.
+type FetchResult = Result<Arc<Entry>, UpstreamError>;
 
 pub struct Cache {
     l1: moka::future::Cache<String, Arc<Entry>>,
@@ -271,7 +291,7 @@ pub struct Cache {
     snapshots: moka::future::Cache<String, Arc<Entry>>,
     store: Option<Arc<Store>>,
     upstream: Upstream,
-    flights: Arc<flight::Flights<Arc<Entry>, Arc<ApiError>>>,
+    flights: Arc<flight::Flights<Arc<Entry>, UpstreamError>>,
     clock: Clock,
     cfg: CacheConfig,
     known_splits: std::sync::Mutex<HashSet<(String, NaiveDate)>>,
@@ -287,25 +307,13 @@ impl std::fmt::Debug for Cache {
     }
 }
 
-fn clone_err(e: &ApiError) -> ApiError {
-    match e {
-        ApiError::BadRequest(m) => ApiError::BadRequest(m.clone()),
-        ApiError::Upstream { status, message } => ApiError::Upstream {
-            status: *status,
-            message: message.clone(),
-        },
-        ApiError::UpstreamUnavailable(d) => ApiError::UpstreamUnavailable(d.clone()),
-        ApiError::RateLimitQueue => ApiError::RateLimitQueue,
-        other => ApiError::Internal(anyhow::anyhow!("{other}")),
-    }
-}
-
 /// Failures where an older answer is better than none.
-fn serve_stale_on(e: &ApiError) -> bool {
+fn serve_stale_on(e: &UpstreamError) -> bool {
     match e {
-        ApiError::UpstreamUnavailable(_) | ApiError::RateLimitQueue | ApiError::Internal(_) => true,
-        ApiError::Upstream { status, .. } => status.is_server_error() || status.as_u16() == 429,
-        _ => false,
+        UpstreamError::Unavailable(_)
+        | UpstreamError::QueueTimeout
+        | UpstreamError::RateLimited => true,
+        UpstreamError::Status { status, .. } => status.is_server_error() || status.as_u16() == 429,
     }
 }
 
@@ -351,18 +359,18 @@ impl Cache {
     }
 
     /// The answer to `req`, from the cheapest tier that has it fresh.
-    pub async fn get(self: &Arc<Self>, req: &CanonicalRequest) -> Result<Served, ApiError> {
+    pub async fn get(self: &Arc<Self>, req: &CanonicalRequest) -> Result<Served, UpstreamError> {
         let now = self.clock.now();
         let key = req.key();
         let mut stale = None;
-        let mut stale_tier = "l1";
+        let mut stale_tier = Tier::L1;
         if let Some(e) = self.l1.get(&key).await {
             if e.is_fresh(now) {
                 self.counters.l1_hits.fetch_add(1, Ordering::Relaxed);
                 return Ok(Served {
                     entry: e,
                     status: CacheStatus::Hit,
-                    tier: "l1",
+                    tier: Tier::L1,
                 });
             }
             stale = Some(e);
@@ -378,11 +386,11 @@ impl Cache {
                         return Ok(Served {
                             entry: e,
                             status: CacheStatus::Hit,
-                            tier: "l2",
+                            tier: Tier::L2,
                         });
                     }
                     stale = Some(e);
-                    stale_tier = "l2";
+                    stale_tier = Tier::L2;
                 }
                 Err(err) => {
                     tracing::warn!(key, error = %err, "unreadable stored answer; refetching")
@@ -420,7 +428,7 @@ impl Cache {
                 Ok(Served {
                     entry,
                     status,
-                    tier: "upstream",
+                    tier: Tier::Upstream,
                 })
             }
             Err(e) => match stale {
@@ -433,7 +441,7 @@ impl Cache {
                         tier: stale_tier,
                     })
                 }
-                _ => Err(clone_err(&e)),
+                _ => Err(e),
             },
         }
     }
@@ -456,19 +464,16 @@ impl Cache {
         self.counters
             .upstream_fetches
             .fetch_add(1, Ordering::Relaxed);
-        let pages = self.upstream.fetch_pages(&req).await.map_err(|e| {
+        let pages = self.upstream.fetch_pages(&req).await.inspect_err(|_| {
             self.counters
                 .upstream_errors
                 .fetch_add(1, Ordering::Relaxed);
-            Arc::new(ApiError::from(e))
         })?;
         let merged = envelope::merge(req.endpoint, pages).map_err(|e| {
             self.counters
                 .upstream_errors
                 .fetch_add(1, Ordering::Relaxed);
-            Arc::new(ApiError::UpstreamUnavailable(format!(
-                "unparseable upstream answer: {e:#}"
-            )))
+            UpstreamError::Unavailable(format!("unparseable upstream answer: {e:#}"))
         })?;
         let now = self.clock.now();
         let fresh_until = freshness::fresh_until(&req, now, merged.is_empty());

@@ -115,7 +115,7 @@ pub enum Envelope {
     Object,
 }
 
-/// Datasets by upstream update schedule (NOTES.md "Update times"); the cache's freshness
+/// Datasets by upstream update schedule (`docs/upstream.md`, "Update times"); the cache's freshness
 /// rules are written per dataset in `crate::cache::freshness`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Dataset {
@@ -215,7 +215,7 @@ impl Endpoint {
     }
 }
 
-const NOTES: &str = "upstream documentation after the January 2026 snapshot (spec NOTES.md)";
+const NOTES: &str = "upstream documentation after the January 2026 snapshot (docs/upstream.md)";
 const CLIENT: &str = "official Python client jquants-api-client 2.8 (ClientV2)";
 
 use ParamKind::*;

@@ -1,5 +1,5 @@
 //! Dividend notices (`/fins/dividend`) with the `RefNo` / `CARefNo` / `StatCode` chain applied
-//! (seed 001), and annual dividend yields against the latest close.
+//! (`docs/dividends.md`), and annual dividend yields against the latest close.
 //!
 //! The chain: a new notice (`StatCode` 1, `CARefNo` = its own `RefNo`) starts a chain; a
 //! correction (2) replaces the notice its `CARefNo` names; a deletion (3) removes it. What is
@@ -409,8 +409,9 @@ mod tests {
         v.iter().map(|c| c.notice.ref_no()).collect()
     }
 
-    /// Seed 001's example (86970): new 1 (03-06), correction 2 -> 1 (03-07), deletion 3 -> 1
-    /// (03-08), new 4 (03-09): only notice 4 is in force, with no history.
+    /// The reference page's example (86970, `docs/dividends.md`): new 1 (03-06), correction
+    /// 2 -> 1 (03-07), deletion 3 -> 1 (03-08), new 4 (03-09): only notice 4 is in force, with
+    /// no history.
     #[test]
     fn seed_001_chain() {
         let ns = [

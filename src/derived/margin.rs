@@ -1,5 +1,5 @@
 //! Margin balances per issue and application date, from `/markets/margin-interest`, with the
-//! ratios of seed 002: 信用倍率 (`LongVol / ShrtVol`), the net position (信用残 = 買残 - 売残),
+//! ratios of `docs/margin.md`: 信用倍率 (`LongVol / ShrtVol`), the net position (信用残 = 買残 - 売残),
 //! week-on-week (or day-on-day) changes, yen values and 信用買残比率 (long value / market
 //! cap ex-treasury).
 //!
@@ -16,7 +16,8 @@ use super::market_cap::{Bar, MarketCapRow};
 use super::values::{get, num, req_date, text};
 use super::{DerivedError, Row, code_matches};
 
-/// The switch to daily data (NOTES: "daily since 2026-09-25"); rows on or after it are daily.
+/// The switch to daily data (`docs/margin.md`: daily from 2026-09-25); rows on or after it
+/// are daily.
 pub fn first_daily_date() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 9, 25).expect("valid date")
 }
@@ -281,7 +282,7 @@ mod tests {
         }
     }
 
-    /// The 9-key schema of seed 000 (numbers as JSON numbers).
+    /// The older 9-key schema (`docs/margin.md`; numbers as JSON numbers).
     fn old_week(date: &str, long: f64, short: f64) -> MarginInterest {
         parse(json!({
             "Date": date, "Code": "86970", "ShrtVol": short, "LongVol": long,

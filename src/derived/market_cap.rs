@@ -1,6 +1,6 @@
 //! Daily market cap from the raw close `C` and the issued shares of the latest financial
 //! statement known on that day, adjusted for splits and reverse splits between filings via
-//! the bars' `AdjFactor` (seed 003, done properly).
+//! the bars' `AdjFactor` (the method of `docs/market-cap.md`, done properly).
 //!
 //! Why each rule:
 //! - A statement is only usable once the market could know it: a disclosure at or after
@@ -345,7 +345,7 @@ mod tests {
         rows.iter().find(|r| r.date == date).unwrap().clone()
     }
 
-    /// Seed 003: Metaplanet (33500), 1:10 split with ex-date 2025-03-28. Shares 36,268,334
+    /// docs/market-cap.md: Metaplanet (33500), 1:10 split, ex-date 2025-03-28. Shares 36,268,334
     /// from the 2025-03-03 statement, x10 = 362,683,340 from the ex-date, 459,906,340 from
     /// the day after the 2025-05-14 15:30 statement. Closes are illustrative (the article's
     /// table is a screenshot); the point is the price falls to 1/10 while the cap does not jump.

@@ -44,7 +44,7 @@ impl From<DerivedError> for crate::error::ApiError {
 }
 
 /// Whether an upstream code matches the requested one: a 4-character request means the
-/// common stock, whose 5-character code ends in `0` (NOTES: "4-character code means ...").
+/// common stock, whose 5-character code ends in `0` (`docs/upstream.md`, "Protocol").
 pub fn code_matches(row_code: &str, wanted: &str) -> bool {
     row_code == wanted
         || (wanted.len() == 4 && row_code.len() == 5 && row_code == format!("{wanted}0"))

@@ -17,7 +17,7 @@ use utoipa_axum::routes;
 use super::AppState;
 use crate::catalog;
 use crate::derived::margin::{self, MarginInterest, MarginRow};
-use crate::derived::margin_account::{self, AccountInput, AccountReport};
+use crate::derived::margin_account::{AccountInput, AccountReport};
 use crate::derived::market_cap::{self, Bar, MarketCapRow, Statement, TradingDay};
 use crate::derived::{Row, dividends};
 use crate::envelope;
@@ -404,12 +404,10 @@ pub struct MarginAccountResponse {
 async fn margin_account_route(State(st): State<AppState>, body: Bytes) -> ApiResult<Response> {
     let input: AccountInput = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request(format!("Invalid request body: {e}")))?;
-    // Dry run with placeholder prices: any input error is a 400 before an upstream call.
-    let needed = margin_account::codes_needing_prices(&input);
-    let placeholders: HashMap<String, f64> = needed.iter().map(|c| (c.clone(), 1.0)).collect();
-    margin_account::evaluate(&input, &placeholders)?;
+    // Any input error is a 400 here, before an upstream call.
+    let account = input.validate()?;
     let mut prices = HashMap::new();
-    for code in needed {
+    for code in account.codes_needing_prices() {
         let canonical = canonical_code(&code)
             .ok_or_else(|| ApiError::bad_request(format!("Invalid code: {code}")))?;
         let bars = upstream_rows(&st, "/equities/bars/daily", &format!("code={canonical}")).await?;
@@ -419,6 +417,6 @@ async fn margin_account_route(State(st): State<AppState>, body: Bytes) -> ApiRes
         })?;
         prices.insert(code, close);
     }
-    let report = margin_account::evaluate(&input, &prices)?;
+    let report = account.evaluate(&prices)?;
     derived_response(&st, &[report], None, usize::MAX)
 }

@@ -17,7 +17,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 use super::AppState;
 use super::docs;
-use crate::cache::{self, CacheStatus, Served};
+use crate::cache::{self, CacheStatus, Served, Tier};
 use crate::catalog::{ENDPOINTS, Endpoint, ParamKind};
 use crate::error::{ApiError, ApiResult};
 use crate::request;
@@ -138,7 +138,7 @@ async fn resolve_page(
         Some(e) => Served {
             entry: e,
             status: CacheStatus::Hit,
-            tier: "l1",
+            tier: Tier::L1,
         },
         None => {
             let served = st.cache.get(req).await?;
@@ -179,7 +179,10 @@ fn respond(st: &AppState, served: &Served, page: usize, headers: &HeaderMap) -> 
     let age = (now - e.fetched_at).num_seconds().max(0);
     let mut h = HeaderMap::new();
     h.insert("x-cache", HeaderValue::from_static(served.status.as_str()));
-    h.insert("x-cache-tier", HeaderValue::from_static(served.tier));
+    h.insert(
+        "x-cache-tier",
+        HeaderValue::from_static(served.tier.as_str()),
+    );
     h.insert(header::AGE, HeaderValue::from(age));
     h.insert(
         header::CACHE_CONTROL,

@@ -234,54 +234,63 @@ pub fn add_business_days(d: NaiveDate, n: u32) -> NaiveDate {
 mod tests {
     use super::*;
 
+    /// `holidays(year)`, after checking it holds every one of `days`.
+    fn holidays_including(year: i32, days: &[NaiveDate]) -> Vec<NaiveDate> {
+        let h = holidays(year);
+        for d in days {
+            assert!(h.contains(d), "{d} missing");
+        }
+        h
+    }
+
     #[test]
     fn known_holidays_2025_2026() {
-        let h25 = holidays(2025);
-        for d in [
-            ymd(2025, 1, 1),
-            ymd(2025, 1, 13),
-            ymd(2025, 2, 11),
-            ymd(2025, 2, 24), // substitute for Sunday 2/23
-            ymd(2025, 3, 20),
-            ymd(2025, 4, 29),
-            ymd(2025, 5, 6), // 5/4 is a Sunday holiday and 5/5 a holiday too
-            ymd(2025, 7, 21),
-            ymd(2025, 8, 11),
-            ymd(2025, 9, 15),
-            ymd(2025, 9, 23),
-            ymd(2025, 10, 13),
-            ymd(2025, 11, 3),
-            ymd(2025, 11, 24), // substitute for Sunday 11/23
-        ] {
-            assert!(h25.contains(&d), "{d} missing");
-        }
+        let h25 = holidays_including(
+            2025,
+            &[
+                ymd(2025, 1, 1),
+                ymd(2025, 1, 13),
+                ymd(2025, 2, 11),
+                ymd(2025, 2, 24), // substitute for Sunday 2/23
+                ymd(2025, 3, 20),
+                ymd(2025, 4, 29),
+                ymd(2025, 5, 6), // 5/4 is a Sunday holiday and 5/5 a holiday too
+                ymd(2025, 7, 21),
+                ymd(2025, 8, 11),
+                ymd(2025, 9, 15),
+                ymd(2025, 9, 23),
+                ymd(2025, 10, 13),
+                ymd(2025, 11, 3),
+                ymd(2025, 11, 24), // substitute for Sunday 11/23
+            ],
+        );
         assert_eq!(h25.len(), 19);
-        let h26 = holidays(2026);
-        for d in [
-            ymd(2026, 3, 20),
-            ymd(2026, 5, 6), // substitute for Sunday 5/3
-            ymd(2026, 9, 21),
-            ymd(2026, 9, 22), // citizens' holiday
-            ymd(2026, 9, 23),
-        ] {
-            assert!(h26.contains(&d), "{d} missing");
-        }
+        holidays_including(
+            2026,
+            &[
+                ymd(2026, 3, 20),
+                ymd(2026, 5, 6), // substitute for Sunday 5/3
+                ymd(2026, 9, 21),
+                ymd(2026, 9, 22), // citizens' holiday
+                ymd(2026, 9, 23),
+            ],
+        );
         assert!(!is_business_day(ymd(2026, 9, 22)));
         assert_eq!(hol_div(ymd(2026, 9, 22)), 3);
     }
 
     #[test]
     fn special_years_and_closures() {
-        let h19 = holidays(2019);
-        for d in [
-            ymd(2019, 4, 30),
-            ymd(2019, 5, 1),
-            ymd(2019, 5, 2),
-            ymd(2019, 5, 6),
-            ymd(2019, 10, 22),
-        ] {
-            assert!(h19.contains(&d), "{d} missing");
-        }
+        let h19 = holidays_including(
+            2019,
+            &[
+                ymd(2019, 4, 30),
+                ymd(2019, 5, 1),
+                ymd(2019, 5, 2),
+                ymd(2019, 5, 6),
+                ymd(2019, 10, 22),
+            ],
+        );
         assert!(!h19.contains(&ymd(2019, 12, 23)));
         assert!(holidays(2020).contains(&ymd(2020, 7, 24)));
         assert!(!holidays(2020).contains(&ymd(2020, 10, 12)));

@@ -226,6 +226,85 @@ const SUFFIX: &[(&str, &str)] = &[
 /// Splits and reverse splits as the brief asks: mostly 1:2, some deeper, a few reverse.
 const FACTORS: &[f64] = &[0.5, 0.5, 0.5, 0.5, 0.25, 0.1, 1.0 / 3.0, 2.0, 5.0, 10.0];
 
+/// A company name from the 4-digit stem, so a preferred share is named like its common stock.
+fn generated_name(stem: &str) -> (String, String) {
+    let i = (hs(stem) % NAME_JP.len() as u64) as usize;
+    let j = (mix(hs(stem)) % SUFFIX.len() as u64) as usize;
+    (
+        format!("{}{}", NAME_JP[i], SUFFIX[j].0),
+        format!("{} {}", NAME_EN[i], SUFFIX[j].1),
+    )
+}
+
+/// The real issues that examples and `docs/` name, with their real names and sizes; all
+/// three are loan issues (`Mrgn` 2).
+struct Named {
+    code: &'static str,
+    name: &'static str,
+    name_en: &'static str,
+    sector: usize,
+    segment: usize,
+    scale_cat: &'static str,
+    base_price: f64,
+    base_volume: f64,
+    shares: f64,
+    fy_end_month: u32,
+}
+
+const NAMED: &[Named] = &[
+    Named {
+        code: "72030",
+        name: "トヨタ自動車",
+        name_en: "TOYOTA MOTOR CORPORATION",
+        sector: 16,
+        segment: 0,
+        scale_cat: "TOPIX Core30",
+        base_price: 2800.0,
+        base_volume: 2.5e7,
+        shares: 15_794_987_460.0,
+        fy_end_month: 3,
+    },
+    Named {
+        code: "86970",
+        name: "日本取引所グループ",
+        name_en: "Japan Exchange Group,Inc.",
+        sector: 30,
+        segment: 0,
+        scale_cat: "TOPIX Large70",
+        base_price: 1600.0,
+        base_volume: 3.0e6,
+        shares: 1_045_814_634.0,
+        fy_end_month: 3,
+    },
+    Named {
+        code: "33500",
+        name: "メタプラネット",
+        name_en: "Metaplanet Inc.",
+        sector: 24,
+        segment: 1,
+        scale_cat: "TOPIX Small 2",
+        base_price: 600.0,
+        base_volume: 2.0e7,
+        shares: 459_906_340.0,
+        fy_end_month: 12,
+    },
+];
+
+impl Named {
+    fn apply(&self, issue: &mut Issue) {
+        issue.name = self.name.into();
+        issue.name_en = self.name_en.into();
+        issue.sector = self.sector;
+        issue.segment = self.segment;
+        issue.scale_cat = self.scale_cat;
+        issue.mrgn = "2";
+        issue.base_price = self.base_price;
+        issue.base_volume = self.base_volume;
+        issue.shares = self.shares;
+        issue.fy_end_month = self.fy_end_month;
+    }
+}
+
 pub struct Market {
     pub seed: u64,
     pub issues: Vec<Issue>,
@@ -298,10 +377,23 @@ impl Market {
     }
 
     fn make_issue(seed: u64, index: usize, code: String, pref: bool) -> Issue {
+        let mut issue = Self::random_issue(seed, index, code);
+        if let Some(named) = NAMED.iter().find(|n| n.code == issue.code) {
+            named.apply(&mut issue);
+        }
+        if pref {
+            issue.name = format!("{}第1種優先株式", issue.name);
+            issue.name_en = format!("{} Preferred Shares", issue.name_en);
+            issue.base_volume = (issue.base_volume / 50.0).max(100.0);
+        }
+        issue
+    }
+
+    /// An issue drawn from the seed: sector, segment, listing date, size and fiscal year.
+    fn random_issue(seed: u64, index: usize, code: String) -> Issue {
         let hc = h(&[seed, hs(&code)]);
         let r = |k: u64| unit(h(&[hc, k]));
         let letter = code.chars().take(4).any(|c| c.is_ascii_alphabetic());
-        let sector = (r(1) * SECTORS33.len() as f64) as usize;
         let segment = if r(2) < 0.42 {
             0
         } else if r(2) < 0.80 {
@@ -317,27 +409,11 @@ impl Market {
         } else {
             history_start()
         };
-        let listed = first_business_on_or_after(listed);
-        let base_price = (150.0 * (r(5) * 4.5).exp()).round();
-        let base_volume = (2_000.0 * (r(6) * 6.0).exp()).round();
-        let shares = ((5.0e6 * (r(7) * 5.0).exp()) / 1000.0).round() * 1000.0;
-        let stem = &code[..4];
-        let i = (hs(stem) % NAME_JP.len() as u64) as usize;
-        let j = (mix(hs(stem)) % SUFFIX.len() as u64) as usize;
-        let (mut name, mut name_en) = (
-            format!("{}{}", NAME_JP[i], SUFFIX[j].0),
-            format!("{} {}", NAME_EN[i], SUFFIX[j].1),
-        );
-        let mut fy_end_month = if r(8) < 0.7 {
-            3
-        } else {
-            [12, 6, 9, 2][(r(9) * 4.0) as usize]
-        };
-        let mut issue = Issue {
-            code: code.clone(),
-            name: String::new(),
-            name_en: String::new(),
-            sector,
+        let (name, name_en) = generated_name(&code[..4]);
+        Issue {
+            name,
+            name_en,
+            sector: (r(1) * SECTORS33.len() as f64) as usize,
             segment,
             scale_cat: ["TOPIX Mid400", "TOPIX Small 1", "TOPIX Small 2", "-"]
                 [(r(10) * 4.0) as usize],
@@ -348,63 +424,20 @@ impl Market {
             } else {
                 "3"
             },
-            listed,
-            base_price,
-            base_volume,
-            shares,
-            fy_end_month,
+            listed: first_business_on_or_after(listed),
+            base_price: (150.0 * (r(5) * 4.5).exp()).round(),
+            base_volume: (2_000.0 * (r(6) * 6.0).exp()).round(),
+            shares: ((5.0e6 * (r(7) * 5.0).exp()) / 1000.0).round() * 1000.0,
+            fy_end_month: if r(8) < 0.7 {
+                3
+            } else {
+                [12, 6, 9, 2][(r(9) * 4.0) as usize]
+            },
             splits: Vec::new(),
             hash: hc,
             index,
-        };
-        match code.as_str() {
-            "72030" => {
-                (name, name_en) = ("トヨタ自動車".into(), "TOYOTA MOTOR CORPORATION".into());
-                issue.sector = 16;
-                issue.segment = 0;
-                issue.scale_cat = "TOPIX Core30";
-                issue.mrgn = "2";
-                issue.base_price = 2800.0;
-                issue.base_volume = 2.5e7;
-                issue.shares = 15_794_987_460.0;
-                fy_end_month = 3;
-            }
-            "86970" => {
-                (name, name_en) = (
-                    "日本取引所グループ".into(),
-                    "Japan Exchange Group,Inc.".into(),
-                );
-                issue.sector = 30;
-                issue.segment = 0;
-                issue.scale_cat = "TOPIX Large70";
-                issue.mrgn = "2";
-                issue.base_price = 1600.0;
-                issue.base_volume = 3.0e6;
-                issue.shares = 1_045_814_634.0;
-                fy_end_month = 3;
-            }
-            "33500" => {
-                (name, name_en) = ("メタプラネット".into(), "Metaplanet Inc.".into());
-                issue.sector = 24;
-                issue.segment = 1;
-                issue.scale_cat = "TOPIX Small 2";
-                issue.mrgn = "2";
-                issue.base_price = 600.0;
-                issue.base_volume = 2.0e7;
-                issue.shares = 459_906_340.0;
-                fy_end_month = 12;
-            }
-            _ => {}
+            code,
         }
-        if pref {
-            name = format!("{name}第1種優先株式");
-            name_en = format!("{name_en} Preferred Shares");
-            issue.base_volume = (issue.base_volume / 50.0).max(100.0);
-        }
-        issue.name = name;
-        issue.name_en = name_en;
-        issue.fy_end_month = fy_end_month;
-        issue
     }
 
     fn schedule_splits(seed: u64, issues: &mut [Issue]) {
@@ -624,7 +657,7 @@ impl Issue {
     /// Shares issued (incl. treasury) at the end of day `d`.
     pub fn shares_at(&self, d: NaiveDate) -> f64 {
         if self.code == "33500" {
-            // Seed 003: 36,268,334 before the 1:10 split, then capital raises on top.
+            // `docs/market-cap.md`: 36,268,334 before the 1:10 split, then capital raises on top.
             return if d < ymd(2025, 3, 28) {
                 36_268_334.0
             } else if d < ymd(2025, 3, 31) {

@@ -1,6 +1,6 @@
 //! Offline simulator of the J-Quants API V2, the upstream every other part of the project is
 //! tested against. It serves every catalog endpoint at `/v2{path}` from a deterministic
-//! synthetic market and reproduces the upstream's protocol (NOTES.md): key auth, plan
+//! synthetic market and reproduces the upstream's protocol (`docs/upstream.md`): key auth, plan
 //! restrictions and history windows, parameter rules (`crate::request`, shared with the
 //! proxy), byte-based pagination with query-bound keys, gzip on request, per-key rate limits
 //! with lockout, and publication times driven by an injectable clock.
@@ -341,7 +341,30 @@ async fn v2_handler(State(s): State<Arc<Shared>>, req: Request) -> Response {
     let path = if path.is_empty() { "/" } else { path };
     let raw_query = uri.query();
     s.stats.lock().expect("stats lock").count(path, raw_query);
+    if let Some(faulted) = inject_faults(&s, path).await {
+        return faulted;
+    }
+    let headers = req.headers();
+    let now = s.cfg.clock.now();
+    let parsed = match admit(&s, req.method(), headers, path, raw_query, now) {
+        Ok(p) => p,
+        Err((status, msg)) => return message(status, &msg),
+    };
+    let origin = format!(
+        "http://{}",
+        headers
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("127.0.0.1")
+    );
+    match answer(&s, parsed, origin, now).await {
+        Ok(body) => json_response(body, crate::gzip::accepted(headers)),
+        Err((status, msg)) => message(status, &msg),
+    }
+}
 
+/// The configured latency, then the fault injected for `path`, if any.
+async fn inject_faults(s: &Shared, path: &str) -> Option<Response> {
     let (action, fault_latency) = {
         let mut f = s.faults.lock().expect("faults lock");
         (f.next(path), f.latency_ms(path))
@@ -358,19 +381,32 @@ async fn v2_handler(State(s): State<Arc<Shared>>, req: Request) -> Response {
             } else {
                 "Internal Server Error"
             };
-            return message(status, msg);
+            Some(message(status, msg))
         }
-        Action::Drop => return dropped_response(),
-        Action::None => {}
+        Action::Drop => Some(dropped_response()),
+        Action::None => None,
     }
+}
 
-    let headers = req.headers().clone();
+/// An error answer in the upstream's shape: its status and `message`.
+type Refusal = (StatusCode, String);
+
+/// The upstream's checks, in its order: route and method, key, rate limit, plan, parameters,
+/// the plan's history window. A refusal is the upstream's answer to it.
+fn admit(
+    s: &Shared,
+    method: &Method,
+    headers: &axum::http::HeaderMap,
+    path: &str,
+    raw_query: Option<&str>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<crate::request::Parsed, Refusal> {
     let endpoint = match catalog::find(path) {
-        Some(e) if req.method() == Method::GET => e,
-        _ => return message(StatusCode::FORBIDDEN, NO_ROUTE),
+        Some(e) if method == Method::GET => e,
+        _ => return Err((StatusCode::FORBIDDEN, NO_ROUTE.into())),
     };
     if headers.get("x-api-key").and_then(|v| v.to_str().ok()) != Some(s.cfg.api_key.as_str()) {
-        return message(StatusCode::FORBIDDEN, INVALID_KEY);
+        return Err((StatusCode::FORBIDDEN, INVALID_KEY.into()));
     }
     let per_window = s.cfg.plan.per_minute();
     let fins = (endpoint.rate_group == RateGroup::Statements).then_some(catalog::FINS_PER_MINUTE);
@@ -382,31 +418,26 @@ async fn v2_handler(State(s): State<Arc<Shared>>, req: Request) -> Response {
     );
     if verdict != Verdict::Ok {
         s.stats.lock().expect("stats lock").rate_limited += 1;
-        return message(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests");
+        return Err((StatusCode::TOO_MANY_REQUESTS, "Too Many Requests".into()));
     }
-    if let Err(e) = crate::request::check_plan(endpoint, s.cfg.plan) {
-        return message(e.status(), &e.public_message());
-    }
-    let parsed = match crate::request::parse(endpoint, raw_query) {
-        Ok(p) => p,
-        Err(e) => return message(e.status(), &e.public_message()),
-    };
-    let now = s.cfg.clock.now();
+    let refused = |e: crate::error::ApiError| (e.status(), e.public_message());
+    crate::request::check_plan(endpoint, s.cfg.plan).map_err(refused)?;
+    let parsed = crate::request::parse(endpoint, raw_query).map_err(refused)?;
+    let today = crate::jst::today(now);
+    crate::request::check_history(&parsed.request, s.cfg.plan, today, chrono::Duration::zero())
+        .map_err(refused)?;
+    Ok(parsed)
+}
+
+/// Generates the rows off the async threads and cuts the requested page.
+async fn answer(
+    s: &Arc<Shared>,
+    parsed: crate::request::Parsed,
+    origin: String,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<String, Refusal> {
     let (now_jst, today) = (crate::jst::to_jst(now), crate::jst::today(now));
-    if let Err(e) =
-        crate::request::check_history(&parsed.request, s.cfg.plan, today, chrono::Duration::zero())
-    {
-        return message(e.status(), &e.public_message());
-    }
     let (lo, hi) = datasets::window(s.cfg.plan, today);
-    let origin = format!(
-        "http://{}",
-        headers
-            .get(header::HOST)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("127.0.0.1")
-    );
-    let gzip = crate::gzip::accepted(&headers);
     let page_bytes = s.page_bytes.load(Ordering::Relaxed);
     let shared = s.clone();
     let result = tokio::task::spawn_blocking(move || {
@@ -432,15 +463,17 @@ async fn v2_handler(State(s): State<Arc<Shared>>, req: Request) -> Response {
         )
     })
     .await;
-    let body = match result {
-        Ok(Ok(b)) => b,
-        Ok(Err(msg)) => return message(StatusCode::BAD_REQUEST, &msg),
+    match result {
+        Ok(Ok(b)) => Ok(b),
+        Ok(Err(msg)) => Err((StatusCode::BAD_REQUEST, msg)),
         Err(e) => {
             tracing::error!(error = %e, "generator panicked");
-            return message(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error");
+            Err((
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Internal Server Error".into(),
+            ))
         }
-    };
-    json_response(body, gzip)
+    }
 }
 
 fn json_response(body: String, gzip: bool) -> Response {

@@ -155,10 +155,8 @@ async fn limiter_never_exceeds_the_limit_in_any_window() {
         limit as f64 / 1.05
     );
     assert!(max <= limit, "a window held {max} > {limit} calls");
-    assert!(
-        achieved >= 0.8 * limit as f64,
-        "achieved only {achieved:.1} per window"
-    );
+    // That the budget is used, not just respected, is
+    // `a_backlog_is_let_through_one_slot_apart` (on tokio's clock, not this machine's).
     let stats = up.limiter_stats();
     assert_eq!(stats.calls, n as u64);
     assert_eq!(stats.queued, 0);
@@ -258,13 +256,15 @@ async fn waiting_longer_than_queue_timeout_fails_clearly() {
     let waited = start.elapsed();
     assert!(matches!(b, Err(UpstreamError::QueueTimeout)), "{b:?}");
     assert!(matches!(c, Err(UpstreamError::QueueTimeout)), "{c:?}");
-    assert!(
-        waited >= Duration::from_millis(80) && waited < Duration::from_millis(200),
-        "{waited:?}"
-    );
+    assert!(waited >= Duration::from_millis(80), "{waited:?}");
     assert_eq!(server.hits().len(), 1);
     let stats = up.limiter_stats();
     assert_eq!((stats.queue_timeouts, stats.queued), (2, 0));
+    // Callers that gave up used no slot: once the next slot is due (210 ms after the first
+    // call), a new caller gets it at once, where two used slots would push it past 80 ms.
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    up.call(req("/equities/master", "d=1")).await.unwrap();
+    assert_eq!(server.hits().len(), 2);
     assert!(matches!(
         ApiError::from(UpstreamError::QueueTimeout),
         ApiError::RateLimitQueue
@@ -658,15 +658,46 @@ async fn a_cooldown_longer_than_the_queue_timeout_fails_fast() {
         tokio::spawn(async move { up.call(req("/equities/master", "a=1")).await })
     };
     tokio::time::sleep(Duration::from_millis(50)).await;
-    let start = Instant::now();
+    let before = up.limiter_stats();
     let e = up.call(req("/equities/master", "b=1")).await.unwrap_err();
     assert!(matches!(e, UpstreamError::QueueTimeout), "{e:?}");
-    assert!(
-        start.elapsed() < Duration::from_millis(50),
-        "{:?}",
-        start.elapsed()
-    );
+    // Refused on arrival: it never joined the queue, so it waited nothing.
+    let after = up.limiter_stats();
+    assert_eq!(after.queue_timeouts, before.queue_timeouts + 1);
+    assert_eq!(after.total_wait, before.total_wait, "it queued");
     // The 429'd request itself waits out the cool-down outside its queue timeout.
     first.await.unwrap().unwrap();
     assert_eq!(server.hits().len(), 2);
+}
+
+/// With a backlog, the limiter lets one call through per slot, no slower: the whole budget
+/// is used. On tokio's paused clock, so the machine's load cannot change the answer.
+#[tokio::test(start_paused = true)]
+async fn a_backlog_is_let_through_one_slot_apart() {
+    let window = Duration::from_secs(60);
+    let limiter = Arc::new(limiter::Limiter::new(
+        60,
+        60,
+        window,
+        0.05,
+        Duration::from_secs(3600),
+    ));
+    let start = tokio::time::Instant::now();
+    let tasks: Vec<_> = (0..10)
+        .map(|_| {
+            let limiter = limiter.clone();
+            tokio::spawn(async move {
+                limiter.acquire(RateGroup::Plan).await.unwrap();
+                tokio::time::Instant::now()
+            })
+        })
+        .collect();
+    let mut granted = Vec::new();
+    for t in tasks {
+        granted.push(t.await.unwrap() - start);
+    }
+    granted.sort();
+    let slot = window.div_f64(60.0).mul_f64(1.05);
+    let expected: Vec<Duration> = (0..10).map(|i| slot * i).collect();
+    assert_eq!(granted, expected);
 }

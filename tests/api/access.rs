@@ -25,7 +25,8 @@ fn keyed() -> Options {
 #[tokio::test]
 async fn client_keys_are_required_when_configured() {
     let app = spawn_app_with(keyed()).await;
-    let url = format!("{}/v2/equities/bars/daily?code=7203&date=20261119", app.url);
+    let path = "/v2/equities/bars/daily?code=7203&date=20261119";
+    let url = format!("{}{path}", app.url);
     for key in [None, Some("wrong-key-9999"), Some(SIM_KEY)] {
         let mut r = app.http.get(&url);
         if let Some(k) = key {
@@ -41,13 +42,7 @@ async fn client_keys_are_required_when_configured() {
         0,
         "refused requests reached the upstream"
     );
-    let ok = app
-        .http
-        .get(&url)
-        .header("x-api-key", "research-key-123")
-        .send()
-        .await
-        .unwrap();
+    let ok = app.get_with(path, "x-api-key", "research-key-123").await;
     assert_eq!(ok.status(), 200);
     // Derived routes are data too.
     let r = app
@@ -118,12 +113,8 @@ async fn admin_routes_are_closed_without_an_admin_key() {
     })
     .await;
     let r = app
-        .http
-        .get(format!("{}/admin/cache/stats", app.url))
-        .header("x-api-key", "anything")
-        .send()
-        .await
-        .unwrap();
+        .get_with("/admin/cache/stats", "x-api-key", "anything")
+        .await;
     assert_eq!(r.status(), 403);
     let v: Value = r.json().await.unwrap();
     assert!(v["message"].as_str().unwrap().contains("disabled"));
@@ -147,7 +138,8 @@ async fn per_client_quotas_stop_one_app_from_starving_the_others() {
     };
     opts.client_quota = 5;
     let app = spawn_app_with(opts).await;
-    let url = format!("{}/v2/markets/calendar", app.url);
+    let path = "/v2/markets/calendar";
+    let url = format!("{}{path}", app.url);
     let mut statuses = vec![];
     for _ in 0..8 {
         statuses.push(
@@ -171,13 +163,7 @@ async fn per_client_quotas_stop_one_app_from_starving_the_others() {
         3,
         "{statuses:?}"
     );
-    let other = app
-        .http
-        .get(&url)
-        .header("x-api-key", "modest-key-123")
-        .send()
-        .await
-        .unwrap();
+    let other = app.get_with(path, "x-api-key", "modest-key-123").await;
     assert_eq!(other.status(), 200);
 }
 
@@ -199,13 +185,7 @@ async fn the_upstream_key_never_appears_in_responses_or_logs() {
         "/openapi.json",
         "/admin/cache/stats",
     ] {
-        let r = app
-            .http
-            .get(format!("{}{p}", app.url))
-            .header("x-api-key", "admin-test-key")
-            .send()
-            .await
-            .unwrap();
+        let r = app.get_with(p, "x-api-key", "admin-test-key").await;
         seen.push_str(&format!("{:?}", r.headers()));
         seen.push_str(&r.text().await.unwrap());
     }

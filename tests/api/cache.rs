@@ -207,6 +207,33 @@ async fn errors_are_never_cached() {
 }
 
 #[tokio::test]
+async fn waiters_on_one_failed_fetch_all_get_the_upstreams_own_error() {
+    let app = Arc::new(
+        spawn_app_with(Options {
+            sim_latency: Duration::from_millis(300),
+            ..Default::default()
+        })
+        .await,
+    );
+    // A 403 is not retried: one upstream call, and every waiter sees a 403, not a 500.
+    app.sim.set_faults(Faults {
+        error_status: Some(403),
+        error_count: Some(1),
+        ..Default::default()
+    });
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let app = app.clone();
+            tokio::spawn(async move { app.get(HISTORY).await.status().as_u16() })
+        })
+        .collect();
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), 403);
+    }
+    assert_eq!(app.upstream_calls(), 1);
+}
+
+#[tokio::test]
 async fn admin_purge_by_code_and_stats() {
     let app = spawn_app().await;
     cache_header(&app, HISTORY).await;
@@ -238,12 +265,8 @@ async fn admin_purge_by_code_and_stats() {
         "HIT"
     );
     let stats: Value = app
-        .http
-        .get(format!("{}/admin/cache/stats", app.url))
-        .header("x-api-key", "admin-test-key")
-        .send()
+        .get_with("/admin/cache/stats", "x-api-key", "admin-test-key")
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -405,11 +428,8 @@ async fn a_new_split_invalidates_that_codes_adjusted_history_and_only_that() {
     // ...until the ex-date's bars are published and the proxy sees the new AdjFactor.
     app.clock.set(jst::at(ex, 20, 0));
     let day: Value = app
-        .get(&format!("/v2/equities/bars/daily?date={ex}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/v2/equities/bars/daily?date={ex}"))
+        .await;
     let row = day["data"]
         .as_array()
         .unwrap()

@@ -120,21 +120,13 @@ async fn margin_ratios_over_weekly_and_daily_rows() {
 async fn dividends_with_corrections_applied() {
     let app = spawn_app().await;
     // Find a code whose notices include a correction or a deletion.
-    let master: Value = app
-        .direct("/v2/equities/master")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let master: Value = app.direct_json("/v2/equities/master").await;
     let mut checked = false;
     for issue in master["data"].as_array().unwrap().iter().take(80) {
         let code = issue["Code"].as_str().unwrap();
         let notices: Value = app
-            .direct(&format!("/v2/fins/dividend?code={code}"))
-            .await
-            .json()
-            .await
-            .unwrap();
+            .direct_json(&format!("/v2/fins/dividend?code={code}"))
+            .await;
         let notices = notices["data"].as_array().unwrap();
         let deleted: Vec<&str> = notices
             .iter()
@@ -180,13 +172,7 @@ async fn margin_account_reproduces_the_jsf_example() {
         "Pledged": [{"Value": 750000}],
         "Positions": [{"Code": "7203", "Side": "long", "Kind": "standardized", "Quantity": 2000, "EntryPrice": 1000, "Price": 850}]
     });
-    let r = app
-        .http
-        .post(format!("{}/derived/margin-account", app.url))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let r = app.post_json("/derived/margin-account", &body).await;
     assert_eq!(r.status(), 200);
     let v: Value = r.json().await.unwrap();
     let report = &v["data"][0];
@@ -196,13 +182,7 @@ async fn margin_account_reproduces_the_jsf_example() {
     // Bad input is a 400 that names the field, and costs nothing upstream.
     let calls = app.upstream_calls();
     let bad = json!({"Cash": 0, "Positions": [{"Code": "7203", "Side": "buy", "Kind": "standardized", "Quantity": 1, "EntryPrice": 1}]});
-    let r = app
-        .http
-        .post(format!("{}/derived/margin-account", app.url))
-        .json(&bad)
-        .send()
-        .await
-        .unwrap();
+    let r = app.post_json("/derived/margin-account", &bad).await;
     assert_eq!(r.status(), 400);
     let v: Value = r.json().await.unwrap();
     assert!(v["message"].as_str().unwrap().contains("Side"), "{v}");

@@ -64,11 +64,40 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn get(&self, path_and_query: &str) -> reqwest::Response {
-        self.http
-            .get(format!("{}{}", self.url, path_and_query))
-            .send()
-            .await
-            .expect("request")
+        self.request(path_and_query).send().await.expect("request")
+    }
+
+    /// A GET to the proxy with one more header (a client key, a request id, ...).
+    pub async fn get_with(
+        &self,
+        path_and_query: &str,
+        name: &str,
+        value: &str,
+    ) -> reqwest::Response {
+        let r = self.request(path_and_query).header(name, value);
+        r.send().await.expect("request")
+    }
+
+    fn request(&self, path_and_query: &str) -> reqwest::RequestBuilder {
+        self.http.get(format!("{}{}", self.url, path_and_query))
+    }
+
+    /// A POST of a JSON body to the proxy.
+    pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
+        let r = self.http.post(format!("{}{}", self.url, path)).json(body);
+        r.send().await.expect("request")
+    }
+
+    /// [`TestApp::get`]'s body as JSON.
+    pub async fn get_json(&self, path_and_query: &str) -> serde_json::Value {
+        let r = self.get(path_and_query).await;
+        r.json().await.expect("JSON body")
+    }
+
+    /// [`TestApp::direct`]'s body as JSON.
+    pub async fn direct_json(&self, path_and_query: &str) -> serde_json::Value {
+        let r = self.direct(path_and_query).await;
+        r.json().await.expect("JSON body")
     }
 
     /// The same request straight to the simulator.

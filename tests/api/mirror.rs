@@ -49,12 +49,7 @@ pub fn sample_query(ep: &Endpoint, disc_no: Option<&str>) -> String {
 #[tokio::test]
 async fn every_endpoint_is_served_byte_for_byte() {
     let app = spawn_app().await;
-    let td: Value = app
-        .direct("/v2/td/list?date=2026-11-19")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let td: Value = app.direct_json("/v2/td/list?date=2026-11-19").await;
     let disc_no = td["data"][0]["DiscNo"].as_str().map(str::to_string);
     let mut checked = 0;
     for ep in ENDPOINTS.iter().filter(|e| e.api_available) {

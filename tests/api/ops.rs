@@ -21,22 +21,10 @@ async fn every_response_carries_a_request_id_and_metrics_count_requests() {
     assert_ne!(r2.headers()["x-request-id"].to_str().unwrap(), id);
     // A caller's own id is kept.
     let r3 = app
-        .http
-        .get(format!("{}/healthz", app.url))
-        .header("x-request-id", "trace-me-123")
-        .send()
-        .await
-        .unwrap();
+        .get_with("/healthz", "x-request-id", "trace-me-123")
+        .await;
     assert_eq!(r3.headers()["x-request-id"], "trace-me-123");
-    let metrics = app
-        .http
-        .get(format!("{}/metrics", app.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.get("/metrics").await.text().await.unwrap();
     for want in [
         "jqp_http_requests_total{route=\"/v2/equities/bars/daily\"",
         "cache=\"HIT\"",
@@ -121,15 +109,7 @@ async fn sigterm_finishes_in_flight_requests_then_exits() {
 #[tokio::test]
 async fn readiness_reports_memory_only_without_postgres() {
     let app = spawn_app().await;
-    let v: Value = app
-        .http
-        .get(format!("{}/readyz", app.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v: Value = app.get("/readyz").await.json().await.unwrap();
     assert_eq!(v["status"], "ready");
     assert_eq!(v["postgres"], "disabled");
     assert_eq!(v["mode"], "live");

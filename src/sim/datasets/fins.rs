@@ -1,6 +1,6 @@
 //! Corporate disclosures: financial statement summaries and details (quarterly documents and
-//! forecast revisions), dividend notices with their RefNo/CARefNo correction chains (seed
-//! 001), scheduled earnings dates and the earnings calendar. Documents are derived per
+//! forecast revisions), dividend notices with their RefNo/CARefNo correction chains
+//! (`docs/dividends.md`), scheduled earnings dates and the earnings calendar. Documents are derived per
 //! (issue, fiscal year), so a date cross-section only touches the years around that date.
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime};
@@ -139,7 +139,7 @@ pub fn docs_for_year(is: &Issue, fy_year: i32) -> Vec<Doc> {
         });
     }
     if is.code == "33500" {
-        // Seed 003: the FY2024 document on 2025-03-03 and the 1Q 2025 one on 2025-05-14.
+        // `docs/market-cap.md`: the FY2024 document on 2025-03-03, the 1Q 2025 one on 2025-05-14.
         for d in docs.iter_mut() {
             match (fy_year, d.kind) {
                 (2024, Kind::FY) => (d.disc, d.time) = (ymd(2025, 3, 3), "15:30:00"),
@@ -407,121 +407,139 @@ fn hm(h: u32, m: u32) -> NaiveTime {
     NaiveTime::from_hms_opt(h, m, 0).expect("valid time")
 }
 
+/// What a notice says, apart from its number and the chain it belongs to.
+struct Says {
+    interim: bool,
+    term: NaiveDate,
+    decided: bool,
+    rate: Option<f64>,
+    special: bool,
+}
+
+/// One fiscal year's notices in publication order, numbered as they are published.
+struct YearNotices<'a> {
+    is: &'a Issue,
+    fy_year: i32,
+    seq: u32,
+    out: Vec<Notice>,
+}
+
+impl YearNotices<'_> {
+    fn next_ref(&mut self, d: NaiveDate) -> String {
+        self.seq += 1;
+        format!(
+            "{}{}B{:05}",
+            d.format("%Y%m%d"),
+            self.fy_year.rem_euclid(10),
+            (self.is.index as u32 * 8 + self.seq) % 100_000
+        )
+    }
+
+    /// A new notice (StatCode 1), which starts its own chain; returns its RefNo.
+    fn announce(&mut self, d: NaiveDate, time: NaiveTime, says: Says) -> String {
+        let ref_no = self.next_ref(d);
+        self.push(d, time, ref_no.clone(), "1", ref_no.clone(), says);
+        ref_no
+    }
+
+    /// A correction (StatCode 2) or deletion (3) of the notice `ca_ref`.
+    fn amend(
+        &mut self,
+        d: NaiveDate,
+        time: NaiveTime,
+        stat: &'static str,
+        ca_ref: &str,
+        says: Says,
+    ) {
+        let ref_no = self.next_ref(d);
+        self.push(d, time, ref_no, stat, ca_ref.to_string(), says);
+    }
+
+    fn push(
+        &mut self,
+        pub_date: NaiveDate,
+        time: NaiveTime,
+        ref_no: String,
+        stat: &'static str,
+        ca_ref: String,
+        says: Says,
+    ) {
+        self.out.push(Notice {
+            pub_date,
+            time,
+            ref_no,
+            stat,
+            ca_ref,
+            interim: says.interim,
+            decided: says.decided,
+            term: says.term,
+            rate: says.rate,
+            special: says.special,
+        });
+    }
+}
+
 /// Dividend notices of one fiscal year: forecasts at the FY/Q2 documents, decisions later;
-/// some years carry a correction, a deletion and a re-announcement (seed 001's chain).
+/// some years carry a correction, a deletion and a re-announcement (`docs/dividends.md`).
 fn notices_for_year(is: &Issue, fy_year: i32) -> Vec<Notice> {
     let docs = docs_for_year(is, fy_year);
     let prev_fy = docs_for_year(is, fy_year - 1);
     let fy_en = docs[0].fy_en;
-    let q2_en = docs[1].per_en;
     let r = |k: u64| unit(h(&[is.hash, 90, fy_year as u64, k]));
     let base = (is.base_price / is.future_factor(fy_en).max(1e-9) * 0.012)
         .round()
         .max(1.0);
-    let mut out = Vec::new();
-    let mut seq = 0u32;
-    let mut next_ref = |d: NaiveDate| {
-        seq += 1;
-        format!(
-            "{}{}B{:05}",
-            d.format("%Y%m%d"),
-            fy_year.rem_euclid(10),
-            (is.index as u32 * 8 + seq) % 100_000
-        )
+    let fy_disclosed = |docs: &[Doc]| {
+        docs.iter()
+            .find(|d| d.kind == Kind::FY)
+            .map(|d| d.disc)
+            .unwrap_or(fy_en)
     };
-    let fc_date = prev_fy
-        .iter()
-        .find(|d| d.kind == Kind::FY)
-        .map(|d| d.disc)
-        .unwrap_or(fy_en);
+    // Forecasts come with the previous year's FY document.
+    let fc_date = fy_disclosed(&prev_fy);
+    let mut n = YearNotices {
+        is,
+        fy_year,
+        seq: 0,
+        out: Vec::new(),
+    };
     for (interim, term, decided_on) in [
-        (true, q2_en, docs[1].disc),
-        (
-            false,
-            fy_en,
-            docs.iter()
-                .find(|d| d.kind == Kind::FY)
-                .map(|d| d.disc)
-                .unwrap_or(fy_en),
-        ),
+        (true, docs[1].per_en, docs[1].disc),
+        (false, fy_en, fy_disclosed(&docs)),
     ] {
-        let undecided = r(if interim { 1 } else { 2 }) < 0.1;
-        let rf = next_ref(fc_date);
-        out.push(Notice {
-            pub_date: fc_date,
-            time: hm(15, 0),
-            ref_no: rf.clone(),
-            stat: "1",
-            ca_ref: rf.clone(),
+        let forecast = |rate: Option<f64>, special: bool| Says {
             interim,
-            decided: false,
             term,
-            rate: if undecided { None } else { Some(base) },
-            special: false,
-        });
+            decided: false,
+            rate,
+            special,
+        };
+        let undecided = r(if interim { 1 } else { 2 }) < 0.1;
+        let rf = n.announce(
+            fc_date,
+            hm(15, 0),
+            forecast((!undecided).then_some(base), false),
+        );
         if !interim && r(3) < 0.25 {
             // Correction of the forecast the next day.
             let d = calendar::next_business_day(fc_date);
-            let rc = next_ref(d);
-            out.push(Notice {
-                pub_date: d,
-                time: hm(12, 0),
-                ref_no: rc,
-                stat: "2",
-                ca_ref: rf.clone(),
-                interim,
-                decided: false,
-                term,
-                rate: Some(base + 1.0),
-                special: false,
-            });
+            n.amend(d, hm(12, 0), "2", &rf, forecast(Some(base + 1.0), false));
         }
         if !interim && r(4) < 0.1 {
             // Deleted, then announced anew.
             let d = calendar::add_business_days(fc_date, 2);
-            let rd = next_ref(d);
-            out.push(Notice {
-                pub_date: d,
-                time: hm(16, 0),
-                ref_no: rd,
-                stat: "3",
-                ca_ref: rf.clone(),
-                interim,
-                decided: false,
-                term,
-                rate: Some(base),
-                special: false,
-            });
-            let d2 = calendar::next_business_day(d);
-            let rn = next_ref(d2);
-            out.push(Notice {
-                pub_date: d2,
-                time: hm(15, 30),
-                ref_no: rn.clone(),
-                stat: "1",
-                ca_ref: rn,
-                interim,
-                decided: false,
-                term,
-                rate: Some(base + 2.0),
-                special: r(5) < 0.3,
-            });
+            n.amend(d, hm(16, 0), "3", &rf, forecast(Some(base), false));
+            let again = forecast(Some(base + 2.0), r(5) < 0.3);
+            n.announce(calendar::next_business_day(d), hm(15, 30), again);
         }
-        let rdec = next_ref(decided_on);
-        out.push(Notice {
-            pub_date: decided_on,
-            time: hm(15, 0),
-            ref_no: rdec.clone(),
-            stat: "1",
-            ca_ref: rdec,
-            interim,
+        let decision = Says {
             decided: true,
-            term,
             rate: Some(base + if r(6) < 0.2 { 2.0 } else { 0.0 }),
-            special: false,
-        });
+            ..forecast(None, false)
+        };
+        n.announce(decided_on, hm(15, 0), decision);
     }
-    out
+    n.out
 }
 
 pub fn dividend(ctx: &Ctx) -> Vec<String> {

@@ -88,7 +88,32 @@ fn volumes(is: &Issue, d: NaiveDate) -> (f64, f64) {
 }
 
 pub fn interest(ctx: &Ctx) -> Vec<String> {
-    // Publication ~16:30 JST on the PubDate.
+    let slots_ = interest_slots(ctx);
+    let issues: Vec<&Issue> = ctx
+        .issues()
+        .into_iter()
+        // Common stocks only; preferred shares have no margin trading.
+        .filter(|i| i.code.ends_with('0'))
+        .collect();
+    // By code the rows run in date order; by date, in code order.
+    let pairs: Vec<(&Issue, &Slot)> = if ctx.req.code().is_some() {
+        (issues.iter())
+            .flat_map(|is| slots_.iter().map(move |s| (*is, s)))
+            .collect()
+    } else {
+        (slots_.iter())
+            .flat_map(|s| issues.iter().map(move |is| (*is, s)))
+            .collect()
+    };
+    (pairs.into_iter())
+        .filter(|(is, s)| s.date >= is.listed)
+        .map(|(is, s)| interest_row(ctx, is, s))
+        .collect()
+}
+
+/// The application dates asked for (by publication date, date or range) that are
+/// published by now (~16:30 JST on the PubDate).
+fn interest_slots(ctx: &Ctx) -> Vec<Slot> {
     let visible_pub = published_day(ctx.now_jst, 16, 30);
     let slots_: Vec<Slot> = if let Some(p) = ctx.date("published_date") {
         slots_for_pub(p)
@@ -99,71 +124,47 @@ pub fn interest(ctx: &Ctx) -> Vec<String> {
         let hi = ctx.date("to").unwrap_or(ctx.today).min(ctx.hi);
         if lo > hi { Vec::new() } else { slots(lo, hi) }
     };
-    let slots_: Vec<Slot> = slots_
+    slots_
         .into_iter()
         .filter(|s| s.pub_date <= visible_pub && s.date >= ctx.lo)
-        .collect();
-    let issues: Vec<&Issue> = ctx
-        .issues()
-        .into_iter()
-        // Common stocks only; preferred shares have no margin trading.
-        .filter(|i| i.code.ends_with('0'))
-        .collect();
-    let mut out = Vec::new();
-    let by_code = ctx.req.code().is_some();
-    let mut push = |is: &Issue, s: &Slot| {
-        if s.date < is.listed {
-            return;
+        .collect()
+}
+
+fn interest_row(ctx: &Ctx, is: &Issue, s: &Slot) -> String {
+    let (short, long) = volumes(is, s.date);
+    let neg = |x: f64, k: u64| (x * (0.2 + 0.5 * unit(h(&[is.hash, k]))) / 100.0).round() * 100.0;
+    let (sn, ln) = (neg(short, 105), neg(long, 106));
+    let price = is
+        .raw_bar(s.date)
+        .map(|b| b.c)
+        .unwrap_or(is.base_price / is.future_factor(s.date));
+    // Yen values only on daily rows (application dates from 2026-09-25).
+    let val = |v: f64| {
+        if s.daily {
+            V::N((v * price).round())
+        } else {
+            V::Null
         }
-        let (short, long) = volumes(is, s.date);
-        let neg =
-            |x: f64, k: u64| (x * (0.2 + 0.5 * unit(h(&[is.hash, k]))) / 100.0).round() * 100.0;
-        let (sn, ln) = (neg(short, 105), neg(long, 106));
-        let price = is
-            .raw_bar(s.date)
-            .map(|b| b.c)
-            .unwrap_or(is.base_price / is.future_factor(s.date));
-        let val = |v: f64| {
-            if s.daily {
-                V::N((v * price).round())
-            } else {
-                V::Null
-            }
-        };
-        out.push(row(ctx.fields(), |k| match k {
-            "PubDate" => V::St(jst::fmt_date(s.pub_date)),
-            "Date" => V::St(jst::fmt_date(s.date)),
-            "Code" => V::S(&is.code),
-            "IssType" => V::S(iss_type(is)),
-            "ShrtVol" => V::N(short),
-            "LongVol" => V::N(long),
-            "ShrtNegVol" => V::N(sn),
-            "LongNegVol" => V::N(ln),
-            "ShrtStdVol" => V::N(short - sn),
-            "LongStdVol" => V::N(long - ln),
-            "ShrtVal" => val(short),
-            "LongVal" => val(long),
-            "ShrtNegVal" => val(sn),
-            "LongNegVal" => val(ln),
-            "ShrtStdVal" => val(short - sn),
-            "LongStdVal" => val(long - ln),
-            _ => V::Null,
-        }));
     };
-    if by_code {
-        for is in &issues {
-            for s in &slots_ {
-                push(is, s);
-            }
-        }
-    } else {
-        for s in &slots_ {
-            for is in &issues {
-                push(is, s);
-            }
-        }
-    }
-    out
+    row(ctx.fields(), |k| match k {
+        "PubDate" => V::St(jst::fmt_date(s.pub_date)),
+        "Date" => V::St(jst::fmt_date(s.date)),
+        "Code" => V::S(&is.code),
+        "IssType" => V::S(iss_type(is)),
+        "ShrtVol" => V::N(short),
+        "LongVol" => V::N(long),
+        "ShrtNegVol" => V::N(sn),
+        "LongNegVol" => V::N(ln),
+        "ShrtStdVol" => V::N(short - sn),
+        "LongStdVol" => V::N(long - ln),
+        "ShrtVal" => val(short),
+        "LongVal" => val(long),
+        "ShrtNegVal" => val(sn),
+        "LongNegVal" => val(ln),
+        "ShrtStdVal" => val(short - sn),
+        "LongStdVal" => val(long - ln),
+        _ => V::Null,
+    })
 }
 
 /// `/markets/margin-alert`: issues under daily publication, on business days.

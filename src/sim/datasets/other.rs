@@ -294,6 +294,14 @@ fn deriv_day(ctx: &Ctx) -> Option<NaiveDate> {
     deriv_day_at(ctx.now_jst, ctx.date("date"))
 }
 
+/// Futures products: category, tick size, and the multiple of TOPIX their price tracks.
+const FUTURES: &[(&str, f64, f64)] = &[
+    ("NK225F", 10.0, 13.5),
+    ("NK225MF", 5.0, 13.5),
+    ("TOPIXF", 0.5, 1.0),
+    ("TOPIXMF", 0.25, 1.0),
+];
+
 pub fn futures(ctx: &Ctx) -> Vec<String> {
     let Some(d) = deriv_day(ctx) else {
         return Vec::new();
@@ -301,67 +309,90 @@ pub fn futures(ctx: &Ctx) -> Vec<String> {
     let cat = ctx.req.get("category");
     let central_only = ctx.req.get("contract_flag").is_some();
     let topix = index_bar(ctx.m.seed, "0000", d).3;
-    let products: &[(&str, f64, f64)] = &[
-        ("NK225F", 10.0, 13.5),
-        ("NK225MF", 5.0, 13.5),
-        ("TOPIXF", 0.5, 1.0),
-        ("TOPIXMF", 0.25, 1.0),
-    ];
     let mut out = Vec::new();
-    for (pi, (prod, tick, mult)) in products.iter().enumerate() {
-        if cat.is_some_and(|c| c != *prod) {
+    for (pi, product) in FUTURES.iter().enumerate() {
+        if cat.is_some_and(|c| c != product.0) {
             continue;
         }
-        for (ci, (y, m)) in contract_months(d, 3).into_iter().enumerate() {
+        for (ci, month) in contract_months(d, 3).into_iter().enumerate() {
             if central_only && ci > 0 {
                 continue;
             }
-            let code = format!("{}{:02}{:02}{:02}18", 16 + pi, y % 100, m, 1);
-            let base = topix * mult;
-            let r = |k: u64| {
-                unit(h(&[
-                    ctx.m.seed,
-                    160,
-                    pi as u64,
-                    ci as u64,
-                    d.num_days_from_ce() as u64,
-                    k,
-                ]))
-            };
-            let t = |x: f64| (x / tick).round() * tick;
-            let c = t(base * (1.0 + (r(1) - 0.5) * 0.01));
-            let o = t(base * (1.0 + (r(2) - 0.5) * 0.01));
-            let hi = o.max(c) + tick * (r(3) * 10.0).round();
-            let lo = o.min(c) - tick * (r(4) * 10.0).round();
-            let vo = ((1.0 + 99.0 * r(5)) * 1000.0 / (ci as f64 + 1.0)).round();
-            let cm = format!("{y}-{m:02}");
-            let sq = sq_day(y, m);
-            let ltd = calendar::prev_business_day(sq);
-            out.push(row(ctx.fields(), |k| match k {
-                "Code" => V::St(code.clone()),
-                "ProdCat" => V::S(prod),
-                "Date" => V::St(jst::fmt_date(d)),
-                "O" | "MO" | "EO" => V::N(o),
-                "H" | "MH" | "EH" => V::N(hi),
-                "L" | "ML" | "EL" => V::N(lo),
-                "C" | "AC" | "EC" | "Settle" => V::N(c),
-                "MC" | "AO" => V::N(t((o + c) / 2.0)),
-                "AH" => V::N(hi),
-                "AL" => V::N(lo),
-                "Vo" => V::N(vo),
-                "VoOA" => V::N((vo * 0.1).round()),
-                "OI" => V::N((vo * 3.0).round()),
-                "Va" => V::N((vo * c * mult * 1000.0).round()),
-                "CM" => V::St(cm.clone()),
-                "EmMrgnTrgDiv" => V::S("002"),
-                "LTD" => V::St(jst::fmt_date(ltd)),
-                "SQD" => V::St(jst::fmt_date(sq)),
-                "CCMFlag" => V::S(if ci == 0 { "1" } else { "0" }),
-                _ => V::Null,
-            }));
+            out.push(futures_row(ctx, d, topix, (pi, *product), (ci, month)));
         }
     }
     out
+}
+
+/// Product `pi` in contract month `ci` (0 = central) on day `d`.
+fn futures_row(
+    ctx: &Ctx,
+    d: NaiveDate,
+    topix: f64,
+    (pi, (prod, tick, mult)): (usize, (&'static str, f64, f64)),
+    (ci, (y, m)): (usize, (i32, u32)),
+) -> String {
+    let code = format!("{}{:02}{:02}{:02}18", 16 + pi, y % 100, m, 1);
+    let base = topix * mult;
+    let r = |k: u64| {
+        unit(h(&[
+            ctx.m.seed,
+            160,
+            pi as u64,
+            ci as u64,
+            d.num_days_from_ce() as u64,
+            k,
+        ]))
+    };
+    let t = |x: f64| (x / tick).round() * tick;
+    let c = t(base * (1.0 + (r(1) - 0.5) * 0.01));
+    let o = t(base * (1.0 + (r(2) - 0.5) * 0.01));
+    let hi = o.max(c) + tick * (r(3) * 10.0).round();
+    let lo = o.min(c) - tick * (r(4) * 10.0).round();
+    let vo = ((1.0 + 99.0 * r(5)) * 1000.0 / (ci as f64 + 1.0)).round();
+    let sq = sq_day(y, m);
+    let ltd = calendar::prev_business_day(sq);
+    row(ctx.fields(), |k| match k {
+        "Code" => V::St(code.clone()),
+        "ProdCat" => V::S(prod),
+        "Date" => V::St(jst::fmt_date(d)),
+        "O" | "MO" | "EO" => V::N(o),
+        "H" | "MH" | "EH" => V::N(hi),
+        "L" | "ML" | "EL" => V::N(lo),
+        "C" | "AC" | "EC" | "Settle" => V::N(c),
+        "MC" | "AO" => V::N(t((o + c) / 2.0)),
+        "AH" => V::N(hi),
+        "AL" => V::N(lo),
+        "Vo" => V::N(vo),
+        "VoOA" => V::N((vo * 0.1).round()),
+        "OI" => V::N((vo * 3.0).round()),
+        "Va" => V::N((vo * c * mult * 1000.0).round()),
+        "CM" => V::St(format!("{y}-{m:02}")),
+        "EmMrgnTrgDiv" => V::S("002"),
+        "LTD" => V::St(jst::fmt_date(ltd)),
+        "SQD" => V::St(jst::fmt_date(sq)),
+        "CCMFlag" => V::S(if ci == 0 { "1" } else { "0" }),
+        _ => V::Null,
+    })
+}
+
+/// An option chain's underlying: product category, underlying code (4 characters; empty
+/// for index options), its price that day and the strike step.
+struct OptionProduct {
+    prod: String,
+    und: String,
+    under: f64,
+    step: f64,
+}
+
+/// One contract of a day's chain: product `pi`, contract month `ci` (0 = central).
+struct OptionContract<'a> {
+    product: &'a OptionProduct,
+    pi: usize,
+    ci: usize,
+    month: (i32, u32),
+    strike: f64,
+    put: bool,
 }
 
 pub fn options(ctx: &Ctx, nk225_only: bool) -> Vec<String> {
@@ -371,101 +402,127 @@ pub fn options(ctx: &Ctx, nk225_only: bool) -> Vec<String> {
     let cat = ctx.req.get("category");
     let central_only = ctx.req.get("contract_flag").is_some();
     let under_code = ctx.req.get("code");
-    let topix = index_bar(ctx.m.seed, "0000", d).3;
-    let mut products: Vec<(String, String, f64, f64)> = vec![
-        ("NK225E".into(), String::new(), topix * 13.5, 250.0),
-        ("TOPIXE".into(), String::new(), topix, 25.0),
-    ];
-    if !nk225_only {
-        for code in ["72030", "86970"] {
-            if let Some(is) = ctx.m.issue(code) {
-                let p = is.raw_bar(d).map(|b| b.c).unwrap_or(is.base_price);
-                products.push((
-                    "EQOP".into(),
-                    code[..4].to_string(),
-                    p,
-                    (p / 20.0).max(1.0).round(),
-                ));
-            }
-        }
-    } else {
-        products.truncate(1);
-    }
     let mut out = Vec::new();
-    for (pi, (prod, und, under, step)) in products.iter().enumerate() {
-        if cat.is_some_and(|c| c != prod)
-            || under_code.is_some_and(|c| !c.starts_with(und.as_str()) || und.is_empty())
+    for (pi, product) in option_products(ctx, d, nk225_only).iter().enumerate() {
+        let und = product.und.as_str();
+        if cat.is_some_and(|c| c != product.prod)
+            || under_code.is_some_and(|c| !c.starts_with(und) || und.is_empty())
         {
             continue;
         }
-        for (ci, (y, m)) in contract_months(d, 2).into_iter().enumerate() {
+        for (ci, month) in contract_months(d, 2).into_iter().enumerate() {
             if central_only && ci > 0 {
                 continue;
             }
-            let atm = (under / step).round() * step;
+            let atm = (product.under / product.step).round() * product.step;
             for j in -4i32..=4 {
-                let strike = atm + step * j as f64;
-                for (put, pc) in [(true, "1"), (false, "2")] {
-                    let code = format!(
-                        "{}{}{:02}{:02}{:05}",
-                        if put { 13 } else { 14 },
-                        pi % 10,
-                        y % 100,
-                        m,
-                        (strike as i64) % 100_000
-                    );
-                    let intrinsic = if put {
-                        (strike - under).max(0.0)
-                    } else {
-                        (under - strike).max(0.0)
+                for put in [true, false] {
+                    let strike = atm + product.step * j as f64;
+                    let c = OptionContract {
+                        product,
+                        pi,
+                        ci,
+                        month,
+                        strike,
+                        put,
                     };
-                    let r = |k: u64| {
-                        unit(h(&[
-                            ctx.m.seed,
-                            170,
-                            hs(&code),
-                            d.num_days_from_ce() as u64,
-                            k,
-                        ]))
-                    };
-                    let price = ((intrinsic + step * (0.3 + r(1))) * 10.0).round() / 10.0;
-                    let vo = (r(2) * 2000.0).round();
-                    let sq = sq_day(y, m);
-                    out.push(row(ctx.fields(), |k| match k {
-                        "Date" => V::St(jst::fmt_date(d)),
-                        "Code" => V::St(code.clone()),
-                        "ProdCat" => V::St(prod.clone()),
-                        "UndSSO" => V::St(if und.is_empty() {
-                            "-".into()
-                        } else {
-                            und.clone()
-                        }),
-                        "O" | "MO" | "EO" | "AO" => V::N(price),
-                        "H" | "MH" | "EH" | "AH" => V::N((price * 1.1 * 10.0).round() / 10.0),
-                        "L" | "ML" | "EL" | "AL" => V::N((price * 0.9 * 10.0).round() / 10.0),
-                        "C" | "MC" | "EC" | "AC" | "Settle" | "Theo" => V::N(price),
-                        "Vo" => V::N(vo),
-                        "VoOA" => V::N(0.0),
-                        "OI" => V::N((vo * 4.0).round()),
-                        "Va" => V::N((vo * price * 1000.0).round()),
-                        "CM" => V::St(format!("{y}-{m:02}")),
-                        "Strike" => V::N(strike),
-                        "EmMrgnTrgDiv" => V::S("002"),
-                        "PCDiv" => V::S(pc),
-                        "LTD" => V::St(jst::fmt_date(calendar::prev_business_day(sq))),
-                        "SQD" => V::St(jst::fmt_date(sq)),
-                        "BaseVol" => V::N(20.0),
-                        "UnderPx" => V::N((under * 100.0).round() / 100.0),
-                        "IV" => V::N(((15.0 + 10.0 * r(3)) * 100.0).round() / 100.0),
-                        "IR" => V::N(0.5),
-                        "CCMFlag" => V::S(if ci == 0 { "1" } else { "0" }),
-                        _ => V::Null,
-                    }));
+                    out.push(option_row(ctx, d, &c));
                 }
             }
         }
     }
     out
+}
+
+/// Nikkei 225 and TOPIX options, and (unless `nk225_only`, which keeps only Nikkei 225)
+/// equity options on the two named issues.
+fn option_products(ctx: &Ctx, d: NaiveDate, nk225_only: bool) -> Vec<OptionProduct> {
+    let topix = index_bar(ctx.m.seed, "0000", d).3;
+    let index = |prod: &str, under: f64, step: f64| OptionProduct {
+        prod: prod.into(),
+        und: String::new(),
+        under,
+        step,
+    };
+    let mut products = vec![
+        index("NK225E", topix * 13.5, 250.0),
+        index("TOPIXE", topix, 25.0),
+    ];
+    if nk225_only {
+        products.truncate(1);
+        return products;
+    }
+    for code in ["72030", "86970"] {
+        if let Some(is) = ctx.m.issue(code) {
+            let p = is.raw_bar(d).map(|b| b.c).unwrap_or(is.base_price);
+            products.push(OptionProduct {
+                prod: "EQOP".into(),
+                und: code[..4].to_string(),
+                under: p,
+                step: (p / 20.0).max(1.0).round(),
+            });
+        }
+    }
+    products
+}
+
+fn option_row(ctx: &Ctx, d: NaiveDate, c: &OptionContract) -> String {
+    let (p, (y, m), strike) = (c.product, c.month, c.strike);
+    let code = format!(
+        "{}{}{:02}{:02}{:05}",
+        if c.put { 13 } else { 14 },
+        c.pi % 10,
+        y % 100,
+        m,
+        (strike as i64) % 100_000
+    );
+    let intrinsic = if c.put {
+        (strike - p.under).max(0.0)
+    } else {
+        (p.under - strike).max(0.0)
+    };
+    let r = |k: u64| {
+        unit(h(&[
+            ctx.m.seed,
+            170,
+            hs(&code),
+            d.num_days_from_ce() as u64,
+            k,
+        ]))
+    };
+    let price = ((intrinsic + p.step * (0.3 + r(1))) * 10.0).round() / 10.0;
+    let vo = (r(2) * 2000.0).round();
+    let sq = sq_day(y, m);
+    row(ctx.fields(), |k| match k {
+        "Date" => V::St(jst::fmt_date(d)),
+        "Code" => V::St(code.clone()),
+        "ProdCat" => V::St(p.prod.clone()),
+        "UndSSO" => V::St(if p.und.is_empty() {
+            "-".into()
+        } else {
+            p.und.clone()
+        }),
+        "O" | "MO" | "EO" | "AO" => V::N(price),
+        "H" | "MH" | "EH" | "AH" => V::N((price * 1.1 * 10.0).round() / 10.0),
+        "L" | "ML" | "EL" | "AL" => V::N((price * 0.9 * 10.0).round() / 10.0),
+        "C" | "MC" | "EC" | "AC" | "Settle" | "Theo" => V::N(price),
+        "Vo" => V::N(vo),
+        "VoOA" => V::N(0.0),
+        "OI" => V::N((vo * 4.0).round()),
+        "Va" => V::N((vo * price * 1000.0).round()),
+        "CM" => V::St(format!("{y}-{m:02}")),
+        "Strike" => V::N(strike),
+        "EmMrgnTrgDiv" => V::S("002"),
+        "PCDiv" => V::S(if c.put { "1" } else { "2" }),
+        "LTD" => V::St(jst::fmt_date(calendar::prev_business_day(sq))),
+        "SQD" => V::St(jst::fmt_date(sq)),
+        "BaseVol" => V::N(20.0),
+        "UnderPx" => V::N((p.under * 100.0).round() / 100.0),
+        "IV" => V::N(((15.0 + 10.0 * r(3)) * 100.0).round() / 100.0),
+        "IR" => V::N(0.5),
+        "CCMFlag" => V::S(if c.ci == 0 { "1" } else { "0" }),
+        _ => V::Null,
+    })
 }
 
 const BULK_ENDPOINTS: &[&str] = &[
@@ -651,19 +708,9 @@ pub fn td_bulk(ctx: &Ctx) -> String {
 /// EDINET documents: one annual report per issue and year (~3 months after FY end), and
 /// large-shareholding reports now and then.
 pub fn edinet(ctx: &Ctx) -> Vec<String> {
-    let path = ctx.endpoint().path;
-    let large = path.ends_with("large-volume-shareholders");
+    let large = ctx.endpoint().path.ends_with("large-volume-shareholders");
     let want_edinet = ctx.req.get("edinet_code");
-    let (lo, hi) = match ctx.date("date") {
-        Some(d) => (d, d),
-        None if ctx.req.code().is_some() || want_edinet.is_some() => (ctx.lo, ctx.today),
-        // No parameters: the latest business day's submissions.
-        None => {
-            let d = calendar::prev_business_day(ctx.today + Duration::days(1));
-            (d, d)
-        }
-    };
-    let lo = lo.max(ctx.lo);
+    let (lo, hi) = edinet_dates(ctx, want_edinet.is_some());
     let mut out = Vec::new();
     if lo > hi {
         return out;
@@ -674,94 +721,113 @@ pub fn edinet(ctx: &Ctx) -> Vec<String> {
             continue;
         }
         for y in lo.year() - 1..=hi.year() {
-            let mut subs = Vec::new();
-            if large {
-                for q in 0..4u64 {
-                    if unit(h(&[is.hash, 180, y as u64, q])) < 0.3 {
-                        let d = ymd(y, 1 + 3 * q as u32, 5)
-                            + Duration::days((unit(h(&[is.hash, 181, y as u64, q])) * 80.0) as i64);
-                        subs.push((calendar::next_business_day(d), q));
-                    }
-                }
-            } else {
-                let fy_en = docs_for_year(is, y)
-                    .first()
-                    .map(|d| d.fy_en)
-                    .unwrap_or(ymd(y, 3, 31));
-                let d =
-                    fy_en + Duration::days(85 + (unit(h(&[is.hash, 182, y as u64])) * 8.0) as i64);
-                subs.push((
-                    if calendar::is_business_day(d) {
-                        d
-                    } else {
-                        calendar::next_business_day(d)
-                    },
-                    9,
-                ));
-            }
-            for (sub, q) in subs {
+            for (sub, q) in submissions(is, y, large) {
                 if sub < lo || sub > hi || sub > ctx.today || sub < is.listed {
                     continue;
                 }
-                let doc_id = format!(
-                    "S100{:04X}",
-                    (h(&[is.hash, 183, sub.num_days_from_ce() as u64, q]) % 0xFFFF) as u32
-                );
-                let per_en = sub - Duration::days(90);
-                let per_st = per_en - Duration::days(364);
-                let holders = obj(&[
-                    (
-                        "Name",
-                        V::S("日本マスタートラスト信託銀行株式会社（信託口）"),
-                    ),
-                    ("Shares", V::N((is.shares_at(sub) * 0.12).round())),
-                    ("Ratio", V::N(12.0)),
-                ]);
-                let hldrs = format!("[{holders}]");
-                let held =
-                    (is.shares_at(sub) * (0.05 + 0.05 * unit(h(&[is.hash, 184, q])))).round();
-                out.push(row(ctx.fields(), |k| match k {
-                    "DocId" => V::St(doc_id.clone()),
-                    "Code" => V::S(&is.code),
-                    "EdinetCode" => V::St(ecode.clone()),
-                    "FilerName" => V::S(&is.name),
-                    "FilerNameEn" => V::S(&is.name_en),
-                    "IsrName" => V::S(&is.name),
-                    "DocTypeCode" => V::S(if large { "350" } else { "120" }),
-                    "SubDate" => V::St(jst::fmt_date(sub)),
-                    "SubTime" => V::S("15:00"),
-                    "PerSt" => V::St(jst::fmt_date(per_st)),
-                    "PerEn" => V::St(jst::fmt_date(per_en)),
-                    "Hldrs" => V::Raw(hldrs.clone()),
-                    "Report" => V::Raw(obj(&[
-                        ("Holdings", V::N(12.0)),
-                        ("BookValue", V::N((held * 100.0).round())),
-                    ])),
-                    "Largest" => V::Raw(obj(&[
-                        ("Name", V::S("トヨタ自動車株式会社")),
-                        ("Shares", V::N(held)),
-                    ])),
-                    "SecondLargest" => V::Raw(obj(&[
-                        ("Name", V::S("日本取引所グループ")),
-                        ("Shares", V::N((held / 2.0).round())),
-                    ])),
-                    "LargeHldgTypeCode" => V::S("1"),
-                    "DocTitle" => V::S(if large {
-                        "大量保有報告書"
-                    } else {
-                        "有価証券報告書"
-                    }),
-                    "ChgRsn" => V::S(""),
-                    "TotalShsHeld" => V::N(held),
-                    "TotalShsRatio" => V::N((held / is.shares_at(sub) * 10000.0).round() / 100.0),
-                    "TotalShsRatioLast" => V::N(5.0),
-                    "TotalOutStks" => V::N(is.shares_at(sub)),
-                    _ => V::S(""),
-                }));
+                out.push(edinet_row(ctx, is, &ecode, sub, q, large));
             }
         }
     }
     out
+}
+
+/// The submission dates asked for: one `date`, the plan's window for a code or EDINET
+/// code, and without parameters the latest business day.
+fn edinet_dates(ctx: &Ctx, by_edinet_code: bool) -> (NaiveDate, NaiveDate) {
+    let (lo, hi) = match ctx.date("date") {
+        Some(d) => (d, d),
+        None if ctx.req.code().is_some() || by_edinet_code => (ctx.lo, ctx.today),
+        None => {
+            let d = calendar::prev_business_day(ctx.today + Duration::days(1));
+            (d, d)
+        }
+    };
+    (lo.max(ctx.lo), hi)
+}
+
+/// An issue's submissions in year `y` with their sequence number: up to four large
+/// shareholding reports (`q` 0..4), or the annual report (`q` 9) about 85-93 days after the
+/// fiscal year ends.
+fn submissions(is: &Issue, y: i32, large: bool) -> Vec<(NaiveDate, u64)> {
+    if large {
+        return (0..4u64)
+            .filter(|q| unit(h(&[is.hash, 180, y as u64, *q])) < 0.3)
+            .map(|q| {
+                let d = ymd(y, 1 + 3 * q as u32, 5)
+                    + Duration::days((unit(h(&[is.hash, 181, y as u64, q])) * 80.0) as i64);
+                (calendar::next_business_day(d), q)
+            })
+            .collect();
+    }
+    let fy_en = docs_for_year(is, y)
+        .first()
+        .map(|d| d.fy_en)
+        .unwrap_or(ymd(y, 3, 31));
+    let d = fy_en + Duration::days(85 + (unit(h(&[is.hash, 182, y as u64])) * 8.0) as i64);
+    let sub = if calendar::is_business_day(d) {
+        d
+    } else {
+        calendar::next_business_day(d)
+    };
+    vec![(sub, 9)]
+}
+
+fn edinet_row(ctx: &Ctx, is: &Issue, ecode: &str, sub: NaiveDate, q: u64, large: bool) -> String {
+    let doc_id = format!(
+        "S100{:04X}",
+        (h(&[is.hash, 183, sub.num_days_from_ce() as u64, q]) % 0xFFFF) as u32
+    );
+    let per_en = sub - Duration::days(90);
+    let per_st = per_en - Duration::days(364);
+    let holders = obj(&[
+        (
+            "Name",
+            V::S("日本マスタートラスト信託銀行株式会社（信託口）"),
+        ),
+        ("Shares", V::N((is.shares_at(sub) * 0.12).round())),
+        ("Ratio", V::N(12.0)),
+    ]);
+    let hldrs = format!("[{holders}]");
+    let held = (is.shares_at(sub) * (0.05 + 0.05 * unit(h(&[is.hash, 184, q])))).round();
+    row(ctx.fields(), |k| match k {
+        "DocId" => V::St(doc_id.clone()),
+        "Code" => V::S(&is.code),
+        "EdinetCode" => V::S(ecode),
+        "FilerName" => V::S(&is.name),
+        "FilerNameEn" => V::S(&is.name_en),
+        "IsrName" => V::S(&is.name),
+        "DocTypeCode" => V::S(if large { "350" } else { "120" }),
+        "SubDate" => V::St(jst::fmt_date(sub)),
+        "SubTime" => V::S("15:00"),
+        "PerSt" => V::St(jst::fmt_date(per_st)),
+        "PerEn" => V::St(jst::fmt_date(per_en)),
+        "Hldrs" => V::Raw(hldrs.clone()),
+        "Report" => V::Raw(obj(&[
+            ("Holdings", V::N(12.0)),
+            ("BookValue", V::N((held * 100.0).round())),
+        ])),
+        "Largest" => V::Raw(obj(&[
+            ("Name", V::S("トヨタ自動車株式会社")),
+            ("Shares", V::N(held)),
+        ])),
+        "SecondLargest" => V::Raw(obj(&[
+            ("Name", V::S("日本取引所グループ")),
+            ("Shares", V::N((held / 2.0).round())),
+        ])),
+        "LargeHldgTypeCode" => V::S("1"),
+        "DocTitle" => V::S(if large {
+            "大量保有報告書"
+        } else {
+            "有価証券報告書"
+        }),
+        "ChgRsn" => V::S(""),
+        "TotalShsHeld" => V::N(held),
+        "TotalShsRatio" => V::N((held / is.shares_at(sub) * 10000.0).round() / 100.0),
+        "TotalShsRatioLast" => V::N(5.0),
+        "TotalOutStks" => V::N(is.shares_at(sub)),
+        _ => V::S(""),
+    })
 }
 
 #[cfg(test)]
