@@ -46,4 +46,21 @@ if [ -x scripts/check-deploy.sh ]; then
   echo "== deployment files (static checks)"
   scripts/check-deploy.sh
 fi
+# ---- contract tests (issue 12): OpenAPI truth, Schemathesis, a generated client, config errors.
+# Own virtualenv under target/ so its pins never touch the Python client tests' packages.
+# Bounded: 10 examples per operation, fixed seed; about 3-5 minutes on 2 cores (time printed).
+if [ -d tests/contract ]; then
+  echo "== contract tests (schemathesis, generated client, config errors)"
+  contract_start=$(date +%s)
+  venv=target/contract-venv
+  [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+  "$venv/bin/python" -m pip install -q --disable-pip-version-check -r tests/contract/requirements.txt
+  cargo build --locked --quiet
+  JQP_BIN="$PWD/target/debug/jquants-proxy" "$venv/bin/python" -m pytest -q -s tests/contract
+  echo "== contract tests took $(( $(date +%s) - contract_start )) s"
+  # The soak test's CI version: 60 s of mixed load with faults (scripts/soak.sh for 10 minutes).
+  soak_start=$(date +%s)
+  JQP_BIN="$PWD/target/debug/jquants-proxy" scripts/soak.sh 60
+  echo "== soak (60 s) took $(( $(date +%s) - soak_start )) s"
+fi
 echo "== all checks passed"
