@@ -154,6 +154,9 @@ pub fn mirror_description(ep: &Endpoint) -> String {
         combos.join("; "),
         ep.min_plan.as_str()
     );
+    if !ep.api_available {
+        d.push_str(" The upstream serves this dataset only as CSV bulk files: every request here is a 403; use `/v2/bulk/list` and `/v2/bulk/get`.");
+    }
     if ep.paginated {
         d.push_str(" The proxy follows the upstream's pages itself; answers larger than the configured page size are paged with the proxy's own `pagination_key`.");
     }
