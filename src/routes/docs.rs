@@ -53,6 +53,66 @@ const DAY_OR_MONTH_PATTERN: &str = "^([0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]
 /// What `request::canonical_code` accepts.
 const CODE_PATTERN: &str = "^[0-9A-Za-z]{4,5}$";
 
+/// Parameters whose values JPX lists in its reference data (vendored `reference_data.json`):
+/// (path, parameter, table, key column). Listed in the description, not enforced as an enum:
+/// the upstream may add values (new indices, products) before the vendored list knows them.
+const KNOWN_VALUES: &[(&str, &str, &str, &str)] = &[
+    (
+        "/equities/investor-types",
+        "section",
+        "market_names",
+        "MarketName",
+    ),
+    (
+        "/markets/short-ratio",
+        "s33",
+        "sector33_codes",
+        "Sector33Code",
+    ),
+    ("/indices/bars/daily", "code", "index_codes", "Code"),
+    (
+        "/derivatives/bars/daily/futures",
+        "category",
+        "futures_product_codes",
+        "ProductCode",
+    ),
+    (
+        "/derivatives/bars/daily/options",
+        "category",
+        "option_product_codes",
+        "ProductCode",
+    ),
+    ("/bulk/list", "endpoint", "bulk_endpoints", "Endpoint"),
+    ("/bulk/get", "endpoint", "bulk_endpoints", "Endpoint"),
+];
+
+fn reference_data() -> &'static serde_json::Value {
+    static DATA: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    DATA.get_or_init(|| {
+        serde_json::from_str(include_str!("../catalog/jpx/reference_data.json"))
+            .expect("vendored reference data parses")
+    })
+}
+
+/// The values JPX lists for `param` of `path`, comma separated.
+fn known_values(path: &str, param: &str) -> Option<String> {
+    let (_, _, table, column) = KNOWN_VALUES
+        .iter()
+        .find(|(p, n, _, _)| *p == path && *n == param)?;
+    let tables = reference_data()["reference_data"].as_array()?;
+    let rows = tables.iter().find(|t| t["name"] == *table)?["reference_data"].as_array()?;
+    let values: Vec<&str> = rows.iter().filter_map(|r| r[*column].as_str()).collect();
+    Some(values.join(", "))
+}
+
+/// A parameter's meaning, its format, and the values JPX lists for it where it lists them.
+pub fn param_description(ep: &Endpoint, p: &crate::catalog::Param, format: &str) -> String {
+    match known_values(ep.path, p.name) {
+        Some(v) => format!("{} ({format}). Values JPX lists: {v}.", p.doc),
+        None => format!("{} ({format})", p.doc),
+    }
+}
+
 /// The schema of a query parameter: what the proxy enforces before any upstream call.
 pub fn param_schema(kind: ParamKind) -> ObjectBuilder {
     let s = ObjectBuilder::new()

@@ -65,7 +65,7 @@ fn operation(ep: &'static Endpoint) -> utoipa::openapi::path::Operation {
             .name(p.name)
             .parameter_in(ParameterIn::Query)
             .required(Required::False)
-            .description(Some(format!("{} ({format})", p.doc)))
+            .description(Some(docs::param_description(ep, p, format)))
             .schema(Some(docs::param_schema(p.kind)));
         if !example.is_null() {
             b = b.example(Some(example));
