@@ -140,6 +140,8 @@ OVERRIDES = [
     (r"^/equities/bars/daily", r"^(M|A)?UL$", ("string", "\"1\" when the price reached the day's upper price limit (stop high), \"0\" otherwise")),
     (r"^/equities/bars/daily", r"^(M|A)?LL$", ("string", "\"1\" when the price reached the day's lower price limit (stop low), \"0\" otherwise")),
     (r"^/fins/dividend$", r"^DivRate$", ("numdash", "Dividend per share; \"-\" while undetermined")),
+    (r"^/markets/margin-alert$", r"^PubReason$", ("object", "公表理由: reasons for publication, each \"1\" (applies) or \"0\": Restricted, DailyPublication, Monitoring, RestrictedByJSF, PrecautionByJSF, UnclearOrSecOnAlert")),
+    (r"^/fins/details$", r"^FS$", ("object", "財務諸表の各項目データ: the statement items, English XBRL label -> value written as a string (yen for amounts, shares for share counts)")),
 ]
 
 def override(path, name, ty, desc):

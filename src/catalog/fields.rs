@@ -1709,7 +1709,12 @@ pub fn docs_of(path: &str) -> &'static [Field] {
                     f("PubDate", Str, false, "公表日 (YYYY-MM-DD)"),
                     f("Code", Str, false, "銘柄コード"),
                     f("AppDate", Str, false, "申込日 (YYYY-MM-DD)"),
-                    f("PubReason", Object, true, "公表理由"),
+                    f(
+                        "PubReason",
+                        Object,
+                        true,
+                        "公表理由: reasons for publication, each \"1\" (applies) or \"0\": Restricted, DailyPublication, Monitoring, RestrictedByJSF, PrecautionByJSF, UnclearOrSecOnAlert",
+                    ),
                     f("ShrtOut", Number, true, "信用売り残高合計. Unit: shares"),
                     f(
                         "ShrtOutChg",
@@ -1889,7 +1894,7 @@ pub fn docs_of(path: &str) -> &'static [Field] {
                         "FS",
                         Object,
                         true,
-                        "財務諸表の各項目データ（英語ラベル・値）",
+                        "財務諸表の各項目データ: the statement items, English XBRL label -> value written as a string (yen for amounts, shares for share counts)",
                     ),
                 ]
             }
