@@ -14,12 +14,14 @@ cd "$(dirname "$0")/.."
 duration="${1:-600}"
 bin="${JQP_BIN:-$PWD/target/debug/jquants-proxy}"
 cache_max_bytes=$((128 * 1024 * 1024))
-pg_bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)"
+pg_bin=""
+for d in /usr/lib/postgresql/*/bin; do pg_bin="$d"; done  # the newest installed version
 [ -x "$pg_bin/initdb" ] || { echo "soak: PostgreSQL server binaries (initdb) not found" >&2; exit 1; }
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 work="$(mktemp -d /tmp/jqp-soak.XXXXXX)"
 pids=()
+# shellcheck disable=SC2329  # invoked by the EXIT trap below
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   run_pg "$pg_bin/pg_ctl" -D "$work/pg" -m immediate stop >/dev/null 2>&1 || true
@@ -44,13 +46,13 @@ client_keys="k1-soak-key-0001,k2-soak-key-0002,k3-soak-key-0003,k4-soak-key-0004
 named_keys="c1:k1-soak-key-0001,c2:k2-soak-key-0002,c3:k3-soak-key-0003,c4:k4-soak-key-0004"
 env -u RUST_BACKTRACE "$bin" sim --listen "127.0.0.1:$sim_port" --api-key "$sim_key" --plan premium --issues 400 \
   >"$work/sim.log" 2>&1 &
-pids+=($!)
+pids+=("$!")
 JQUANTS_API_KEY="$sim_key" JQUANTS_BASE_URL="http://127.0.0.1:$sim_port/v2" JQUANTS_PLAN=premium \
   DATABASE_URL="postgres://postgres@127.0.0.1:$pg_port/postgres" JQP_CACHE_MAX_BYTES="$cache_max_bytes" \
   JQP_CLIENT_KEYS="$named_keys" \
   JQP_ADMIN_KEY="$admin_key" JQP_LOG_FORMAT=json \
   "$bin" serve --listen "127.0.0.1:$proxy_port" >"$work/proxy.log" 2>&1 &
-proxy_pid=$!; pids+=($proxy_pid)
+proxy_pid=$!; pids+=("$proxy_pid")
 for _ in $(seq 1 120); do
   curl -fsS "http://127.0.0.1:$proxy_port/readyz" >/dev/null 2>&1 && break; sleep 0.5
 done
@@ -60,5 +62,10 @@ python3 scripts/soak_load.py --proxy "http://127.0.0.1:$proxy_port" --sim "http:
   --sim-key "$sim_key" --client-keys "$client_keys" --admin-key "$admin_key" --pid "$proxy_pid" \
   --duration "$duration" --cache-max-bytes "$cache_max_bytes" --pg-restart "$pg_restart" || status=$?
 if ! kill -0 "$proxy_pid" 2>/dev/null; then echo "soak: the proxy died" >&2; tail -20 "$work/proxy.log" >&2; status=1; fi
-[ "$status" = 0 ] && echo "soak: passed" || { echo "soak: FAILED" >&2; grep -i '"level":"ERROR"' "$work/proxy.log" | tail -5 >&2 || true; }
+if [ "$status" = 0 ]; then
+  echo "soak: passed"
+else
+  echo "soak: FAILED" >&2
+  grep -i '"level":"ERROR"' "$work/proxy.log" | tail -5 >&2 || true
+fi
 exit "$status"
