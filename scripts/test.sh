@@ -48,7 +48,7 @@ if [ -x scripts/check-deploy.sh ]; then
 fi
 # ---- contract tests (issue 12): OpenAPI truth, Schemathesis, a generated client, config errors.
 # Own virtualenv under target/ so its pins never touch the Python client tests' packages.
-# Bounded: 10 examples per operation, fixed seed; about 3-5 minutes on 2 cores (time printed).
+# Bounded: 10 examples per operation, fixed seed; measured 93 s, plus 76 s for the 60 s soak.
 if [ -d tests/contract ]; then
   echo "== contract tests (schemathesis, generated client, config errors)"
   contract_start=$(date +%s)
