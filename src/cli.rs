@@ -26,6 +26,24 @@ enum Command {
     Openapi,
 }
 
+/// Runs the command line and turns any error into one line on stderr and exit status 1: no
+/// `Debug` output, hence no backtrace even with `RUST_BACKTRACE` set. A configuration mistake
+/// reads as `jquants-proxy: JQP_CLIENT_KEYS: entry 1 has no \`name:\` prefix ...`.
+pub fn run() -> std::process::ExitCode {
+    match main() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{}", one_line(&e));
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// The error and its causes on one line (`{:#}` joins the chain with ": ").
+fn one_line(e: &anyhow::Error) -> String {
+    format!("jquants-proxy: {e:#}").replace('\n', " ")
+}
+
 pub fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
@@ -52,4 +70,18 @@ fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn errors_print_as_one_line_with_their_causes() {
+        let e = anyhow::anyhow!("entry 1 has no `name:` prefix\n(expected name:key)")
+            .context("JQP_CLIENT_KEYS");
+        let line = super::one_line(&e);
+        assert_eq!(
+            line,
+            "jquants-proxy: JQP_CLIENT_KEYS: entry 1 has no `name:` prefix (expected name:key)"
+        );
+    }
 }

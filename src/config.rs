@@ -123,6 +123,7 @@ impl ServeConfig {
     }
 
     pub fn from_args(args: &ServeArgs) -> anyhow::Result<Self> {
+        use anyhow::Context;
         use secrecy::ExposeSecret;
         let mut cfg = Self::new(args.listen);
         cfg.upstream_key = args
@@ -141,13 +142,14 @@ impl ServeConfig {
         cfg.cache_max_bytes = args.cache_max_bytes;
         cfg.max_page_bytes = args.max_page_bytes;
         if let Some(keys) = &args.client_keys {
-            cfg.client_keys
-                .extend(parse_client_keys(keys.expose_secret(), ',')?);
+            let keys = parse_client_keys(keys.expose_secret(), ',').context("JQP_CLIENT_KEYS")?;
+            cfg.client_keys.extend(keys);
         }
         if let Some(path) = &args.client_keys_file {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-            cfg.client_keys.extend(parse_client_keys(&text, '\n')?);
+            let context = || format!("JQP_CLIENT_KEYS_FILE ({})", path.display());
+            let text = std::fs::read_to_string(path).with_context(context)?;
+            cfg.client_keys
+                .extend(parse_client_keys(&text, '\n').with_context(context)?);
         }
         cfg.admin_key = args.admin_key.clone();
         cfg.allow_anonymous = args.allow_anonymous;
@@ -166,7 +168,7 @@ pub fn parse_client_keys(text: &str, sep: char) -> anyhow::Result<Vec<(String, S
     {
         let (name, key) = item.split_once(':').ok_or_else(|| {
             anyhow::anyhow!(
-                "client key entry without `name:` prefix (entry {})",
+                "entry {} has no `name:` prefix (expected name:key, e.g. research:a-long-random-key)",
                 out.len() + 1
             )
         })?;

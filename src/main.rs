@@ -1,3 +1,3 @@
-fn main() -> anyhow::Result<()> {
-    jquants_proxy::cli::main()
+fn main() -> std::process::ExitCode {
+    jquants_proxy::cli::run()
 }

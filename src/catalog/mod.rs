@@ -6,9 +6,11 @@
 //! `jpx/`, checked by the tests below); endpoints and parameters newer than that snapshot are
 //! marked `newer` with their source.
 
+pub mod field;
 mod fields;
 
-pub use fields::fields_of;
+pub use field::{Field, Ty};
+pub use fields::{docs_of, fields_of};
 
 /// Subscription plans, ordered by what they include.
 #[derive(

@@ -1,34 +1,145 @@
-//! OpenAPI pieces the mirror builds from data: row schemas from JPX's `endpoints.json` field
-//! descriptions (types and units as JPX documents them), the envelope, error responses and
-//! the security scheme.
+//! OpenAPI pieces the mirror builds from data: row schemas from the catalog's field table
+//! (`catalog::docs_of`: every key typed, with meaning and unit), the envelope, error responses
+//! and the security scheme.
 
-use std::sync::OnceLock;
-
-use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema, Type};
+use utoipa::openapi::schema::{
+    AnyOfBuilder, ArrayBuilder, ObjectBuilder, Schema, SchemaType, Type,
+};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder, ResponsesBuilder};
 
-use crate::catalog::{Endpoint, Envelope};
+use crate::catalog::field::DECIMAL_PATTERN;
+use crate::catalog::{Endpoint, Envelope, Field, ParamKind, Ty, docs_of};
 
-fn jpx_fields() -> &'static serde_json::Value {
-    static SPEC: OnceLock<serde_json::Value> = OnceLock::new();
-    SPEC.get_or_init(|| {
-        serde_json::from_str(include_str!("../catalog/jpx/endpoints.json"))
-            .expect("vendored spec parses")
+/// The schema of one response key: its type as the upstream writes it, null where the upstream
+/// sends null, and its meaning and unit.
+fn field_schema(f: &Field) -> Schema {
+    let ty = match f.ty {
+        Ty::Str | Ty::Decimal | Ty::Flag => Type::String,
+        Ty::NumberOrDash => return number_or_dash(f),
+        Ty::Number => Type::Number,
+        Ty::Object => Type::Object,
+        Ty::Array => Type::Array,
+    };
+    let types = if f.nullable {
+        SchemaType::from_iter([ty, Type::Null])
+    } else {
+        SchemaType::new(ty)
+    };
+    if f.ty == Ty::Array {
+        // Items are described in words; any JSON value is accepted.
+        let any = ObjectBuilder::new().schema_type(SchemaType::AnyValue);
+        return ArrayBuilder::new()
+            .schema_type(types)
+            .items(any)
+            .description(Some(f.doc))
+            .into();
+    }
+    let b = ObjectBuilder::new()
+        .schema_type(types)
+        .description(Some(f.doc));
+    match f.ty {
+        Ty::Decimal => b.pattern(Some(DECIMAL_PATTERN)),
+        Ty::Flag => b.enum_values(Some(["true", "false", ""])),
+        _ => b,
+    }
+    .into()
+}
+
+/// `YYYY-MM-DD` or `YYYYMMDD` with a possible month and day; that the day exists (no 30
+/// February) and lies in the plan's history window is checked by the proxy, with a 400.
+const DATE_PATTERN: &str = "^([0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])|[0-9]{4}(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01]))$";
+/// A day as [`DATE_PATTERN`], or a month `YYYYMM` / `YYYY-MM`.
+const DAY_OR_MONTH_PATTERN: &str = "^([0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])|[0-9]{4}(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])|[0-9]{4}-?(0[1-9]|1[0-2]))$";
+/// What `request::canonical_code` accepts.
+const CODE_PATTERN: &str = "^[0-9A-Za-z]{4,5}$";
+
+/// Parameters whose values JPX lists in its reference data (vendored `reference_data.json`):
+/// (path, parameter, table, key column). Listed in the description, not enforced as an enum:
+/// the upstream may add values (new indices, products) before the vendored list knows them.
+const KNOWN_VALUES: &[(&str, &str, &str, &str)] = &[
+    (
+        "/equities/investor-types",
+        "section",
+        "market_names",
+        "MarketName",
+    ),
+    (
+        "/markets/short-ratio",
+        "s33",
+        "sector33_codes",
+        "Sector33Code",
+    ),
+    ("/indices/bars/daily", "code", "index_codes", "Code"),
+    (
+        "/derivatives/bars/daily/futures",
+        "category",
+        "futures_product_codes",
+        "ProductCode",
+    ),
+    (
+        "/derivatives/bars/daily/options",
+        "category",
+        "option_product_codes",
+        "ProductCode",
+    ),
+    ("/bulk/list", "endpoint", "bulk_endpoints", "Endpoint"),
+    ("/bulk/get", "endpoint", "bulk_endpoints", "Endpoint"),
+];
+
+fn reference_data() -> &'static serde_json::Value {
+    static DATA: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    DATA.get_or_init(|| {
+        serde_json::from_str(include_str!("../catalog/jpx/reference_data.json"))
+            .expect("vendored reference data parses")
     })
 }
 
-/// (type, description) of a field as JPX documents it.
-fn jpx_field(path: &str, name: &str) -> Option<(String, String)> {
-    let eps = jpx_fields()["endpoints"].as_array()?;
-    let ep = eps.iter().find(|e| e["path"] == path)?;
-    let f = ep["response"]["fields"]
-        .as_array()?
+/// The values JPX lists for `param` of `path`, comma separated.
+fn known_values(path: &str, param: &str) -> Option<String> {
+    let (_, _, table, column) = KNOWN_VALUES
         .iter()
-        .find(|f| f["name"] == name)?;
-    Some((
-        f["type"].as_str().unwrap_or("").to_string(),
-        f["description"].as_str().unwrap_or("").to_string(),
-    ))
+        .find(|(p, n, _, _)| *p == path && *n == param)?;
+    let tables = reference_data()["reference_data"].as_array()?;
+    let rows = tables.iter().find(|t| t["name"] == *table)?["reference_data"].as_array()?;
+    let values: Vec<&str> = rows.iter().filter_map(|r| r[*column].as_str()).collect();
+    Some(values.join(", "))
+}
+
+/// A parameter's meaning, its format, and the values JPX lists for it where it lists them.
+pub fn param_description(ep: &Endpoint, p: &crate::catalog::Param, format: &str) -> String {
+    match known_values(ep.path, p.name) {
+        Some(v) => format!("{} ({format}). Values JPX lists: {v}.", p.doc),
+        None => format!("{} ({format})", p.doc),
+    }
+}
+
+/// The schema of a query parameter: what the proxy enforces before any upstream call.
+pub fn param_schema(kind: ParamKind) -> ObjectBuilder {
+    let s = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length(Some(1));
+    match kind {
+        ParamKind::Code => s.pattern(Some(CODE_PATTERN)).max_length(Some(5)),
+        ParamKind::Date => s.pattern(Some(DATE_PATTERN)),
+        ParamKind::DayOrMonth => s.pattern(Some(DAY_OR_MONTH_PATTERN)),
+        ParamKind::Choice(values) => s.enum_values(Some(values.iter().copied())),
+        // Blank values are refused; the pattern asks for one non-space character.
+        ParamKind::Text => s.pattern(Some("\\S")),
+    }
+}
+
+/// `anyOf` a number (or null) and the placeholder string `"-"`.
+fn number_or_dash(f: &Field) -> Schema {
+    let number =
+        ObjectBuilder::new().schema_type(SchemaType::from_iter([Type::Number, Type::Null]));
+    let dash = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(["-"]));
+    AnyOfBuilder::new()
+        .item(number)
+        .item(dash)
+        .description(Some(f.doc))
+        .into()
 }
 
 fn schema_base(ep: &Endpoint) -> String {
@@ -51,24 +162,11 @@ pub fn envelope_name(ep: &Endpoint) -> String {
 pub fn row_schemas(ep: &'static Endpoint) -> Vec<(String, RefOr<Schema>)> {
     let row_name = format!("{}Row", schema_base(ep));
     let mut row = ObjectBuilder::new().description(Some(format!(
-        "One row of {}, keys in the upstream's order. Values are passed through exactly as the upstream sends them \
-         (numbers, numeric strings, \"\", \"-\" or null).",
+        "One row of {}, keys in the upstream's order, values typed as the upstream sends them.",
         ep.path
     )));
-    for f in ep.fields() {
-        let (ty, desc) = jpx_field(ep.path, f)
-            .unwrap_or_else(|| (String::new(), "See the upstream's documentation.".into()));
-        let mut prop = ObjectBuilder::new().description(Some(desc));
-        prop = match ty.as_str() {
-            "String" => prop.schema_type(Type::String),
-            "Number" => prop.schema_type(utoipa::openapi::schema::SchemaType::from_iter([
-                Type::Number,
-                Type::String,
-                Type::Null,
-            ])),
-            _ => prop,
-        };
-        row = row.property(*f, prop);
+    for f in docs_of(ep.path) {
+        row = row.property(f.name, field_schema(f));
     }
     let row: Schema = row.into();
     let envelope: Schema = match ep.envelope {
@@ -76,7 +174,9 @@ pub fn row_schemas(ep: &'static Endpoint) -> Vec<(String, RefOr<Schema>)> {
         Envelope::Data => ObjectBuilder::new()
             .property(
                 "data",
-                ArrayBuilder::new().items(RefOr::Ref(Ref::from_schema_name(&row_name))),
+                ArrayBuilder::new()
+                    .items(RefOr::Ref(Ref::from_schema_name(&row_name)))
+                    .description(Some("The rows; empty when nothing matches")),
             )
             .required("data")
             .property(
@@ -108,11 +208,15 @@ pub fn mirror_description(ep: &Endpoint) -> String {
         .collect();
     let mut d = format!(
         "Mirror of the upstream's `GET /v2{}`. Valid parameter combinations: {}. Minimum plan: {}. \
-         Any other combination is a 400 that costs no upstream call.",
+         Any other combination is a 400 that costs no upstream call, as are dates that do not \
+         exist or lie outside the plan's history window, and `from` after `to`.",
         ep.path,
         combos.join("; "),
         ep.min_plan.as_str()
     );
+    if !ep.api_available {
+        d.push_str(" The upstream serves this dataset only as CSV bulk files: every request here is a 403; use `/v2/bulk/list` and `/v2/bulk/get`.");
+    }
     if ep.paginated {
         d.push_str(" The proxy follows the upstream's pages itself; answers larger than the configured page size are paged with the proxy's own `pagination_key`.");
     }
@@ -154,4 +258,108 @@ pub fn error_responses(b: ResponsesBuilder) -> ResponsesBuilder {
         "503",
         err("No upstream slot in time and no cached answer exists"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    /// Properties of the document's mirror schemas (`*Row`, `*Response` of the catalog's
+    /// endpoints) that lack a type or a description, or that still carry the old placeholder.
+    /// A `$ref` is typed by the schema it names, which is checked in turn.
+    fn untyped_fields(doc: &Value, mirror: &[String]) -> Vec<String> {
+        let mut bad = Vec::new();
+        let schemas = doc["components"]["schemas"].as_object().expect("schemas");
+        for (name, schema) in schemas.iter().filter(|(n, _)| mirror.contains(n)) {
+            let props = schema["properties"].as_object().into_iter().flatten();
+            for (key, prop) in props {
+                let typed = ["type", "anyOf", "$ref"]
+                    .iter()
+                    .any(|k| prop.get(*k).is_some());
+                let desc = prop["description"].as_str().unwrap_or("").trim();
+                if !typed || desc.is_empty() || desc.contains("See the upstream") {
+                    bad.push(format!("{name}.{key}"));
+                }
+            }
+        }
+        bad
+    }
+
+    #[test]
+    fn every_published_field_has_a_type_and_a_description() {
+        let doc = serde_json::to_value(crate::routes::openapi()).unwrap();
+        let mirror: Vec<String> = crate::catalog::ENDPOINTS
+            .iter()
+            .flat_map(|ep| super::row_schemas(ep).into_iter().map(|(name, _)| name))
+            .collect();
+        assert!(mirror.len() > 50, "{mirror:?}");
+        let bad = untyped_fields(&doc, &mirror);
+        assert!(bad.is_empty(), "untyped or undescribed: {bad:?}");
+        // Rows and object answers are all there: one property per catalog key.
+        for ep in crate::catalog::ENDPOINTS {
+            let names: Vec<&str> = crate::catalog::docs_of(ep.path)
+                .iter()
+                .map(|f| f.name)
+                .collect();
+            assert_eq!(
+                names,
+                ep.fields(),
+                "{}: field table and keys differ",
+                ep.path
+            );
+        }
+    }
+
+    #[test]
+    fn the_check_catches_an_untyped_or_placeholder_field() {
+        let doc = json!({"components": {"schemas": {"XRow": {"properties": {
+            "Typed": {"type": "number", "description": "Close. Unit: yen"},
+            "Untyped": {"description": "Something"},
+            "Placeholder": {"type": "string", "description": "See the upstream's documentation."},
+            "Blank": {"type": "string"}
+        }}}}});
+        let mut bad = untyped_fields(&doc, &["XRow".to_string()]);
+        bad.sort();
+        assert_eq!(bad, ["XRow.Blank", "XRow.Placeholder", "XRow.Untyped"]);
+    }
+
+    #[test]
+    fn parameters_state_what_the_proxy_enforces() {
+        let doc = serde_json::to_value(crate::routes::openapi()).unwrap();
+        let params = &doc["paths"]["/v2/equities/bars/daily"]["get"]["parameters"];
+        let find = |n: &str| {
+            params
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["name"] == n)
+                .unwrap()["schema"]
+                .clone()
+        };
+        let code = regex_lite(&find("code")["pattern"]);
+        assert!(code("72030") && code("130A0") && code("7203") && !code("720") && !code("7203 0"));
+        let date = regex_lite(&find("date")["pattern"]);
+        assert!(
+            date("2026-11-20") && date("20261120") && !date("2026-13-01") && !date("2026-1120")
+        );
+        assert_eq!(find("code")["minLength"], 1);
+        let cal = &doc["paths"]["/v2/markets/calendar"]["get"]["parameters"];
+        let hol = cal
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "hol_div")
+            .unwrap();
+        assert_eq!(hol["schema"]["enum"], json!(["0", "1", "2", "3"]));
+        let desc = doc["paths"]["/v2/markets/margin-interest"]["get"]["description"]
+            .as_str()
+            .unwrap();
+        assert!(desc.contains("code + published_date"), "{desc}");
+    }
+
+    /// Full-match test of a published pattern, with the `regex` crate the lockfile already has.
+    fn regex_lite(pattern: &Value) -> impl Fn(&str) -> bool + use<> {
+        let re = regex::Regex::new(pattern.as_str().expect("pattern")).unwrap();
+        move |s| re.is_match(s)
+    }
 }

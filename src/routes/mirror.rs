@@ -65,10 +65,8 @@ fn operation(ep: &'static Endpoint) -> utoipa::openapi::path::Operation {
             .name(p.name)
             .parameter_in(ParameterIn::Query)
             .required(Required::False)
-            .description(Some(format!("{} ({format})", p.doc)))
-            .schema(Some(
-                utoipa::openapi::ObjectBuilder::new().schema_type(utoipa::openapi::Type::String),
-            ));
+            .description(Some(docs::param_description(ep, p, format)))
+            .schema(Some(docs::param_schema(p.kind)));
         if !example.is_null() {
             b = b.example(Some(example));
         }
@@ -81,12 +79,10 @@ fn operation(ep: &'static Endpoint) -> utoipa::openapi::path::Operation {
                 .parameter_in(ParameterIn::Query)
                 .required(Required::False)
                 .description(Some(
-                    "Opaque key of the next page, from the previous page of the same query",
+                    "Opaque key of the next page, from the previous page of the same query; \
+                     any other value is a 400",
                 ))
-                .schema(Some(
-                    utoipa::openapi::ObjectBuilder::new()
-                        .schema_type(utoipa::openapi::Type::String),
-                )),
+                .schema(Some(docs::param_schema(ParamKind::Text))),
         );
     }
     let ok = ResponseBuilder::new()

@@ -66,7 +66,7 @@ pub struct ErrorBody {
 #[openapi(
     info(
         title = "jquants-proxy",
-        description = "Caching mirror of the J-Quants API V2, with derived data. Mirror routes take the upstream's parameters and return its bodies byte for byte; clients authenticate with their own `x-api-key`.",
+        description = "Caching mirror of the J-Quants API V2, with derived data. Mirror routes take the upstream's parameters and return its bodies byte for byte; clients authenticate with their own `x-api-key`.\n\nOpenAPI cannot express which parameters may be combined, so each mirror operation lists its valid combinations in its description. A request whose parameters each match their schema is still refused with a 400 (costing no upstream call) when: its combination is not one listed; a date does not exist (2026-02-30); a date lies outside the subscription plan's history window; `from` is after `to`; or a `pagination_key` is not one this proxy issued for the same query. `/v2/equities/trades` is CSV-only upstream and always a 403.",
         license(name = "MIT")
     ),
     components(schemas(ErrorBody)),

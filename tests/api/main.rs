@@ -3,6 +3,7 @@
 
 mod access;
 mod cache;
+mod contract;
 mod derived;
 mod helpers;
 mod limits;

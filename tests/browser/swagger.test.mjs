@@ -143,7 +143,8 @@ test('Swagger UI at /docs runs "Try it out" against the demo proxy', { timeout: 
     // (as prefilled, hol_div=0 with from=to=2024-01-05, a business day, matches no row).
     await op.locator('.opblock-summary').first().click();
     await op.getByRole('button', { name: 'Try it out' }).click();
-    await op.locator('tr[data-param-name="hol_div"] input').fill('');
+    // hol_div is an enumeration in the document, so Swagger UI shows a drop-down ("--" = unset).
+    await op.locator('tr[data-param-name="hol_div"] select').selectOption('');
     await op.locator('tr[data-param-name="from"] input').fill(FROM);
     await op.locator('tr[data-param-name="to"] input').fill(TO);
     await op.getByRole('button', { name: 'Execute' }).click();
