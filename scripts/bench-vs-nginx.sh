@@ -65,8 +65,10 @@ JQUANTS_API_KEY="$KEY" JQUANTS_BASE_URL="http://127.0.0.1:$SIM_P/v2" JQUANTS_PLA
   JQP_LISTEN="127.0.0.1:$PORT_P" "$BIN" serve >"$WORK/proxy.log" 2>&1 &
 PROXY_PID=$!; PIDS+=("$PROXY_PID")
 
-# nginx as a team would set it up: Debian's defaults plus a cache in front of J-Quants that
-# injects the subscription key, caches identity bodies and compresses per request.
+# nginx as a team would set it up: a cache in front of J-Quants that injects the subscription
+# key, caches identity bodies and compresses per request; sendfile on. Debian's default
+# `tcp_nopush on` is left out: with sendfile it held each ~130 KB response about 40 ms on
+# loopback (25 hits/s on one connection instead of 23,000), which would flatter the proxy.
 mkdir -p "$WORK/nginx-cache" "$WORK/nginx-tmp"
 cat >"$WORK/nginx.conf" <<EOF
 user root;
@@ -76,7 +78,6 @@ error_log $WORK/nginx-error.log warn;
 events { worker_connections 4096; }
 http {
   sendfile on;
-  tcp_nopush on;
   keepalive_requests 1000000;
   access_log $WORK/nginx-access.log;
   client_body_temp_path $WORK/nginx-tmp/body;
