@@ -8,8 +8,10 @@
 //! - Admin routes (`/admin/*`): the admin key, always; closed when none is configured.
 //! - Per-client quotas keep one app from spending the whole upstream budget.
 
-use std::net::SocketAddr;
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
+use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, Request, State};
 use axum::middleware::Next;
@@ -20,18 +22,33 @@ use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
 
-/// Who is calling, for logs, metrics and quotas.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Client(pub String);
+/// Who is calling, for logs, metrics and quotas. Built per request without allocating: names
+/// are shared with the key table, an anonymous caller is its address until displayed.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Client {
+    Named(Arc<str>),
+    Anonymous(IpAddr),
+    Admin,
+}
+
+impl fmt::Display for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Client::Named(n) => f.write_str(n),
+            Client::Anonymous(ip) => write!(f, "anonymous@{ip}"),
+            Client::Admin => f.write_str("admin"),
+        }
+    }
+}
 
 pub struct Auth {
     /// (name, sha256 of key): compared by digest so timing does not reveal key prefixes.
-    clients: Vec<(String, [u8; 32])>,
+    clients: Vec<(Arc<str>, [u8; 32])>,
     admin: Option<[u8; 32]>,
     upstream: Option<[u8; 32]>,
     allow_anonymous: bool,
     demo: bool,
-    quota: Option<DefaultKeyedRateLimiter<String>>,
+    quota: Option<DefaultKeyedRateLimiter<Client>>,
 }
 
 impl std::fmt::Debug for Auth {
@@ -68,7 +85,7 @@ impl Auth {
         let upstream = upstream.map(|k| digest(k.expose_secret()));
         let clients: Vec<_> = clients
             .iter()
-            .map(|(n, k)| (n.clone(), digest(k.expose_secret())))
+            .map(|(n, k)| (Arc::from(n.as_str()), digest(k.expose_secret())))
             .collect();
         let admin = admin.map(|k| digest(k.expose_secret()));
         if let Some(up) = &upstream {
@@ -104,11 +121,11 @@ impl Auth {
                 .clients
                 .iter()
                 .find(|(_, k)| eq_ct(k, &p))
-                .map(|(n, _)| Client(n.clone()))
+                .map(|(n, _)| Client::Named(n.clone()))
                 .ok_or(ApiError::InvalidKey);
         }
         if self.demo || self.allow_anonymous || peer.ip().is_loopback() {
-            return Ok(Client(format!("anonymous@{}", peer.ip())));
+            return Ok(Client::Anonymous(peer.ip()));
         }
         Err(ApiError::Forbidden(
             "This proxy serves only local clients: no client keys are configured. Ask the operator for a key.".into(),
@@ -129,13 +146,12 @@ impl Auth {
 
     fn check_quota(&self, client: &Client) -> Result<(), ApiError> {
         if let Some(q) = &self.quota
-            && q.check_key(&client.0).is_err()
+            && q.check_key(client).is_err()
         {
-            metrics::counter!("jqp_client_quota_exceeded_total", "client" => client.0.clone())
+            metrics::counter!("jqp_client_quota_exceeded_total", "client" => client.to_string())
                 .increment(1);
             return Err(ApiError::ClientQuota(format!(
-                "Request quota of client {} exceeded; try again in a minute.",
-                client.0
+                "Request quota of client {client} exceeded; try again in a minute."
             )));
         }
         Ok(())
@@ -156,16 +172,16 @@ pub async fn authorize(
     let path = req.uri().path();
     let outcome = if path.starts_with("/admin") {
         auth.check_admin(header(&req, "x-api-key"))
-            .map(|_| Client("admin".into()))
+            .map(|_| Client::Admin)
     } else if path.starts_with("/v2") || path.starts_with("/derived") {
         auth.client_for(header(&req, "x-api-key"), peer)
             .and_then(|c| auth.check_quota(&c).map(|_| c))
     } else {
-        Ok(Client(format!("anonymous@{}", peer.ip())))
+        Ok(Client::Anonymous(peer.ip()))
     };
     match outcome {
         Ok(client) => {
-            tracing::Span::current().record("client", client.0.as_str());
+            tracing::Span::current().record("client", tracing::field::display(&client));
             req.extensions_mut().insert(client);
             next.run(req).await
         }
@@ -200,7 +216,7 @@ mod tests {
             with_keys
                 .client_for(Some("research-key-1"), peer("10.1.2.3"))
                 .unwrap()
-                .0,
+                .to_string(),
             "research"
         );
         assert!(matches!(
@@ -257,7 +273,7 @@ mod tests {
             auth.check_admin(Some("admin-key-124")),
             Err(ApiError::InvalidKey)
         ));
-        let c = Client("research".into());
+        let c = Client::Named("research".into());
         for _ in 0..3 {
             auth.check_quota(&c).unwrap();
         }
@@ -265,6 +281,6 @@ mod tests {
             auth.check_quota(&c),
             Err(ApiError::ClientQuota(_))
         ));
-        assert!(auth.check_quota(&Client("other".into())).is_ok());
+        assert!(auth.check_quota(&Client::Named("other".into())).is_ok());
     }
 }

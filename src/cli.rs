@@ -52,7 +52,7 @@ pub fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve(args) => {
-            crate::telemetry::init(args.log_format);
+            let _log = crate::telemetry::init(args.log_format);
             let cfg = ServeConfig::from_args(&args)?;
             runtime()?.block_on(async move {
                 let app = crate::startup::Application::build(cfg).await?;
@@ -60,7 +60,7 @@ pub fn main() -> anyhow::Result<()> {
             })
         }
         Command::Sim(args) => {
-            crate::telemetry::init(LogFormat::Text);
+            let _log = crate::telemetry::init(LogFormat::Text);
             runtime()?.block_on(crate::sim::run(args))
         }
     }

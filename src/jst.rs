@@ -4,7 +4,8 @@
 //! The wall clock is injectable ([`Clock`]) because freshness rules follow the JST
 //! publication schedule and tests must be able to stand at 16:29 or 16:31 on a given day.
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 
@@ -15,19 +16,42 @@ pub fn offset() -> FixedOffset {
 
 /// Parses a parameter date in either upstream spelling. Impossible dates (20240230) are
 /// `None`, which the caller turns into the upstream's 400.
+/// Parsed by hand rather than with a chrono format string: every request's dates go through
+/// here, and interpreting a format string per call was a visible share of a cache hit.
 pub fn parse_date(s: &str) -> Option<NaiveDate> {
-    let s = s.trim();
-    let fmt = match s.len() {
-        8 if s.bytes().all(|b| b.is_ascii_digit()) => "%Y%m%d",
-        10 => "%Y-%m-%d",
+    let b = s.trim().as_bytes();
+    let digits = |r: std::ops::Range<usize>| {
+        b[r].iter().try_fold(0u32, |n, c| {
+            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+        })
+    };
+    let (y, m, d) = match b.len() {
+        8 => (digits(0..4)?, digits(4..6)?, digits(6..8)?),
+        10 if b[4] == b'-' && b[7] == b'-' => (digits(0..4)?, digits(5..7)?, digits(8..10)?),
         _ => return None,
     };
-    NaiveDate::parse_from_str(s, fmt).ok()
+    NaiveDate::from_ymd_opt(i32::try_from(y).ok()?, m, d)
 }
 
-/// The upstream's response spelling of a date.
+/// The upstream's response spelling of a date. Written digit by digit: it runs for every
+/// date of every request, and the formatting machinery cost more than the rest of it.
 pub fn fmt_date(d: NaiveDate) -> String {
-    d.format("%Y-%m-%d").to_string()
+    use chrono::Datelike;
+    let y = d.year();
+    if !(0..=9999).contains(&y) {
+        return d.format("%Y-%m-%d").to_string();
+    }
+    let y = y.unsigned_abs();
+    let digit = |n: u32| char::from(b'0' + (n % 10) as u8);
+    let mut s = String::with_capacity(10);
+    for n in [y / 1000, y / 100, y / 10, y] {
+        s.push(digit(n));
+    }
+    s.push('-');
+    s.extend([digit(d.month() / 10), digit(d.month())]);
+    s.push('-');
+    s.extend([digit(d.day() / 10), digit(d.day())]);
+    s
 }
 
 /// JST wall time of a UTC instant.
@@ -57,9 +81,28 @@ pub fn today(now: DateTime<Utc>) -> NaiveDate {
 }
 
 /// Wall clock, real or set by tests. Cloning shares the same setting.
-#[derive(Clone, Default)]
+///
+/// Every request reads it, so the setting is one atomic (nanoseconds since the epoch, or
+/// [`SYSTEM`] for the real clock) rather than a lock all requests would share.
+#[derive(Clone)]
 pub struct Clock {
-    fixed: Arc<RwLock<Option<DateTime<Utc>>>>,
+    fixed: Arc<AtomicI64>,
+}
+
+/// The `fixed` value meaning "follow the system clock".
+const SYSTEM: i64 = i64::MIN;
+
+impl Default for Clock {
+    fn default() -> Self {
+        Self {
+            fixed: Arc::new(AtomicI64::new(SYSTEM)),
+        }
+    }
+}
+
+fn nanos(t: DateTime<Utc>) -> i64 {
+    // Representable until 2262; later instants saturate rather than wrap.
+    t.timestamp_nanos_opt().unwrap_or(i64::MAX)
 }
 
 impl Clock {
@@ -74,27 +117,35 @@ impl Clock {
         c
     }
 
+    fn fixed_at(&self) -> Option<DateTime<Utc>> {
+        match self.fixed.load(Ordering::Acquire) {
+            SYSTEM => None,
+            n => Some(DateTime::from_timestamp_nanos(n)),
+        }
+    }
+
     pub fn now(&self) -> DateTime<Utc> {
-        self.fixed
-            .read()
-            .expect("clock lock")
-            .unwrap_or_else(Utc::now)
+        self.fixed_at().unwrap_or_else(Utc::now)
     }
 
     pub fn set(&self, t: DateTime<Utc>) {
-        *self.fixed.write().expect("clock lock") = Some(t);
+        self.fixed.store(nanos(t), Ordering::Release);
     }
 
     pub fn advance(&self, d: Duration) {
-        let mut g = self.fixed.write().expect("clock lock");
-        let base = g.unwrap_or_else(Utc::now);
-        *g = Some(base + d);
+        let step = d.num_nanoseconds().unwrap_or(i64::MAX);
+        let _ = self
+            .fixed
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                let base = if n == SYSTEM { nanos(Utc::now()) } else { n };
+                Some(base.saturating_add(step))
+            });
     }
 }
 
 impl std::fmt::Debug for Clock {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match *self.fixed.read().expect("clock lock") {
+        match self.fixed_at() {
             Some(t) => write!(f, "Clock(fixed {t})"),
             None => write!(f, "Clock(system)"),
         }
@@ -110,6 +161,12 @@ mod tests {
         let d = NaiveDate::from_ymd_opt(2024, 1, 5).unwrap();
         assert_eq!(parse_date("20240105"), Some(d));
         assert_eq!(parse_date("2024-01-05"), Some(d));
+        assert_eq!(fmt_date(d), "2024-01-05");
+        assert_eq!(
+            parse_date(" 2024-12-31 ").map(fmt_date).as_deref(),
+            Some("2024-12-31")
+        );
+        assert_eq!(parse_date("2024-01+05"), None);
         assert_eq!(parse_date("20240230"), None);
         assert_eq!(parse_date("2024-02-30"), None);
         assert_eq!(parse_date("2024/01/05"), None);

@@ -31,14 +31,22 @@ impl CanonicalRequest {
         ser.finish()
     }
 
-    /// The cache key: path plus canonical query.
+    /// The cache key: path plus canonical query. Built in one allocation: every request
+    /// computes it.
     pub fn key(&self) -> String {
-        let q = self.query_string();
-        if q.is_empty() {
-            self.endpoint.path.to_string()
-        } else {
-            format!("{}?{}", self.endpoint.path, q)
+        let path = self.endpoint.path;
+        let mut key = String::with_capacity(path.len() + 16 * self.params.len() + 1);
+        key.push_str(path);
+        if self.params.is_empty() {
+            return key;
         }
+        key.push('?');
+        let start = key.len();
+        let mut ser = url::form_urlencoded::Serializer::for_suffix(key, start);
+        for (k, v) in &self.params {
+            ser.append_pair(k, v);
+        }
+        ser.finish()
     }
 
     pub fn get(&self, name: &str) -> Option<&str> {
@@ -306,13 +314,8 @@ pub fn check_history(
     if path == "/markets/calendar" || path.starts_with("/bulk/") {
         return Ok(());
     }
-    let (lo, hi) = history_window(plan, today);
-    let covers = if plan == Plan::Free {
-        format!("{} ~ {}", jst::fmt_date(lo), jst::fmt_date(hi))
-    } else {
-        format!("{} ~ ", jst::fmt_date(lo))
-    };
-    let (lo, hi) = (lo - slack, hi + slack);
+    let (first, last) = history_window(plan, today);
+    let (lo, hi) = (first - slack, last + slack);
     for (name, value) in &req.params {
         if req.endpoint.param(name).map(|p| p.kind) != Some(ParamKind::Date) {
             continue;
@@ -326,6 +329,12 @@ pub fn check_history(
             _ => d < lo || d > hi,
         };
         if outside {
+            // Formatted only when refused: this check runs on every request.
+            let covers = if plan == Plan::Free {
+                format!("{} ~ {}", jst::fmt_date(first), jst::fmt_date(last))
+            } else {
+                format!("{} ~ ", jst::fmt_date(first))
+            };
             return Err(ApiError::bad_request(format!(
                 "Your subscription covers the following dates: {covers}. If you want more data, please check other plans: https://jpx-jquants.com/"
             )));

@@ -231,27 +231,20 @@ async fn fallback(req: Request) -> Response {
 
 async fn record_metrics(req: Request, next: Next) -> Response {
     let start = Instant::now();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".into());
+    let route = req.extensions().get::<MatchedPath>().cloned();
     let method = req.method().clone();
     let resp = next.run(req).await;
     let cache = resp
         .headers()
         .get("x-cache")
         .and_then(|v| v.to_str().ok())
-        .unwrap_or("-")
-        .to_owned();
-    let labels = [
-        ("route", route),
-        ("method", method.to_string()),
-        ("status", resp.status().as_u16().to_string()),
-        ("cache", cache),
-    ];
-    metrics::counter!("jqp_http_requests_total", &labels).increment(1);
-    metrics::histogram!("jqp_http_request_duration_seconds", &labels[..1])
-        .record(start.elapsed().as_secs_f64());
+        .unwrap_or("-");
+    crate::telemetry::record_request(
+        route.as_ref().map_or("unmatched", MatchedPath::as_str),
+        &method,
+        resp.status(),
+        cache,
+        start.elapsed(),
+    );
     resp
 }

@@ -16,6 +16,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use axum::http::HeaderValue;
 use bytes::Bytes;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sha2::{Digest, Sha256};
@@ -84,6 +85,8 @@ pub struct Entry {
     pub merged: Merged,
     pub gzip: Bytes,
     pub etag: String,
+    /// `etag` as a header value, made once: a hit sends it without copying.
+    pub etag_header: Option<HeaderValue>,
     pub fetched_at: DateTime<Utc>,
     pub fresh_until: DateTime<Utc>,
     /// The proxy's own pages when the answer exceeds the page size; page `i` names page
@@ -146,6 +149,7 @@ impl Entry {
             last_date,
             merged,
             gzip,
+            etag_header: HeaderValue::try_from(&etag).ok(),
             etag,
             fetched_at,
             fresh_until,

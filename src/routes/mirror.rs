@@ -3,11 +3,11 @@
 //! so they cannot drift.
 
 use axum::Extension;
+use axum::body::Body;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
-use bytes::Bytes;
 use utoipa::openapi::path::{
     HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn, PathItem, PathsBuilder,
 };
@@ -153,18 +153,17 @@ async fn resolve_page(
     Ok((entry, idx))
 }
 
+/// The response for a served answer: the stored body (`Bytes`, shared, not copied), in the
+/// stored gzip form when the client accepts it.
 fn respond(st: &AppState, served: &Served, page: usize, headers: &HeaderMap) -> Response {
     let e = &served.entry;
-    let (body, gz, etag): (Bytes, Option<Bytes>, String) = match &e.pages {
+    let (body, gz, etag) = match &e.pages {
         Some(pages) => {
             let p = &pages[page];
-            (
-                p.body.clone(),
-                Some(p.gzip.clone()),
-                format!("\"{}-p{page}\"", e.etag.trim_matches('"')),
-            )
+            let etag = format!("\"{}-p{page}\"", e.etag.trim_matches('"'));
+            (&p.body, &p.gzip, HeaderValue::try_from(etag).ok())
         }
-        None => (e.merged.body.clone(), Some(e.gzip.clone()), e.etag.clone()),
+        None => (&e.merged.body, &e.gzip, e.etag_header.clone()),
     };
     if page == 0 && e.pages.is_some() {
         let (cache, entry) = (st.cache.clone(), e.clone());
@@ -173,7 +172,7 @@ fn respond(st: &AppState, served: &Served, page: usize, headers: &HeaderMap) -> 
     let now = st.cache.clock().now();
     let max_age = (e.fresh_until - now).num_seconds().max(0);
     let age = (now - e.fetched_at).num_seconds().max(0);
-    let mut h = HeaderMap::new();
+    let mut h = HeaderMap::with_capacity(12);
     h.insert("x-cache", HeaderValue::from_static(served.status.as_str()));
     h.insert(
         "x-cache-tier",
@@ -185,29 +184,38 @@ fn respond(st: &AppState, served: &Served, page: usize, headers: &HeaderMap) -> 
         HeaderValue::try_from(format!("private, max-age={max_age}")).expect("ascii"),
     );
     h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
-    if let Ok(v) = HeaderValue::try_from(&etag) {
-        h.insert(header::ETAG, v);
+    if let Some(v) = &etag {
+        h.insert(header::ETAG, v.clone());
     }
     if st.demo {
         h.insert("x-jquants-proxy-mode", HeaderValue::from_static("demo"));
     }
-    metrics::counter!("jqp_cache_results_total", "endpoint" => e.endpoint.path, "result" => served.status.as_str()).increment(1);
-    let not_modified = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
-    if not_modified {
-        return (StatusCode::NOT_MODIFIED, h).into_response();
-    }
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    match gz.filter(|g| !g.is_empty()) {
-        Some(g) if crate::gzip::accepted(headers) => {
+    crate::telemetry::record_cache_result(e.endpoint.path, served.status.as_str());
+    let not_modified = etag.as_ref().is_some_and(|etag| {
+        headers
+            .get(header::IF_NONE_MATCH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                v.split(',')
+                    .any(|t| t.trim().as_bytes() == etag.as_bytes() || t.trim() == "*")
+            })
+    });
+    let (status, body) = if not_modified {
+        (StatusCode::NOT_MODIFIED, Body::empty())
+    } else {
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        if !gz.is_empty() && crate::gzip::accepted(headers) {
             h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-            (StatusCode::OK, h, g).into_response()
+            (StatusCode::OK, Body::from(gz.clone()))
+        } else {
+            (StatusCode::OK, Body::from(body.clone()))
         }
-        _ => (StatusCode::OK, h, body).into_response(),
-    }
+    };
+    let mut resp = Response::new(body);
+    *resp.status_mut() = status;
+    *resp.headers_mut() = h;
+    resp
 }

@@ -1,0 +1,113 @@
+//! The HTTP probes `scripts/bench-vs-nginx.sh` needs and `wrk` cannot do: fire many requests
+//! at the same instant and report each one's latency. Talks to any server (the proxy or
+//! nginx), loopback only; prints figures, asserts nothing.
+//!
+//! - `bench_probe storm <url> <n> <warm-url>`: opens `n` connections (by fetching the
+//!   already-cached `warm-url` on each), then sends `n` identical requests for the uncached
+//!   `url` at once; prints the waiters' latency percentiles.
+//! - `bench_probe burst <base> <paths-file>`: sends every path in the file at once (misses
+//!   that queue on the proxy's upstream limiter) and waits for them.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::Barrier;
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+        ["storm", url, n, warm] => rt.block_on(storm(url, n.parse()?, warm)),
+        ["burst", base, file] => rt.block_on(burst(base, file)),
+        _ => anyhow::bail!(
+            "usage: bench_probe storm <url> <n> <warm-url> | bench_probe burst <base> <paths-file>"
+        ),
+    }
+}
+
+fn client(n: usize) -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .no_gzip()
+        .pool_max_idle_per_host(n)
+        .timeout(Duration::from_secs(120))
+        .build()
+}
+
+/// Sends `n` copies of a request at once, each starting when all are ready; returns the
+/// latencies of the successful ones and the count of failures.
+async fn at_once(client: &reqwest::Client, url: &str, n: usize) -> (Vec<Duration>, usize) {
+    let barrier = Arc::new(Barrier::new(n));
+    let tasks: Vec<_> = (0..n)
+        .map(|_| {
+            let (client, url, barrier) = (client.clone(), url.to_string(), barrier.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                let t = Instant::now();
+                let r = client.get(&url).send().await.ok()?;
+                let ok = r.status().is_success();
+                r.bytes().await.ok()?;
+                ok.then(|| t.elapsed())
+            })
+        })
+        .collect();
+    let mut lat = Vec::with_capacity(n);
+    let mut failed = 0;
+    for t in tasks {
+        match t.await.ok().flatten() {
+            Some(d) => lat.push(d),
+            None => failed += 1,
+        }
+    }
+    lat.sort();
+    (lat, failed)
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1}", d.as_secs_f64() * 1e3)
+}
+
+async fn storm(url: &str, n: usize, warm: &str) -> anyhow::Result<()> {
+    let client = client(n)?;
+    // Connections are opened beforehand so the storm measures waiting, not TCP handshakes.
+    let (_, warm_failed) = at_once(&client, warm, n).await;
+    anyhow::ensure!(warm_failed == 0, "{warm_failed} warm-up requests failed");
+    let (lat, failed) = at_once(&client, url, n).await;
+    anyhow::ensure!(!lat.is_empty(), "every storm request failed");
+    let pct = |p: f64| lat[((lat.len() as f64 * p) as usize).min(lat.len() - 1)];
+    // One machine-readable line: ok failed p50 p90 p99 max (milliseconds).
+    println!(
+        "STORM {} {failed} {} {} {} {}",
+        lat.len(),
+        ms(pct(0.5)),
+        ms(pct(0.9)),
+        ms(pct(0.99)),
+        ms(lat[lat.len() - 1])
+    );
+    Ok(())
+}
+
+async fn burst(base: &str, file: &str) -> anyhow::Result<()> {
+    let paths: Vec<String> = std::fs::read_to_string(file)?
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| format!("{base}{l}"))
+        .collect();
+    let client = client(paths.len())?;
+    let tasks: Vec<_> = paths
+        .into_iter()
+        .map(|u| {
+            let client = client.clone();
+            tokio::spawn(async move { client.get(&u).send().await.map(|r| r.status()) })
+        })
+        .collect();
+    let mut ok = 0;
+    for t in tasks {
+        if matches!(t.await, Ok(Ok(s)) if s.is_success()) {
+            ok += 1;
+        }
+    }
+    println!("BURST {ok} ok");
+    Ok(())
+}
