@@ -100,6 +100,7 @@ impl Application {
                 max_bytes: cfg.cache_max_bytes,
                 max_page_bytes: cfg.max_page_bytes,
                 stale_while_revalidate: cfg.stale_while_revalidate,
+                ..Default::default()
             },
         );
         let upstream_for_auth = (!demo).then(|| upstream_key.clone());
