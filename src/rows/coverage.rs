@@ -201,6 +201,16 @@ impl TradingCalendar {
     }
 }
 
+/// Whether `d` may be a weekday the exchange is closed: a national holiday by the Japanese
+/// holiday rules, or the year-end closure (31 December to 3 January). Only then is it worth
+/// one call for the upstream's calendar instead of asking for the day itself. The rules are
+/// the ones the simulator's calendar follows (`crate::sim::calendar`), reused, not copied.
+pub fn maybe_closed_weekday(d: NaiveDate) -> bool {
+    use chrono::Datelike;
+    let year_end = (d.month() == 12 && d.day() == 31) || (d.month() == 1 && d.day() <= 3);
+    year_end || crate::sim::calendar::holidays(d.year()).contains(&d)
+}
+
 /// Whether weekends and calendar holidays are closed days for `ep`'s data.
 pub fn follows_equity_calendar(ep: &Endpoint) -> bool {
     ep.dataset == Dataset::DailyClose

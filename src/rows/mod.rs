@@ -71,6 +71,8 @@ pub struct RowStore {
     closed: AtomicU64,
     rewrites: AtomicU64,
     progress: crate::sync::Progress,
+    /// When the planner last fetched the calendar itself.
+    calendar_tried: Mutex<Option<DateTime<Utc>>>,
 }
 
 impl std::fmt::Debug for RowStore {
@@ -92,6 +94,7 @@ impl RowStore {
             closed: AtomicU64::new(0),
             rewrites: AtomicU64::new(0),
             progress: Default::default(),
+            calendar_tried: Mutex::default(),
         }
     }
 
@@ -140,6 +143,7 @@ impl RowStore {
         let ep = shape::planned(req.endpoint.path)?;
         self.ensure_loaded().await;
         let window = crate::request::history_window(upstream.plan(), crate::jst::today(now));
+        self.learn_calendar(ep, req, now, upstream).await;
         for _ in 0..4 {
             let plan = {
                 let mut h = self.held();
@@ -165,6 +169,51 @@ impl RowStore {
             }
         }
         None
+    }
+
+    /// Fetches the upstream's whole trading calendar (one call, at most once a day) when a
+    /// request names a weekday that may be a holiday and the held calendar does not know it:
+    /// one call that answers every holiday after it.
+    async fn learn_calendar(
+        &self,
+        ep: &'static crate::catalog::Endpoint,
+        req: &CanonicalRequest,
+        now: DateTime<Utc>,
+        upstream: &Upstream,
+    ) {
+        let Some(d) = req.date_param("date") else {
+            return;
+        };
+        if !coverage::follows_equity_calendar(ep)
+            || self.held().calendar.is_closed(d).is_some()
+            || !coverage::maybe_closed_weekday(d)
+        {
+            return;
+        }
+        {
+            let mut tried = self.calendar_tried.lock().expect("calendar lock");
+            if tried.is_some_and(|t| now - t < chrono::Duration::days(1)) {
+                return;
+            }
+            *tried = Some(now);
+        }
+        let Some(cal) = crate::catalog::find(pg::CALENDAR) else {
+            return;
+        };
+        let req = CanonicalRequest {
+            endpoint: cal,
+            params: Default::default(),
+        };
+        let merged = match upstream.fetch_pages(&req).await {
+            Ok(pages) => envelope::merge(cal, pages).ok(),
+            Err(e) => {
+                tracing::warn!(error = %e, "trading calendar unavailable; asking for the day itself");
+                None
+            }
+        };
+        if let Some(m) = merged {
+            self.absorb_calendar(&req, &m, now).await;
+        }
     }
 
     /// Re-fetches `code`'s whole history after a split and stores it.

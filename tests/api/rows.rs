@@ -197,3 +197,87 @@ async fn a_new_split_refetches_that_codes_history_once_and_nothing_else() {
     assert_eq!(app.calls_to(BARS), before + 1);
     assert_upstream_identical(&app, &answers).await;
 }
+
+#[tokio::test]
+async fn a_holiday_costs_one_calendar_call_once_and_no_bars_call() {
+    let app = spawn_app().await;
+    let url = app.url.clone();
+    // 15 and 23 September 2025 are holidays; nothing is held yet.
+    let mut answers = vec![];
+    for p in [
+        "/v2/equities/bars/daily?date=20250915",
+        "/v2/equities/bars/daily?date=20250923",
+    ] {
+        answers.push((p.to_string(), body(&app, &url, p).await));
+    }
+    assert_eq!(app.calls_to(BARS), 0);
+    assert_eq!(app.calls_to("/markets/calendar"), 1);
+    // An ordinary weekday is simply fetched, without the calendar.
+    body(&app, &url, "/v2/equities/bars/daily?date=20250916").await;
+    assert_eq!(app.calls_to(BARS), 1);
+    assert_eq!(app.calls_to("/markets/calendar"), 1);
+    assert_upstream_identical(&app, &answers).await;
+}
+
+#[tokio::test]
+async fn a_killed_sync_resumes_without_refetching_completed_slices() {
+    use jquants_proxy::sync::{self, SyncJob};
+    let opts = || Options {
+        database: true,
+        sim_latency: std::time::Duration::from_millis(40),
+        ..Default::default()
+    };
+    let app = spawn_app_with(opts()).await;
+    let job = SyncJob::new(ymd(2025, 9, 1), ymd(2025, 9, 30), &[BARS.to_string()]).unwrap();
+    let cache = app.state.cache.clone();
+    let first = job.clone();
+    let task = tokio::spawn(async move { sync::run(&cache, &first, &|_| {}).await });
+    while app.calls_to(BARS) < 6 {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    task.abort();
+    let _ = task.await;
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let mut conn = sqlx::ConnectOptions::connect(app.db.as_ref().unwrap())
+        .await
+        .unwrap();
+    let (done,): (i64,) =
+        sqlx::query_as("SELECT count(*) FROM market_coverage WHERE endpoint = $1")
+            .bind(BARS)
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+    assert!((5..20).contains(&done), "{done} slices done when killed");
+    let calls_when_killed = app.calls_to(BARS);
+    // A new process on the same database resumes.
+    let (url2, state2) = start(serve_config(&opts(), &app.sim, &app.clock, app.db.clone())).await;
+    let stats = sync::run(&state2.cache, &job, &|_| {}).await.unwrap();
+    assert_eq!(stats.slices_total, 20, "{stats:?}");
+    assert_eq!(stats.slices_skipped, done as u64, "{stats:?}");
+    assert_eq!(
+        app.calls_to(BARS) - calls_when_killed,
+        20 - done as u64,
+        "{:?}",
+        app.sim.stats().by_request
+    );
+    assert_eq!(
+        app.calls_to("/markets/calendar"),
+        1,
+        "the calendar was fetched again"
+    );
+    let by_request = app.sim.stats().by_request;
+    let twice: Vec<_> = by_request
+        .iter()
+        .filter(|(k, n)| k.starts_with(BARS) && **n > 1)
+        .collect();
+    assert!(twice.len() <= 1, "completed slices re-fetched: {twice:?}");
+    // Everything synced is now answered from rows.
+    let calls = app.upstream_calls();
+    body(
+        &app,
+        &url2,
+        "/v2/equities/bars/daily?code=7203&from=20250901&to=20250930",
+    )
+    .await;
+    assert_eq!(app.upstream_calls(), calls);
+}
