@@ -72,7 +72,7 @@ pub struct RowStore {
     rewrites: AtomicU64,
     progress: crate::sync::Progress,
     /// When the planner last fetched the calendar itself.
-    calendar_tried: Mutex<Option<DateTime<Utc>>>,
+    calendar_tried: tokio::sync::Mutex<Option<DateTime<Utc>>>,
 }
 
 impl std::fmt::Debug for RowStore {
@@ -94,7 +94,7 @@ impl RowStore {
             closed: AtomicU64::new(0),
             rewrites: AtomicU64::new(0),
             progress: Default::default(),
-            calendar_tried: Mutex::default(),
+            calendar_tried: Default::default(),
         }
     }
 
@@ -190,13 +190,14 @@ impl RowStore {
         {
             return;
         }
+        // Held across the fetch: concurrent requests for other holidays wait for this one.
+        let mut tried = self.calendar_tried.lock().await;
+        if self.held().calendar.is_closed(d).is_some()
+            || tried.is_some_and(|t| now - t < chrono::Duration::days(1))
         {
-            let mut tried = self.calendar_tried.lock().expect("calendar lock");
-            if tried.is_some_and(|t| now - t < chrono::Duration::days(1)) {
-                return;
-            }
-            *tried = Some(now);
+            return;
         }
+        *tried = Some(now);
         let Some(cal) = crate::catalog::find(pg::CALENDAR) else {
             return;
         };
