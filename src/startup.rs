@@ -103,6 +103,7 @@ impl Application {
                 ..Default::default()
             },
         );
+        crate::sync::spawn_schedule(cache.clone(), &cfg.sync)?;
         let upstream_for_auth = (!demo).then(|| upstream_key.clone());
         let auth = Arc::new(Auth::new(
             &cfg.client_keys,

@@ -252,3 +252,56 @@ pub async fn cli(args: SyncArgs) -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// Settings of the sync `serve` runs on a schedule.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct ScheduleArgs {
+    /// Endpoint paths to keep synced in the background, each run shortly after the datasets'
+    /// JST update time (comma separated; empty: off).
+    #[arg(long, env = "JQP_SYNC_DATASETS", value_delimiter = ',')]
+    pub sync_datasets: Vec<String>,
+    /// Days back (from today) each scheduled run covers; held fresh days cost nothing.
+    #[arg(long, env = "JQP_SYNC_DAYS", default_value_t = 7)]
+    pub sync_days: u32,
+}
+
+/// How long after a dataset's update time the scheduled run starts (the upstream is late
+/// sometimes; an early run only fetches an empty day again).
+const AFTER_UPDATE: chrono::Duration = chrono::Duration::minutes(15);
+
+/// Starts the scheduled sync if datasets are configured; validates them first.
+pub fn spawn_schedule(cache: Arc<Cache>, cfg: &ScheduleArgs) -> anyhow::Result<()> {
+    if cfg.sync_datasets.iter().all(|d| d.trim().is_empty()) {
+        return Ok(());
+    }
+    let today = crate::jst::today(cache.clock().now());
+    SyncJob::new(today, today, &cfg.sync_datasets)?;
+    let cfg = cfg.clone();
+    tokio::spawn(async move {
+        loop {
+            let now = cache.clock().now();
+            let today = crate::jst::today(now);
+            let from = today - chrono::Duration::days(i64::from(cfg.sync_days));
+            let Ok(job) = SyncJob::new(from, today, &cfg.sync_datasets) else {
+                return;
+            };
+            match run(&cache, &job, &|_| {}).await {
+                Ok(s) => tracing::info!(?s, "scheduled sync done"),
+                Err(e) => tracing::warn!(error = %e, "scheduled sync failed"),
+            }
+            let next = job
+                .datasets
+                .iter()
+                .map(|e| crate::cache::freshness::next_change(e.dataset, now))
+                .min()
+                .unwrap_or(now)
+                + AFTER_UPDATE;
+            let wait = (next - cache.clock().now())
+                .to_std()
+                .unwrap_or_default()
+                .max(std::time::Duration::from_secs(60));
+            tokio::time::sleep(wait).await;
+        }
+    });
+    Ok(())
+}

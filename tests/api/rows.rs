@@ -281,3 +281,57 @@ async fn a_killed_sync_resumes_without_refetching_completed_slices() {
     .await;
     assert_eq!(app.upstream_calls(), calls);
 }
+
+#[tokio::test]
+async fn the_scheduled_sync_fills_recent_days_and_reports_progress() {
+    let opts = Options::default();
+    let clock = jst::Clock::fixed(crate::helpers::default_now());
+    let sim = crate::helpers::spawn_sim(&opts, &clock).await;
+    let mut cfg = serve_config(&opts, &sim, &clock, None);
+    cfg.sync.sync_datasets = vec![BARS.to_string()];
+    cfg.sync.sync_days = 6;
+    let (url, state) = start(cfg).await;
+    let mut done = false;
+    for _ in 0..200 {
+        let s = state.cache.rows().stats().sync;
+        if !s.running && s.slices_total > 0 && s.slices_done == s.slices_total {
+            done = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert!(done, "{:?}", state.cache.rows().stats().sync);
+    // Friday 2026-11-20 and the five days before: 14..20 November, business days 16..20.
+    assert_eq!(sim.stats().by_path.get(BARS), Some(&5));
+    let http = reqwest::Client::new();
+    let stats: serde_json::Value = http
+        .get(format!("{url}/admin/cache/stats"))
+        .header("x-api-key", "admin-test-key")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stats["rows"]["sync"]["slices_done"], 5, "{stats}");
+    let metrics = http
+        .get(format!("{url}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    // The gauge is process-wide (other tests sync too), so only its presence is checked here.
+    assert!(metrics.contains("jqp_sync_slices_done "), "{metrics}");
+    // A client asking any code over those days costs nothing.
+    let r = http
+        .get(format!(
+            "{url}/v2{BARS}?code=7203&from=20261116&to=20261120"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(sim.stats().by_path.get(BARS), Some(&5));
+}
