@@ -159,6 +159,10 @@ impl RowStore {
                 Plan::Rewrite(code) => {
                     self.rewrite(ep, &code, upstream, now).await?;
                 }
+                Plan::Section(d) => {
+                    let day = coverage::day_request(ep, d);
+                    self.fetch_and_absorb(&day, upstream, now).await?;
+                }
                 Plan::Local { read, until } => {
                     let closed = read == Read::Empty;
                     let rows = self.read(ep, read).await?;
@@ -234,16 +238,27 @@ impl RowStore {
             endpoint: ep,
             params,
         };
-        let pages = upstream.fetch_pages(&req).await.ok()?;
-        let merged = envelope::merge(ep, pages).ok()?;
-        let fresh = crate::cache::freshness::fresh_until(&req, now, merged.is_empty());
+        self.fetch_and_absorb(&req, upstream, now).await?;
         self.rewrites.fetch_add(1, Ordering::Relaxed);
         tracing::info!(
             code,
             endpoint = ep.path,
             "split: whole history re-fetched once"
         );
-        self.absorb(&req, &merged, now, fresh).await;
+        Some(())
+    }
+
+    /// One upstream answer the planner asked for, stored as its slice.
+    async fn fetch_and_absorb(
+        &self,
+        req: &CanonicalRequest,
+        upstream: &Upstream,
+        now: DateTime<Utc>,
+    ) -> Option<()> {
+        let pages = upstream.fetch_pages(req).await.ok()?;
+        let merged = envelope::merge(req.endpoint, pages).ok()?;
+        let fresh = crate::cache::freshness::fresh_until(req, now, merged.is_empty());
+        self.absorb(req, &merged, now, fresh).await;
         Some(())
     }
 

@@ -9,6 +9,8 @@
 //!   window is answered with the upstream's answer for such a day, `{"data":[]}`, at no cost;
 //! - a code made dirty by a split is rewritten (one whole-history fetch) before any answer
 //!   shows its rows;
+//! - a code's range missing exactly one business day's cross-section fetches that day (one
+//!   call, as for the range itself, but it also serves every other code on that day);
 //! - otherwise exactly the request is fetched: one call, the same one the upstream would get
 //!   without the store, whose rows then extend coverage.
 
@@ -41,6 +43,8 @@ pub enum Plan {
     Local { read: Read, until: DateTime<Utc> },
     /// Fetch this dirty code's whole history first, then plan again.
     Rewrite(String),
+    /// Fetch this day's cross-section first, then plan again.
+    Section(NaiveDate),
     /// Ask the upstream for exactly this request.
     Fetch,
 }
@@ -131,14 +135,20 @@ fn from_sections(
         }
     };
     let mut until: Option<DateTime<Utc>> = None;
+    let mut missing = vec![];
     for d in &days {
         if let Some(c) = cov.dirty_in_section(*d) {
             return Plan::Rewrite(c.to_string());
         }
-        let Some(u) = cov.date_slice(ep, *d, now) else {
-            return Plan::Fetch;
-        };
-        until = Some(until.map_or(u, |x| x.min(u)));
+        match cov.date_slice(ep, *d, now) {
+            Some(u) => until = Some(until.map_or(u, |x| x.min(u))),
+            None => missing.push(*d),
+        }
+    }
+    match missing[..] {
+        [] => {}
+        [d] if days.len() > 1 => return Plan::Section(d),
+        _ => return Plan::Fetch,
     }
     let until = until.unwrap_or(now + crate::cache::freshness::SETTLED_TTL);
     let code = code.to_string();
@@ -238,6 +248,11 @@ mod tests {
             now,
         );
         assert_eq!(p, Plan::Fetch);
+        // One missing day inside a range is fetched as that day's cross-section.
+        let partial = synced(&days[..19], now);
+        let q = req("code=7203&from=20250905&to=20250930");
+        let p = plan(ep, &q, &partial, &cal, window, now);
+        assert_eq!(p, Plan::Section(d(9, 30)));
         // Outside the plan window the upstream decides (it may refuse).
         let narrow = (d(9, 14), d(12, 31));
         assert_eq!(
