@@ -213,7 +213,7 @@ pub fn maybe_closed_weekday(d: NaiveDate) -> bool {
 
 /// Whether weekends and calendar holidays are closed days for `ep`'s data.
 pub fn follows_equity_calendar(ep: &Endpoint) -> bool {
-    ep.dataset == Dataset::DailyClose
+    matches!(ep.dataset, Dataset::DailyClose | Dataset::Breakdown)
 }
 
 #[cfg(test)]

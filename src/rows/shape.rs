@@ -14,7 +14,12 @@ use crate::catalog::{self, Endpoint};
 use crate::jst;
 
 /// Endpoints whose answers the planner may assemble from rows.
-pub const PLANNED: &[&str] = &["/equities/bars/daily", "/indices/bars/daily"];
+pub const PLANNED: &[&str] = &[
+    "/equities/bars/daily",
+    "/indices/bars/daily",
+    "/equities/valuation",
+    "/markets/breakdown",
+];
 
 /// The planned endpoint at `path`, if any.
 pub fn planned(path: &str) -> Option<&'static Endpoint> {

@@ -79,20 +79,26 @@ async fn sub_ranges_of_a_stored_history_cost_no_call() {
     let app = spawn_app().await;
     let url = app.url.clone();
     let mut answers = vec![];
-    for p in [
+    let histories = [
         "/v2/equities/bars/daily?code=72030",
         "/v2/indices/bars/daily?code=0000",
-    ] {
+        "/v2/equities/valuation?code=72030",
+        "/v2/markets/breakdown?code=72030",
+    ];
+    for p in histories {
         answers.push((p.to_string(), body(&app, &url, p).await));
     }
     let calls = app.upstream_calls();
-    assert_eq!(calls, 2);
+    assert_eq!(calls, histories.len() as u64);
     for p in [
         "/v2/equities/bars/daily?code=72030&from=20240105&to=20240110",
         "/v2/equities/bars/daily?code=7203&from=2025-12-25&to=2026-01-08",
         "/v2/equities/bars/daily?code=7203&date=2025-06-02",
         "/v2/indices/bars/daily?code=0000&from=20250301&to=20250331",
         "/v2/indices/bars/daily?code=0000&date=20250303",
+        "/v2/equities/valuation?code=7203&from=20250301&to=20250331",
+        "/v2/markets/breakdown?code=7203&from=20250301&to=20250331",
+        "/v2/markets/breakdown?code=7203&date=20250303",
     ] {
         answers.push((p.to_string(), body(&app, &url, p).await));
     }
@@ -334,4 +340,46 @@ async fn the_scheduled_sync_fills_recent_days_and_reports_progress() {
         .unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(sim.stats().by_path.get(BARS), Some(&5));
+}
+
+#[tokio::test]
+async fn every_planned_endpoint_assembles_codes_from_its_cross_sections_byte_for_byte() {
+    use jquants_proxy::rows::shape::PLANNED;
+    let app = spawn_app().await;
+    let url = app.url.clone();
+    body(
+        &app,
+        &url,
+        "/v2/markets/calendar?from=2025-03-01&to=2025-03-31",
+    )
+    .await;
+    let mut answers = vec![];
+    for path in PLANNED {
+        for d in ["2025-03-03", "2025-03-04", "2025-03-05"] {
+            let p = format!("/v2{path}?date={d}");
+            answers.push((p.clone(), body(&app, &url, &p).await));
+        }
+    }
+    let calls = app.upstream_calls();
+    for path in PLANNED {
+        let code = if path.starts_with("/indices") {
+            "0000"
+        } else {
+            "7203"
+        };
+        for q in [
+            format!("code={code}&from=2025-03-01&to=2025-03-05"),
+            format!("code={code}&date=2025-03-04"),
+            "date=2025-03-02".to_string(),
+        ] {
+            let p = format!("/v2{path}?{q}");
+            answers.push((p.clone(), body(&app, &url, &p).await));
+        }
+    }
+    assert_eq!(
+        app.upstream_calls(),
+        calls,
+        "a held cross-section was fetched again"
+    );
+    assert_upstream_identical(&app, &answers).await;
 }
