@@ -157,7 +157,7 @@ pub fn day_request(ep: &'static Endpoint, d: NaiveDate) -> CanonicalRequest {
     }
 }
 
-/// Days the equity market is closed, from the held trading calendar (`HolDiv` 0: non-business
+/// Days the equity market is closed (`docs/row-store.md`), from the held trading calendar (`HolDiv` 0: non-business
 /// day, 3: holiday trading of derivatives only) and the weekend rule, which needs no calendar.
 #[derive(Debug, Default)]
 pub struct TradingCalendar {
