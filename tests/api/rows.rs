@@ -238,9 +238,16 @@ async fn a_killed_sync_resumes_without_refetching_completed_slices() {
     let cache = app.state.cache.clone();
     let first = job.clone();
     let task = tokio::spawn(async move { sync::run(&cache, &first, &|_| {}).await });
-    while app.calls_to(BARS) < 6 {
+    for _ in 0..2000 {
+        if app.calls_to(BARS) >= 6 || task.is_finished() {
+            break;
+        }
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
+    assert!(
+        !task.is_finished(),
+        "the sync ended before it could be killed"
+    );
     task.abort();
     let _ = task.await;
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
