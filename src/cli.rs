@@ -1,5 +1,6 @@
-//! Command line: `serve` (the proxy), `sim` (the J-Quants simulator on its own) and
-//! `openapi` (prints the OpenAPI document). Every flag has an environment equivalent.
+//! Command line: `serve` (the proxy), `sync` (fills the market row store), `sim` (the
+//! J-Quants simulator on its own) and `openapi` (prints the OpenAPI document). Every flag has
+//! an environment equivalent.
 
 use clap::{Parser, Subcommand};
 
@@ -22,6 +23,8 @@ enum Command {
     Serve(ServeArgs),
     /// Run the offline J-Quants V2 simulator.
     Sim(crate::sim::SimArgs),
+    /// Fill the market row store by date cross-sections (resumable; needs DATABASE_URL to last).
+    Sync(crate::sync::SyncArgs),
     /// Print the OpenAPI document (JSON).
     Openapi,
 }
@@ -58,6 +61,10 @@ pub fn main() -> anyhow::Result<()> {
                 let app = crate::startup::Application::build(cfg).await?;
                 app.run_until_stopped().await
             })
+        }
+        Command::Sync(args) => {
+            let _log = crate::telemetry::init(args.serve.log_format);
+            runtime()?.block_on(crate::sync::cli(args))
         }
         Command::Sim(args) => {
             let _log = crate::telemetry::init(LogFormat::Text);

@@ -83,6 +83,13 @@ pub fn merge(endpoint: &Endpoint, mut pages: Vec<Bytes>) -> anyhow::Result<Merge
     Ok(Merged { body, rows, cursor })
 }
 
+/// A `{"data":[...]}` answer made of `rows` (raw JSON text, in order), as the upstream lays
+/// out a one-page answer without a cursor.
+pub fn from_rows(rows: &[Bytes]) -> Merged {
+    let (body, rows, cursor) = assemble_sliced(rows, None, None);
+    Merged { body, rows, cursor }
+}
+
 /// `{"data":[rows],"pagination_key":"..."}` with `cursor` last, as the upstream lays it out.
 pub fn assemble(rows: &[Bytes], pagination_key: Option<&str>, cursor: Option<&Bytes>) -> Bytes {
     assemble_sliced(rows, pagination_key, cursor).0

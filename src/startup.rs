@@ -100,8 +100,10 @@ impl Application {
                 max_bytes: cfg.cache_max_bytes,
                 max_page_bytes: cfg.max_page_bytes,
                 stale_while_revalidate: cfg.stale_while_revalidate,
+                ..Default::default()
             },
         );
+        crate::sync::spawn_schedule(cache.clone(), &cfg.sync)?;
         let upstream_for_auth = (!demo).then(|| upstream_key.clone());
         let auth = Arc::new(Auth::new(
             &cfg.client_keys,

@@ -107,6 +107,11 @@ impl Store {
         Ok(store)
     }
 
+    /// The connection pool, shared with the row store (`crate::rows`).
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
     pub fn is_healthy(&self) -> bool {
         self.healthy.load(Ordering::Relaxed)
     }

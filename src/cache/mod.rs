@@ -10,7 +10,7 @@
 
 pub mod flight;
 pub mod freshness;
-mod splits;
+pub(crate) mod splits;
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -25,6 +25,7 @@ use crate::catalog::{self, Endpoint};
 use crate::envelope::{self, Merged};
 use crate::jst::Clock;
 use crate::request::CanonicalRequest;
+use crate::rows::RowStore;
 use crate::store::{Store, StoreStats, StoredEntry};
 use crate::upstream::{Upstream, UpstreamError};
 
@@ -225,6 +226,8 @@ pub struct CacheConfig {
     pub max_page_bytes: usize,
     /// How long after expiry an answer may still be served while it is refreshed.
     pub stale_while_revalidate: Duration,
+    /// The market row store the planner answers from (`crate::rows`).
+    pub rows: crate::rows::RowConfig,
 }
 
 impl Default for CacheConfig {
@@ -233,6 +236,7 @@ impl Default for CacheConfig {
             max_bytes: 512 * 1024 * 1024,
             max_page_bytes: 5_000_000,
             stale_while_revalidate: Duration::hours(1),
+            rows: Default::default(),
         }
     }
 }
@@ -282,6 +286,8 @@ pub struct CacheStats {
     pub l2_hit_ratio: f64,
     /// None when running without Postgres.
     pub l2: Option<StoreStats>,
+    /// The market row store and its planner.
+    pub rows: crate::rows::RowStats,
 }
 
 /// The single flight carries the upstream's own error (`Clone`), so every waiter gets the
@@ -294,6 +300,7 @@ pub struct Cache {
     /// not change the pages a client is following.
     snapshots: moka::future::Cache<String, Arc<Entry>>,
     store: Option<Arc<Store>>,
+    rows: Arc<RowStore>,
     upstream: Upstream,
     flights: Arc<flight::Flights<Arc<Entry>, UpstreamError>>,
     clock: Clock,
@@ -337,10 +344,13 @@ impl Cache {
             .weigher(|_k: &String, v: &Arc<Entry>| v.weight())
             .time_to_idle(std::time::Duration::from_secs(30 * 60))
             .build();
+        let pool = store.as_ref().map(|s| s.pool().clone());
+        let rows = Arc::new(RowStore::new(pool, cfg.rows.clone()));
         Arc::new(Cache {
             l1,
             snapshots,
             store,
+            rows,
             upstream,
             flights: Arc::default(),
             clock,
@@ -356,6 +366,10 @@ impl Cache {
 
     pub fn store(&self) -> Option<&Arc<Store>> {
         self.store.as_ref()
+    }
+
+    pub fn rows(&self) -> &Arc<RowStore> {
+        &self.rows
     }
 
     pub fn upstream(&self) -> &Upstream {
@@ -450,6 +464,20 @@ impl Cache {
         }
     }
 
+    /// Answers `req` as a miss would, without consulting the response tiers first (the
+    /// sync fills the row store this way even where a whole answer is cached).
+    pub async fn fetch_now(
+        self: &Arc<Self>,
+        req: &CanonicalRequest,
+    ) -> Result<Arc<Entry>, UpstreamError> {
+        Arc::clone(self).fetch(req.clone()).await
+    }
+
+    /// Fetches of complete answers from upstream so far.
+    pub fn upstream_fetches(&self) -> u64 {
+        self.counters.upstream_fetches.load(Ordering::Relaxed)
+    }
+
     /// An answer a client is paging through, by the ETag in its `pagination_key`.
     pub async fn snapshot(&self, etag: &str) -> Option<Arc<Entry>> {
         self.snapshots.get(etag).await
@@ -463,24 +491,51 @@ impl Cache {
         }
     }
 
-    /// Fetches from upstream, stores in both tiers, and applies split invalidation.
+    /// Answers from the row store when its planner can, else fetches from upstream (and
+    /// feeds the row store); stores in both tiers, and applies split invalidation.
     async fn fetch(self: Arc<Self>, req: CanonicalRequest) -> FetchResult {
+        let now = self.clock.now();
+        let (merged, fresh_until) = match self.rows.answer(&req, now, &self.upstream).await {
+            Some((merged, until)) => {
+                let fresh = freshness::fresh_until(&req, now, merged.is_empty());
+                (merged, fresh.min(until))
+            }
+            None => {
+                let merged = self.fetch_upstream(&req).await?;
+                let now = self.clock.now();
+                let fresh = freshness::fresh_until(&req, now, merged.is_empty());
+                self.rows.absorb(&req, &merged, now, fresh).await;
+                (merged, fresh)
+            }
+        };
+        self.keep(req, merged, fresh_until).await
+    }
+
+    async fn fetch_upstream(&self, req: &CanonicalRequest) -> Result<Merged, UpstreamError> {
         self.counters
             .upstream_fetches
             .fetch_add(1, Ordering::Relaxed);
-        let pages = self.upstream.fetch_pages(&req).await.inspect_err(|_| {
+        let pages = self.upstream.fetch_pages(req).await.inspect_err(|_| {
             self.counters
                 .upstream_errors
                 .fetch_add(1, Ordering::Relaxed);
         })?;
-        let merged = envelope::merge(req.endpoint, pages).map_err(|e| {
+        envelope::merge(req.endpoint, pages).map_err(|e| {
             self.counters
                 .upstream_errors
                 .fetch_add(1, Ordering::Relaxed);
             UpstreamError::Unavailable(format!("unparseable upstream answer: {e:#}"))
-        })?;
+        })
+    }
+
+    /// Stores an answer in both tiers and applies split invalidation.
+    async fn keep(
+        &self,
+        req: CanonicalRequest,
+        merged: Merged,
+        fresh_until: DateTime<Utc>,
+    ) -> FetchResult {
         let now = self.clock.now();
-        let fresh_until = freshness::fresh_until(&req, now, merged.is_empty());
         let key = req.key();
         let code = req.code().map(str::to_string);
         let meta = Meta {
@@ -535,6 +590,9 @@ impl Cache {
             if !new_in_store {
                 continue;
             }
+            self.rows
+                .split(splits::ADJUSTED_ENDPOINT, &s.code, s.ex_date)
+                .await;
             let published = splits::published_at(s.ex_date);
             let dropped = self
                 .invalidate_where(|k, e| {
@@ -568,6 +626,7 @@ impl Cache {
             Some(s) => s.purge(endpoint, code.as_deref()).await,
             None => 0,
         };
+        self.rows.purge(endpoint, code.as_deref()).await;
         (l1, l2)
     }
 
@@ -615,6 +674,7 @@ impl Cache {
                 Some(s) => Some(s.stats().await),
                 None => None,
             },
+            rows: self.rows.stats(),
         }
     }
 }

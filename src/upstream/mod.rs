@@ -217,6 +217,10 @@ impl Upstream {
         })
     }
 
+    pub fn plan(&self) -> Plan {
+        self.plan
+    }
+
     pub async fn call(&self, req: UpstreamRequest) -> Result<UpstreamResponse, UpstreamError> {
         self.svc.clone().oneshot(req).await
     }

@@ -9,4 +9,5 @@ mod helpers;
 mod limits;
 mod mirror;
 mod ops;
+mod rows;
 mod sim;

@@ -1,0 +1,307 @@
+//! Sync: fills the market row store ahead of demand, one date cross-section per business day
+//! and dataset, inside the upstream rate limit (every call goes through the same `Upstream`).
+//!
+//! Why cross-sections and not `/bulk/*` files: a bulk file is CSV, and the store keeps each
+//! row as the exact JSON text the API sends, so that assembled answers are byte-identical to
+//! API answers; rows rebuilt from CSV could not promise that. One cross-section call returns
+//! every issue's row for a day (paged by the upstream at ~5 MB), which is the cheapest way to
+//! hold a whole market: ~245 calls per year and dataset.
+//!
+//! Invariants: a slice's rows and coverage are committed together (`rows::pg`), so a killed
+//! sync resumes where it stopped and never re-fetches a completed slice that is still fresh;
+//! the calendar is fetched first (one call) unless held; days after today are not asked for.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use chrono::NaiveDate;
+
+use crate::cache::Cache;
+use crate::catalog::Endpoint;
+use crate::request::{self, CanonicalRequest};
+use crate::rows::shape;
+
+/// What to sync.
+#[derive(Debug, Clone)]
+pub struct SyncJob {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub datasets: Vec<&'static Endpoint>,
+}
+
+impl SyncJob {
+    /// `datasets`: endpoint paths (with or without `/v2`); only planned endpoints can be synced.
+    pub fn new(from: NaiveDate, to: NaiveDate, datasets: &[String]) -> anyhow::Result<SyncJob> {
+        anyhow::ensure!(from <= to, "--from {from} is after --to {to}");
+        let datasets = datasets
+            .iter()
+            .map(|p| {
+                let p = p.trim().trim_start_matches("/v2");
+                shape::planned(p).ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "cannot sync {p}: syncable datasets are {}",
+                        shape::PLANNED.join(", ")
+                    )
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        anyhow::ensure!(!datasets.is_empty(), "no datasets to sync");
+        Ok(SyncJob { from, to, datasets })
+    }
+}
+
+/// Progress of the current (or last) sync, shared with `/admin/cache/stats` and `/metrics`.
+#[derive(Debug, Default)]
+pub struct Progress {
+    pub running: AtomicBool,
+    pub slices_total: AtomicU64,
+    pub slices_done: AtomicU64,
+    /// Slices already held and fresh, so not fetched.
+    pub slices_skipped: AtomicU64,
+    pub rows: AtomicU64,
+    pub upstream_calls: AtomicU64,
+    pub errors: AtomicU64,
+}
+
+#[derive(Debug, Clone, Default, serde::Serialize, utoipa::ToSchema)]
+pub struct SyncStats {
+    pub running: bool,
+    pub slices_total: u64,
+    pub slices_done: u64,
+    pub slices_skipped: u64,
+    pub rows: u64,
+    pub upstream_calls: u64,
+    pub errors: u64,
+}
+
+impl Progress {
+    pub fn snapshot(&self) -> SyncStats {
+        let g = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        SyncStats {
+            running: self.running.load(Ordering::Relaxed),
+            slices_total: g(&self.slices_total),
+            slices_done: g(&self.slices_done),
+            slices_skipped: g(&self.slices_skipped),
+            rows: g(&self.rows),
+            upstream_calls: g(&self.upstream_calls),
+            errors: g(&self.errors),
+        }
+    }
+
+    fn publish(&self) {
+        let s = self.snapshot();
+        metrics::gauge!("jqp_sync_running").set(if s.running { 1.0 } else { 0.0 });
+        metrics::gauge!("jqp_sync_slices_total").set(s.slices_total as f64);
+        metrics::gauge!("jqp_sync_slices_done").set(s.slices_done as f64);
+        metrics::gauge!("jqp_sync_rows").set(s.rows as f64);
+        metrics::gauge!("jqp_sync_upstream_calls").set(s.upstream_calls as f64);
+    }
+}
+
+fn request(path: &str, query: &str) -> anyhow::Result<CanonicalRequest> {
+    let ep = crate::catalog::find(path).ok_or_else(|| anyhow::anyhow!("no endpoint {path}"))?;
+    Ok(request::parse(ep, Some(query))
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .request)
+}
+
+/// Runs `job`; `tick` is called after every slice (the CLI draws its progress bar there).
+pub async fn run(
+    cache: &Arc<Cache>,
+    job: &SyncJob,
+    tick: &(dyn Fn(&Progress) + Sync),
+) -> anyhow::Result<SyncStats> {
+    let rows = cache.rows().clone();
+    let p = rows.progress();
+    for a in [
+        &p.slices_total,
+        &p.slices_done,
+        &p.slices_skipped,
+        &p.rows,
+        &p.upstream_calls,
+        &p.errors,
+    ] {
+        a.store(0, Ordering::Relaxed);
+    }
+    p.running.store(true, Ordering::Relaxed);
+    let result = sync_days(cache, job, p, tick).await;
+    p.running.store(false, Ordering::Relaxed);
+    p.publish();
+    result.map(|()| p.snapshot())
+}
+
+async fn sync_days(
+    cache: &Arc<Cache>,
+    job: &SyncJob,
+    p: &Progress,
+    tick: &(dyn Fn(&Progress) + Sync),
+) -> anyhow::Result<()> {
+    let rows = cache.rows().clone();
+    let now = cache.clock().now();
+    let (lo, _) = request::history_window(cache.upstream().plan(), crate::jst::today(now));
+    let from = job.from.max(lo);
+    let to = job.to.min(crate::jst::today(now));
+    if from > to {
+        return Ok(());
+    }
+    let calls_before = cache.upstream_fetches();
+    if rows.business_days(from, to).await.is_none() {
+        let cal = request("/markets/calendar", &format!("from={from}&to={to}"))?;
+        cache
+            .fetch_now(&cal)
+            .await
+            .map_err(|e| anyhow::anyhow!("calendar: {e}"))?;
+    }
+    let days = rows
+        .business_days(from, to)
+        .await
+        .ok_or_else(|| anyhow::anyhow!("the upstream calendar does not cover {from}..{to}"))?;
+    p.slices_total
+        .store((days.len() * job.datasets.len()) as u64, Ordering::Relaxed);
+    for ep in &job.datasets {
+        for d in &days {
+            if rows.has_date(ep.path, *d, cache.clock().now()).await {
+                p.slices_skipped.fetch_add(1, Ordering::Relaxed);
+            } else {
+                let req = request(ep.path, &format!("date={d}"))?;
+                match cache.fetch_now(&req).await {
+                    Ok(e) => {
+                        p.rows
+                            .fetch_add(e.merged.rows.len() as u64, Ordering::Relaxed);
+                    }
+                    Err(e) => {
+                        p.errors.fetch_add(1, Ordering::Relaxed);
+                        tracing::warn!(endpoint = ep.path, date = %d, error = %e, "sync: slice failed");
+                    }
+                }
+            }
+            p.slices_done.fetch_add(1, Ordering::Relaxed);
+            p.upstream_calls
+                .store(cache.upstream_fetches() - calls_before, Ordering::Relaxed);
+            p.publish();
+            tick(p);
+        }
+    }
+    Ok(())
+}
+
+/// `jquants-proxy sync`: the same settings as `serve` (upstream key, plan, `DATABASE_URL`), plus
+/// the range and datasets.
+#[derive(clap::Args, Debug, Clone)]
+pub struct SyncArgs {
+    /// First day, YYYY-MM-DD.
+    #[arg(long)]
+    pub from: NaiveDate,
+    /// Last day, YYYY-MM-DD (days after today are skipped).
+    #[arg(long)]
+    pub to: NaiveDate,
+    /// Endpoint paths to sync, comma separated.
+    #[arg(long, value_delimiter = ',', default_value = "/equities/bars/daily")]
+    pub datasets: Vec<String>,
+    #[command(flatten)]
+    pub serve: crate::config::ServeArgs,
+}
+
+/// Runs a sync with a progress bar (slices, rows, upstream calls, ETA) and prints a summary.
+pub async fn cli(args: SyncArgs) -> anyhow::Result<()> {
+    let job = SyncJob::new(args.from, args.to, &args.datasets)?;
+    let mut cfg = crate::config::ServeConfig::from_args(&args.serve)?;
+    if cfg.database.is_none() {
+        eprintln!("warning: no DATABASE_URL: the synced rows live only as long as this process");
+    }
+    cfg.listen = "127.0.0.1:0".parse()?;
+    let app = crate::startup::Application::build(cfg).await?;
+    let cache = app.state().cache.clone();
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} slices  {msg}  ETA {eta}",
+        )?
+        .progress_chars("=> "),
+    );
+    let started = std::time::Instant::now();
+    let tick = |p: &Progress| {
+        let s = p.snapshot();
+        bar.set_length(s.slices_total);
+        bar.set_position(s.slices_done);
+        bar.set_message(format!(
+            "{} rows, {} upstream calls, {} skipped",
+            s.rows, s.upstream_calls, s.slices_skipped
+        ));
+    };
+    let stats = run(&cache, &job, &tick).await?;
+    bar.finish();
+    let names: Vec<&str> = job.datasets.iter().map(|e| e.path).collect();
+    println!("sync {}..{} of {}", job.from, job.to, names.join(", "));
+    println!(
+        "  slices:         {} ({} already held, skipped)",
+        stats.slices_total, stats.slices_skipped
+    );
+    println!(
+        "  fetched:        {}",
+        stats.slices_total - stats.slices_skipped - stats.errors
+    );
+    println!("  failed:         {}", stats.errors);
+    println!("  rows stored:    {}", stats.rows);
+    println!("  upstream calls: {}", stats.upstream_calls);
+    println!("  time:           {:.1}s", started.elapsed().as_secs_f64());
+    anyhow::ensure!(
+        stats.errors == 0,
+        "{} slices failed; run sync again to resume",
+        stats.errors
+    );
+    Ok(())
+}
+
+/// Settings of the sync `serve` runs on a schedule.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct ScheduleArgs {
+    /// Endpoint paths to keep synced in the background, each run shortly after the datasets'
+    /// JST update time (comma separated; empty: off).
+    #[arg(long, env = "JQP_SYNC_DATASETS", value_delimiter = ',')]
+    pub sync_datasets: Vec<String>,
+    /// Days back (from today) each scheduled run covers; held fresh days cost nothing.
+    #[arg(long, env = "JQP_SYNC_DAYS", default_value_t = 7)]
+    pub sync_days: u32,
+}
+
+/// How long after a dataset's update time the scheduled run starts (the upstream is late
+/// sometimes; an early run only fetches an empty day again).
+const AFTER_UPDATE: chrono::Duration = chrono::Duration::minutes(15);
+
+/// Starts the scheduled sync if datasets are configured; validates them first.
+pub fn spawn_schedule(cache: Arc<Cache>, cfg: &ScheduleArgs) -> anyhow::Result<()> {
+    if cfg.sync_datasets.iter().all(|d| d.trim().is_empty()) {
+        return Ok(());
+    }
+    let today = crate::jst::today(cache.clock().now());
+    SyncJob::new(today, today, &cfg.sync_datasets)?;
+    let cfg = cfg.clone();
+    tokio::spawn(async move {
+        loop {
+            let now = cache.clock().now();
+            let today = crate::jst::today(now);
+            let from = today - chrono::Duration::days(i64::from(cfg.sync_days));
+            let Ok(job) = SyncJob::new(from, today, &cfg.sync_datasets) else {
+                return;
+            };
+            match run(&cache, &job, &|_| {}).await {
+                Ok(s) => tracing::info!(?s, "scheduled sync done"),
+                Err(e) => tracing::warn!(error = %e, "scheduled sync failed"),
+            }
+            let next = job
+                .datasets
+                .iter()
+                .map(|e| crate::cache::freshness::next_change(e.dataset, now))
+                .min()
+                .unwrap_or(now)
+                + AFTER_UPDATE;
+            let wait = (next - cache.clock().now())
+                .to_std()
+                .unwrap_or_default()
+                .max(std::time::Duration::from_secs(60));
+            tokio::time::sleep(wait).await;
+        }
+    });
+    Ok(())
+}
