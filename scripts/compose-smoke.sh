@@ -45,7 +45,6 @@ RUST_IMAGE="localhost/jqp-smoke/rust:${RUST_MINOR}-slim-bookworm"
 TRIXIE_IMAGE="localhost/jqp-smoke/debian:trixie-minbase"
 POSTGRES_IMAGE="localhost/jqp-smoke/postgres:17-trixie"
 COMPOSE_FILE="docker/compose.yaml"
-ROOTFS_RECIPE=2 # bump when make_rootfs_image changes what goes into the Debian base images
 BODY="$(mktemp)" # the last HTTP answer
 
 # Interpolated by docker/compose.yaml.
@@ -129,7 +128,7 @@ EOF
 }
 
 # Base images: make_base_images (docker/smoke/base-images.sh)
-# shellcheck source=docker/smoke/base-images.sh
+# shellcheck source=/dev/null # shellchecked on its own (scripts/check-deploy.sh)
 source "$ROOT/docker/smoke/base-images.sh"
 
 build_images() {
@@ -142,7 +141,7 @@ build_images() {
   if ! podman build --format docker --pull=never \
     --build-arg "RUST_IMAGE=$RUST_IMAGE" --build-arg "RUNTIME_IMAGE=$DEBIAN_IMAGE" \
     -f docker/Dockerfile -t "$APP_IMAGE" . 2>&1 | tee "$CACHE/build.log" \
-    | { grep --line-buffered -E 'STEP [0-9]|Using cache|Finished|^COMMIT' | cut -c1-110 || true; }; then
+    | { grep --line-buffered -E 'STEP [0-9]|Using cache|Finished|^COMMIT' | awk '{ print substr($0, 1, 110); fflush() }' || true; }; then
     tail -n 40 "$CACHE/build.log" >&2
     fail "image build"
   fi

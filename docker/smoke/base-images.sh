@@ -7,6 +7,8 @@
 # of rust.Containerfile and postgres.Containerfile. Each image carries the hash of its recipe
 # and is reused while that is unchanged.
 
+ROOTFS_RECIPE=2 # bump when make_rootfs_image changes what goes into the Debian base images
+
 debian_mirror() { # the mirror apt already uses (a registry-free source of Debian packages)
   if [[ -n "${JQP_SMOKE_MIRROR:-}" ]]; then
     echo "$JQP_SMOKE_MIRROR"
