@@ -96,6 +96,7 @@ install_tools() {
   [[ -x /usr/libexec/podman/catatonit ]] || need+=(catatonit)     # compose's `init: true`
   command -v iptables >/dev/null || need+=(iptables) # netavark's published ports
   command -v curl >/dev/null || need+=(curl)
+  python3 -c 'import ensurepip' 2>/dev/null || need+=(python3-venv) # for podman-compose
   if ((${#need[@]})); then
     echo "   apt-get install ${need[*]}"
     apt-get update -qq
