@@ -129,14 +129,21 @@ impl Auth {
 
     fn check_quota(&self, client: &Client) -> Result<(), ApiError> {
         if let Some(q) = &self.quota
-            && q.check_key(&client.0).is_err()
+            && let Err(not_until) = q.check_key(&client.0)
         {
             metrics::counter!("jqp_client_quota_exceeded_total", "client" => client.0.clone())
                 .increment(1);
-            return Err(ApiError::ClientQuota(format!(
-                "Request quota of client {} exceeded; try again in a minute.",
-                client.0
-            )));
+            let wait = not_until.wait_time_from(governor::clock::Clock::now(
+                &governor::clock::DefaultClock::default(),
+            ));
+            let retry_after = wait.as_secs_f64().ceil().max(1.0) as u64;
+            return Err(ApiError::ClientQuota {
+                message: format!(
+                    "Request quota of client {} exceeded; retry in {retry_after} s.",
+                    client.0
+                ),
+                retry_after,
+            });
         }
         Ok(())
     }
@@ -263,7 +270,10 @@ mod tests {
         }
         assert!(matches!(
             auth.check_quota(&c),
-            Err(ApiError::ClientQuota(_))
+            Err(ApiError::ClientQuota {
+                retry_after: 20..,
+                ..
+            })
         ));
         assert!(auth.check_quota(&Client("other".into())).is_ok());
     }

@@ -62,6 +62,8 @@ pub struct ServeArgs {
     /// Log format.
     #[arg(long, env = "JQP_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    #[command(flatten)]
+    pub sharing: crate::upstream::SharingConfig,
 }
 
 /// Everything `startup` needs. Built from [`ServeArgs`] in production; tests fill it directly.
@@ -93,6 +95,8 @@ pub struct ServeConfig {
     pub request_timeout: Duration,
     pub stale_while_revalidate: chrono::Duration,
     pub clock: Clock,
+    /// Fair queuing between clients and coordination between replicas.
+    pub sharing: crate::upstream::SharingConfig,
 }
 
 impl ServeConfig {
@@ -119,6 +123,7 @@ impl ServeConfig {
             request_timeout: Duration::from_secs(300),
             stale_while_revalidate: chrono::Duration::hours(1),
             clock: Clock::system(),
+            sharing: Default::default(),
         }
     }
 
@@ -152,6 +157,7 @@ impl ServeConfig {
         cfg.admin_key = args.admin_key.clone();
         cfg.allow_anonymous = args.allow_anonymous;
         cfg.client_quota_per_minute = args.client_quota_per_minute;
+        cfg.sharing = args.sharing.clone();
         Ok(cfg)
     }
 }

@@ -107,6 +107,12 @@ impl Store {
         Ok(store)
     }
 
+    /// The pool, for replica coordination (`upstream::shared`, `cache::flight`), which
+    /// shares this store's connections and health.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
     pub fn is_healthy(&self) -> bool {
         self.healthy.load(Ordering::Relaxed)
     }

@@ -3,7 +3,9 @@
 //! (`crate::store`), keyed by the canonical request.
 //!
 //! Upstream quota is the scarcest resource here, so: concurrent identical misses share one
-//! fetch (`flight`); an expired answer is served at once while one background refresh runs
+//! fetch (`flight`), across replicas too (a lease per request in Postgres); a client waits
+//! for a miss at most the bounded wait, then gets 429 + Retry-After while the fetch keeps
+//! its place and lands here, so the retry is a hit; an expired answer is served at once while one background refresh runs
 //! (stale-while-revalidate); when the upstream fails, an expired answer is served marked
 //! stale (stale-if-error); freshness follows the upstream's schedule (`freshness`); a newly
 //! seen split invalidates the adjusted histories it rewrote (`splits`).
@@ -20,6 +22,7 @@ use bytes::Bytes;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sha2::{Digest, Sha256};
 
+use crate::auth::Client;
 use crate::catalog::{self, Endpoint};
 use crate::envelope::{self, Merged};
 use crate::error::ApiError;
@@ -272,6 +275,8 @@ pub struct Cache {
     store: Option<Arc<Store>>,
     upstream: Upstream,
     flights: Arc<flight::Flights<Arc<Entry>, Arc<ApiError>>>,
+    /// Cross-replica single flight; with Postgres only.
+    leases: Option<flight::Leases>,
     clock: Clock,
     cfg: CacheConfig,
     known_splits: std::sync::Mutex<HashSet<(String, NaiveDate)>>,
@@ -325,12 +330,20 @@ impl Cache {
             .weigher(|_k: &String, v: &Arc<Entry>| v.weight())
             .time_to_idle(std::time::Duration::from_secs(30 * 60))
             .build();
+        let leases = store.as_ref().map(|s| {
+            flight::Leases::new(
+                s.pool().clone(),
+                flight::holder_id(),
+                upstream.sharing().lease(),
+            )
+        });
         Arc::new(Cache {
             l1,
             snapshots,
             store,
             upstream,
             flights: Arc::default(),
+            leases,
             clock,
             cfg,
             known_splits: Default::default(),
@@ -350,8 +363,18 @@ impl Cache {
         &self.upstream
     }
 
-    /// The answer to `req`, from the cheapest tier that has it fresh.
+    /// The answer to `req` for the proxy's own use (no client key of its own).
     pub async fn get(self: &Arc<Self>, req: &CanonicalRequest) -> Result<Served, ApiError> {
+        self.get_as(req, &Client("proxy".into())).await
+    }
+
+    /// The answer to `req`, from the cheapest tier that has it fresh; a miss takes
+    /// `client`'s turn in the fair upstream queue.
+    pub async fn get_as(
+        self: &Arc<Self>,
+        req: &CanonicalRequest,
+        client: &Client,
+    ) -> Result<Served, ApiError> {
         let now = self.clock.now();
         let key = req.key();
         let mut stale = None;
@@ -394,8 +417,9 @@ impl Cache {
         {
             let this = Arc::clone(self);
             let r = req.clone();
+            let c: Arc<str> = client.0.as_str().into();
             self.flights
-                .spawn_if_idle(&key, async move { this.fetch(r).await });
+                .spawn_if_idle(&key, async move { this.fetch_once(r, c).await });
             self.counters.stale.fetch_add(1, Ordering::Relaxed);
             return Ok(Served {
                 entry: s.clone(),
@@ -405,10 +429,15 @@ impl Cache {
         }
         let this = Arc::clone(self);
         let r = req.clone();
-        let (out, joined) = self
+        let c: Arc<str> = client.0.as_str().into();
+        let flight = self
             .flights
-            .run(&key, async move { this.fetch(r).await })
-            .await;
+            .run(&key, async move { this.fetch_once(r, c).await });
+        let max_wait = self.upstream.sharing().max_wait();
+        let Ok((out, joined)) = tokio::time::timeout(max_wait, flight).await else {
+            // The fetch runs on in its own task and lands in the cache.
+            return self.waited_too_long(&key, client, stale, stale_tier);
+        };
         match out {
             Ok(entry) => {
                 let (status, counter) = if joined {
@@ -438,6 +467,68 @@ impl Cache {
         }
     }
 
+    /// Past the bounded wait: an expired answer if there is one, else 429 + Retry-After.
+    fn waited_too_long(
+        &self,
+        key: &str,
+        client: &Client,
+        stale: Option<Arc<Entry>>,
+        stale_tier: &'static str,
+    ) -> Result<Served, ApiError> {
+        if let Some(s) = stale {
+            self.counters.stale.fetch_add(1, Ordering::Relaxed);
+            return Ok(Served {
+                entry: s,
+                status: CacheStatus::Stale,
+                tier: stale_tier,
+            });
+        }
+        let retry_after = self.upstream.retry_after(&client.0);
+        metrics::counter!("jqp_upstream_wait_exceeded_total", "client" => client.0.clone())
+            .increment(1);
+        tracing::info!(
+            key,
+            client = %client.0,
+            retry_after,
+            "bounded wait exceeded; the fetch keeps its place"
+        );
+        Err(ApiError::QueueWait { retry_after })
+    }
+
+    /// One fetch across every replica on this Postgres: the lease holder fetches, the
+    /// others take its answer from Postgres when it lands.
+    async fn fetch_once(self: Arc<Self>, req: CanonicalRequest, client: Arc<str>) -> FetchResult {
+        let lease = match &self.leases {
+            Some(leases) if self.store.as_ref().is_some_and(|s| s.is_healthy()) => {
+                let key = req.key();
+                let since = self.clock.now();
+                match leases.wait_turn(&key, || self.landed(&req, since)).await {
+                    flight::Across::Landed(entry) => return Ok(entry),
+                    flight::Across::Fetch(lease) => lease,
+                }
+            }
+            _ => None,
+        };
+        let out = Arc::clone(&self).fetch(req, client).await;
+        if let Some(lease) = lease {
+            lease.release().await;
+        }
+        out
+    }
+
+    /// Another replica's answer to `req`, stored since `since` (or still fresh).
+    async fn landed(&self, req: &CanonicalRequest, since: DateTime<Utc>) -> Option<Arc<Entry>> {
+        let key = req.key();
+        let stored = self.store.as_ref()?.get(&key, req.endpoint.path).await?;
+        let entry = Entry::from_stored(stored, self.cfg.max_page_bytes).ok()?;
+        if entry.fetched_at < since && !entry.is_fresh(self.clock.now()) {
+            return None;
+        }
+        let entry = Arc::new(entry);
+        self.l1.insert(key, entry.clone()).await;
+        Some(entry)
+    }
+
     /// An answer a client is paging through, by the ETag in its `pagination_key`.
     pub async fn snapshot(&self, etag: &str) -> Option<Arc<Entry>> {
         self.snapshots.get(etag).await
@@ -452,16 +543,20 @@ impl Cache {
     }
 
     /// Fetches from upstream, stores in both tiers, and applies split invalidation.
-    async fn fetch(self: Arc<Self>, req: CanonicalRequest) -> FetchResult {
+    async fn fetch(self: Arc<Self>, req: CanonicalRequest, client: Arc<str>) -> FetchResult {
         self.counters
             .upstream_fetches
             .fetch_add(1, Ordering::Relaxed);
-        let pages = self.upstream.fetch_pages(&req).await.map_err(|e| {
-            self.counters
-                .upstream_errors
-                .fetch_add(1, Ordering::Relaxed);
-            Arc::new(ApiError::from(e))
-        })?;
+        let pages = self
+            .upstream
+            .fetch_pages(&req, &client)
+            .await
+            .map_err(|e| {
+                self.counters
+                    .upstream_errors
+                    .fetch_add(1, Ordering::Relaxed);
+                Arc::new(ApiError::from(e))
+            })?;
         let merged = envelope::merge(req.endpoint, pages).map_err(|e| {
             self.counters
                 .upstream_errors

@@ -1,5 +1,10 @@
 //! The shared upstream rate limiter: one GCRA per budget (the plan's and the 60/min
-//! statements cap), a FIFO queue in front of each, and the cool-down pause after a 429.
+//! statements cap), a queue in front of each (the plan's is fair across clients, see
+//! [`super::fair`]), and the cool-down pause after a 429.
+//!
+//! With Postgres attached ([`super::shared`]) the head of the queue takes its slot from the
+//! budget every replica shares; without it, or while Postgres is unreachable, from the local
+//! GCRA below at `1 / replicas` of the plan, so N replicas together still keep to the plan.
 //!
 //! Why not `governor`: a statements call must take a slot from *both* limiters at the same
 //! instant. governor's `check` consumes on success and has no "peek", so taking the
@@ -9,16 +14,18 @@
 //! on `tokio::time::Instant` so the limiter follows tokio's clock. With burst 1 a GCRA is a
 //! single "theoretical arrival time" per budget, so the arithmetic below is all there is.
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use tokio::time::Instant;
 
+use super::fair::{ClientQueueStats, FairGate};
+use super::shared::SharedBudget;
 use crate::catalog::RateGroup;
 
 /// Snapshot of the limiter for `/readyz` and `/metrics`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LimiterStats {
     /// Requests waiting for a slot right now.
     pub queued: usize,
@@ -34,6 +41,14 @@ pub struct LimiterStats {
     pub queue_timeouts: u64,
     /// When the current cool-down ends, if one is running.
     pub paused_until: Option<Instant>,
+    /// `postgres` (one budget shared by every replica) or `local` (this replica's share).
+    pub coordination: &'static str,
+    /// Fraction of the plan this replica uses when coordination is local.
+    pub local_share: f64,
+    /// Mean time of one coordination statement in Postgres, and how many failed.
+    pub coordination_overhead: Option<(Duration, u64)>,
+    /// Queue depth and waits per client key.
+    pub clients: Vec<ClientQueueStats>,
 }
 
 impl LimiterStats {
@@ -55,11 +70,14 @@ struct State {
 pub(crate) struct Limiter {
     plan_interval: Duration,
     stmt_interval: Duration,
+    /// Replicas sharing the plan: the local GCRA's intervals are this many times longer.
+    replicas: u32,
     queue_timeout: Duration,
-    // tokio's Mutex grants the lock in arrival order, which is the fairness we want; the
-    // holder is the head of the queue and sleeps until its slot.
-    plan_queue: tokio::sync::Mutex<()>,
+    // The head of the plan queue sleeps until its slot; headship rotates over clients.
+    plan_queue: FairGate,
+    // tokio's Mutex grants the lock in arrival order: statements queue FIFO for their cap.
     stmt_queue: tokio::sync::Mutex<()>,
+    shared: OnceLock<Arc<SharedBudget>>,
     state: Mutex<State>,
     queued: AtomicUsize,
     wait_nanos: AtomicU64,
@@ -82,6 +100,7 @@ impl Limiter {
         window: Duration,
         safety_margin: f64,
         queue_timeout: Duration,
+        replicas: u32,
     ) -> Self {
         let interval = |n: u32| {
             window
@@ -92,9 +111,11 @@ impl Limiter {
         Self {
             plan_interval: interval(limit),
             stmt_interval: interval(stmt_limit),
+            replicas: replicas.max(1),
             queue_timeout,
-            plan_queue: tokio::sync::Mutex::new(()),
+            plan_queue: FairGate::default(),
             stmt_queue: tokio::sync::Mutex::new(()),
+            shared: OnceLock::new(),
             state: Mutex::new(State {
                 plan_tat: now,
                 stmt_tat: now,
@@ -113,8 +134,46 @@ impl Limiter {
         self.plan_interval
     }
 
-    /// Waits, in arrival order, for a slot in every budget `group` draws from.
-    pub(crate) async fn acquire(&self, group: RateGroup) -> Result<(), QueueTimeout> {
+    /// Takes slots from the budget every replica shares from now on (first call wins).
+    pub(crate) fn share(&self, budget: Arc<SharedBudget>) {
+        let _ = self.shared.set(budget);
+    }
+
+    pub(crate) fn shared(&self) -> Option<&Arc<SharedBudget>> {
+        self.shared.get().filter(|s| s.is_up())
+    }
+
+    /// 1 with the shared budget; `replicas` while this replica keeps to its local share.
+    fn share_factor(&self) -> u32 {
+        if self.shared().is_some() {
+            1
+        } else {
+            self.replicas
+        }
+    }
+
+    /// How long until the last request `client` has queued now gets its slot: its turns
+    /// ahead in the fair queue at the current rate, after any cool-down.
+    pub(crate) fn estimated_wait(&self, client: &str) -> Duration {
+        let turns = self.plan_queue.turns_ahead_of(client) as u32;
+        let pause = self.stats_pause().unwrap_or_default();
+        pause + self.plan_interval * self.share_factor() * turns
+    }
+
+    fn stats_pause(&self) -> Option<Duration> {
+        let s = self.state.lock().expect("limiter state poisoned");
+        s.paused_until
+            .map(|p| p.saturating_duration_since(Instant::now()))
+            .filter(|d| !d.is_zero())
+    }
+
+    /// Waits for a slot in every budget `group` draws from: the client's turn in the fair
+    /// queue, then the slot itself.
+    pub(crate) async fn acquire(
+        &self,
+        group: RateGroup,
+        client: &Arc<str>,
+    ) -> Result<(), QueueTimeout> {
         let start = Instant::now();
         let paused_until = self
             .state
@@ -128,7 +187,7 @@ impl Limiter {
             return Err(QueueTimeout);
         }
         let _queued = QueuedGuard::new(self);
-        let res = tokio::time::timeout(self.queue_timeout, self.wait_slot(group)).await;
+        let res = tokio::time::timeout(self.queue_timeout, self.wait_slot(group, client)).await;
         let waited = start.elapsed();
         self.wait_nanos
             .fetch_add(waited.as_nanos() as u64, Ordering::Relaxed);
@@ -139,7 +198,7 @@ impl Limiter {
         })
     }
 
-    async fn wait_slot(&self, group: RateGroup) {
+    async fn wait_slot(&self, group: RateGroup, client: &Arc<str>) {
         let statements = group == RateGroup::Statements;
         // A statements request first becomes head of the statements queue and waits for
         // its statements slot without blocking plan-only requests; it keeps that lock while
@@ -151,29 +210,49 @@ impl Limiter {
         } else {
             None
         };
-        let _plan = self.plan_queue.lock().await;
+        let _plan = self.plan_queue.enter(client).await;
+        if let Some(shared) = self.shared() {
+            let mut budgets = vec![("plan", self.plan_interval)];
+            if statements {
+                budgets.push(("statements", self.stmt_interval));
+            }
+            if let Some(slot) = shared.take_slot(&budgets).await {
+                tokio::time::sleep(slot.delay).await;
+                // A 429 seen here meanwhile pauses this replica at once.
+                self.wait_until(|_| Instant::now()).await;
+                self.charge(Instant::now(), statements, 1);
+                return;
+            }
+        }
         loop {
             let now = Instant::now();
+            let factor = self.share_factor();
             let ready_at = {
-                let mut s = self.state.lock().expect("limiter state poisoned");
+                let s = self.state.lock().expect("limiter state poisoned");
                 let mut at = s.plan_tat.max(s.paused_until.unwrap_or(now));
                 if statements {
                     at = at.max(s.stmt_tat);
                 }
-                if at <= now {
-                    // Both budgets are charged at the instant the call is let through.
-                    s.plan_tat = now + self.plan_interval;
-                    if statements {
-                        s.stmt_tat = now + self.stmt_interval;
-                    }
-                    self.calls.fetch_add(1, Ordering::Relaxed);
-                    return;
-                }
                 at
             };
+            if ready_at <= now {
+                self.charge(now, statements, factor);
+                return;
+            }
             // Re-check after sleeping: a 429 may have extended the pause meanwhile.
             tokio::time::sleep_until(ready_at).await;
         }
+    }
+
+    /// Charges the local budgets at the instant a call is let through (both at once for a
+    /// statements call); `factor` stretches the intervals to this replica's share.
+    fn charge(&self, now: Instant, statements: bool, factor: u32) {
+        let mut s = self.state.lock().expect("limiter state poisoned");
+        s.plan_tat = now + self.plan_interval * factor;
+        if statements {
+            s.stmt_tat = now + self.stmt_interval * factor;
+        }
+        self.calls.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Sleeps until `tat(state)` and any pause have passed (without charging anything).
@@ -198,6 +277,12 @@ impl Limiter {
         let mut s = self.state.lock().expect("limiter state poisoned");
         let until = s.paused_until.map_or(until, |p| p.max(until));
         s.paused_until = Some(until);
+        drop(s);
+        if let Some(shared) = self.shared.get() {
+            // Every replica cools down, not only this one.
+            let shared = shared.clone();
+            tokio::spawn(async move { shared.pause(cooldown).await });
+        }
         until
     }
 
@@ -218,6 +303,14 @@ impl Limiter {
             retries: self.retries.load(Ordering::Relaxed),
             queue_timeouts: self.queue_timeouts.load(Ordering::Relaxed),
             paused_until,
+            coordination: if self.shared().is_some() {
+                "postgres"
+            } else {
+                "local"
+            },
+            local_share: 1.0 / f64::from(self.replicas),
+            coordination_overhead: self.shared.get().map(|s| s.overhead()),
+            clients: self.plan_queue.client_stats(),
         }
     }
 }
