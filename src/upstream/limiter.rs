@@ -219,7 +219,7 @@ impl Limiter {
             if let Some(slot) = shared.take_slot(&budgets).await {
                 tokio::time::sleep(slot.delay).await;
                 // A 429 seen here meanwhile pauses this replica at once.
-                self.wait_until(|_| Instant::now()).await;
+                self.wait_pause().await;
                 self.charge(Instant::now(), statements, 1);
                 return;
             }
@@ -253,6 +253,21 @@ impl Limiter {
             s.stmt_tat = now + self.stmt_interval * factor;
         }
         self.calls.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Sleeps out the cool-down, if one is running.
+    async fn wait_pause(&self) {
+        loop {
+            let until = self
+                .state
+                .lock()
+                .expect("limiter state poisoned")
+                .paused_until;
+            match until {
+                Some(t) if t > Instant::now() => tokio::time::sleep_until(t).await,
+                _ => return,
+            }
+        }
     }
 
     /// Sleeps until `tat(state)` and any pause have passed (without charging anything).

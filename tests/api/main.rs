@@ -8,4 +8,5 @@ mod helpers;
 mod limits;
 mod mirror;
 mod ops;
+mod sharing;
 mod sim;
