@@ -85,7 +85,8 @@ pub struct ServeConfig {
     pub rate_window: Duration,
     /// Upstream cool-down after a 429 (60 s; tests shrink it).
     pub cooldown_after_429: Duration,
-    /// How long a request may wait for an upstream slot.
+    /// How long an upstream fetch may wait for a slot (it outlives the client's bounded
+    /// wait, `sharing.max_wait`, so its answer still lands in the cache).
     pub queue_timeout: Duration,
     /// Per HTTP attempt to the upstream.
     pub upstream_timeout: Duration,
@@ -116,7 +117,9 @@ impl ServeConfig {
             client_quota_per_minute: 0,
             rate_window: Duration::from_secs(60),
             cooldown_after_429: Duration::from_secs(60),
-            queue_timeout: Duration::from_secs(60),
+            // How long a fetch keeps its place in the upstream queue; clients stop waiting
+            // after `sharing.max_wait` and come back for the cached answer.
+            queue_timeout: Duration::from_secs(600),
             upstream_timeout: Duration::from_secs(60),
             max_retries: 3,
             retry_base_delay: Duration::from_millis(500),
