@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use jquants_proxy::catalog::{self, Plan};
+use jquants_proxy::catalog::Plan;
 use jquants_proxy::jst::Clock;
 use jquants_proxy::sim::SimHandle;
 use jquants_proxy::upstream::SharingConfig;
@@ -317,46 +317,106 @@ async fn three_replicas_keep_to_one_plan_and_fetch_each_answer_once() {
     );
 }
 
+/// A replica on its own runtime in its own thread; `crash` kills every task it runs
+/// (fetches, lease renewals) at once, as a crashed process would leave them.
+struct Crashable {
+    url: String,
+    crash: std::sync::mpsc::Sender<()>,
+}
+
+fn crashable_replica(cfg: jquants_proxy::config::ServeConfig) -> Crashable {
+    let (url_tx, url_rx) = std::sync::mpsc::channel();
+    let (crash, crash_rx) = std::sync::mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let url = rt.block_on(async { start(cfg).await.0 });
+        url_tx.send(url).unwrap();
+        let _ = crash_rx.recv();
+        rt.shutdown_background();
+    });
+    Crashable {
+        url: url_rx.recv().unwrap(),
+        crash,
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crashed_lease_holder_stalls_the_others_only_until_its_lease_expires() {
     let lease = Duration::from_secs(1);
-    // Waiting longer than three leases would answer 429 instead of 200.
+    let latency = Duration::from_millis(800);
+    // The survivor's bounded wait covers the lease plus one slow upstream call and a
+    // margin: stalling on the dead holder any longer would answer 429 instead of 200.
     let opts = light(SharingConfig {
         lease_secs: lease.as_secs_f64(),
-        max_wait_secs: 3.0 * lease.as_secs_f64(),
+        max_wait_secs: (lease + latency).as_secs_f64() + 1.5,
         ..Default::default()
     });
     let db = fresh_schema().await;
-    let r = replicas(2, &opts, db.clone()).await;
-    let path = "/equities/bars/daily";
-    let query = "code=72030&date=2026-11-19";
-    let ep = catalog::find(path).unwrap();
-    let key = jquants_proxy::request::parse(ep, Some(query))
-        .unwrap()
-        .request
-        .key();
-    // A replica took the lease and died: nobody renews it.
+    let clock = Clock::fixed(default_now());
+    let sim = spawn_sim(&opts, &clock).await;
+    sim.set_faults(jquants_proxy::sim::Faults {
+        latency_ms: Some(latency.as_millis() as u64),
+        ..Default::default()
+    });
+    let holder = crashable_replica(serve_config(&opts, &sim, &clock, Some(db.clone())));
+    let (survivor, _) = start(serve_config(&opts, &sim, &clock, Some(db.clone()))).await;
+    let http = reqwest::Client::new();
+    let path = "/v2/equities/bars/daily?code=72030&date=2026-11-19";
+
+    // The holder takes the lease and is mid-fetch when it dies.
+    let h = http.clone();
+    let to_holder = format!("{}{path}", holder.url);
+    let dying = tokio::spawn(async move { get(&h, &to_holder, SINGLE.1).await });
     let mut conn = sqlx::ConnectOptions::connect(&db).await.unwrap();
-    sqlx::query(
-        "INSERT INTO upstream_lease (key, holder, expires_at)
-         VALUES ($1, 'crashed-replica', clock_timestamp() + make_interval(secs => $2))",
-    )
-    .bind(&key)
-    .bind(lease.as_secs_f64())
-    .execute(&mut conn)
-    .await
-    .unwrap();
-    r.sim.reset();
-    let url = |i: usize| format!("{}/v2{path}?{query}", r.urls[i]);
-    let (u0, u1) = (url(0), url(1));
-    let (a, b) = tokio::join!(get(&r.http, &u0, SINGLE.1), get(&r.http, &u1, SINGLE.1));
-    assert_eq!((a.status().as_u16(), b.status().as_u16()), (200, 200));
-    assert_eq!(r.sim.stats().total, 1, "both replicas fetched");
+    let mid_fetch = async {
+        while sim.stats().total == 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), mid_fetch)
+        .await
+        .expect("the holder never called the upstream");
+    let held: i64 = sqlx::query_scalar("SELECT count(*) FROM upstream_lease")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(held, 1, "the holder fetched without a lease");
+    holder.crash.send(()).unwrap();
+    // Its own client sees the connection drop (the request helper panics on it).
+    assert!(dying.await.is_err(), "the crashed replica still answered");
+
+    let h = http.clone();
+    let to_survivor = format!("{survivor}{path}");
+    let waiting = tokio::spawn(async move { get(&h, &to_survivor, SINGLE.1).await });
+    // The dead holder renewed its lease at most a third of a lease ago: for a while yet,
+    // the survivor waits rather than calling the upstream.
+    tokio::time::sleep(lease / 4).await;
+    assert_eq!(
+        sim.stats().total,
+        1,
+        "the survivor ignored the holder's lease"
+    );
+    let r = waiting.await.unwrap();
+    assert_eq!(
+        r.status(),
+        200,
+        "the survivor stalled past its bounded wait"
+    );
+    assert_eq!(r.headers()["x-cache"], "MISS");
     let left: i64 = sqlx::query_scalar("SELECT count(*) FROM upstream_lease")
         .fetch_one(&mut conn)
         .await
         .unwrap();
-    assert_eq!(left, 0, "the lease was not released after the fetch");
+    assert_eq!(
+        left, 0,
+        "the survivor did not release the lease it took over"
+    );
+    // One call by the holder before it died, one by the survivor after the lease expired.
+    assert_eq!(sim.stats().total, 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
