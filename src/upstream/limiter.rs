@@ -156,11 +156,11 @@ impl Limiter {
     /// ahead in the fair queue at the current rate, after any cool-down.
     pub(crate) fn estimated_wait(&self, client: &str) -> Duration {
         let turns = self.plan_queue.turns_ahead_of(client) as u32;
-        let pause = self.stats_pause().unwrap_or_default();
+        let pause = self.pause_left().unwrap_or_default();
         pause + self.plan_interval * self.share_factor() * turns
     }
 
-    fn stats_pause(&self) -> Option<Duration> {
+    fn pause_left(&self) -> Option<Duration> {
         let s = self.state.lock().expect("limiter state poisoned");
         s.paused_until
             .map(|p| p.saturating_duration_since(Instant::now()))
