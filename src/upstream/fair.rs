@@ -236,23 +236,32 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
 
+    async fn until_queued(gate: &FairGate, n: usize) {
+        while gate.queued() < n {
+            tokio::task::yield_now().await;
+        }
+    }
+
     #[tokio::test]
     async fn a_single_request_is_not_starved_by_a_burst() {
         let gate = Arc::new(FairGate::default());
         let order = Arc::new(Mutex::new(Vec::new()));
+        // Someone is head while everyone else queues, so arrival order is known.
+        let head = gate.enter(&Arc::from("x")).await;
         let mut tasks = vec![];
         for i in 0..20 {
             tasks.push(tokio::spawn(run(gate.clone(), order.clone(), "a", i)));
-            tokio::task::yield_now().await;
+            until_queued(&gate, i + 1).await;
         }
-        tokio::time::sleep(Duration::from_millis(1)).await;
         tasks.push(tokio::spawn(run(gate.clone(), order.clone(), "b", 0)));
+        until_queued(&gate, 21).await;
+        drop(head);
         for t in tasks {
             t.await.unwrap();
         }
         let order = order.lock().unwrap().clone();
         let b = order.iter().position(|s| s == "b0").unwrap();
-        assert!(b <= 2, "b waited behind {b} of a's requests: {order:?}");
+        assert_eq!(b, 1, "b waited behind {b} of a's requests: {order:?}");
         let a: Vec<_> = order
             .iter()
             .filter(|s| s.starts_with('a'))
@@ -262,8 +271,8 @@ mod tests {
         assert_eq!(a, expected, "one client's requests keep arrival order");
         assert_eq!(gate.queued(), 0);
         let stats = gate.client_stats();
-        assert_eq!(stats.len(), 2);
-        assert_eq!(stats[0].granted, 20);
+        assert_eq!(stats.len(), 3);
+        assert_eq!((stats[0].granted, stats[1].granted), (20, 1));
     }
 
     #[tokio::test]
