@@ -472,3 +472,51 @@ async fn postgres_stopped_mid_run_falls_back_to_the_local_share_and_recovers() {
     let sim = r.sim.stats();
     assert_eq!((sim.total, sim.rate_limited), (360, 0));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_429_seen_by_one_replica_cools_every_replica_down() {
+    // The helpers set the cool-down to the rate window (1 s).
+    let cooldown = WINDOW;
+    let db = fresh_schema().await;
+    let r = replicas(2, &light(SharingConfig::default()), db.clone()).await;
+    let paths = distinct_paths(&r.sim, 2).await;
+    r.sim.reset();
+    r.sim.set_faults(jquants_proxy::sim::Faults {
+        error_status: Some(429),
+        error_count: Some(1),
+        ..Default::default()
+    });
+    let h = r.http.clone();
+    let first = format!("{}{}", r.urls[0], paths[0]);
+    let limited = tokio::spawn(async move { get(&h, &first, SINGLE.1).await });
+    let mut conn = sqlx::ConnectOptions::connect(&db).await.unwrap();
+    let shared_pause = async {
+        loop {
+            let n: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM upstream_budget WHERE paused_until > clock_timestamp()",
+            )
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+            if n > 0 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    };
+    tokio::time::timeout(cooldown, shared_pause)
+        .await
+        .expect("the 429 did not reach the shared budget");
+    let h = r.http.clone();
+    let second = format!("{}{}", r.urls[1], paths[1]);
+    let other = tokio::spawn(async move { get(&h, &second, SINGLE.1).await });
+    tokio::time::sleep(cooldown / 4).await;
+    assert_eq!(
+        r.sim.stats().total,
+        1,
+        "the other replica called during the cool-down"
+    );
+    assert_eq!(limited.await.unwrap().status(), 200);
+    assert_eq!(other.await.unwrap().status(), 200);
+    assert_eq!(r.sim.stats().total, 3);
+}
