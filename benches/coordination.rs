@@ -52,7 +52,7 @@ async fn time_calls(up: &Upstream, n: usize, tag: &str) -> (Duration, Duration) 
     for i in 0..n {
         let req = UpstreamRequest {
             path: "/markets/calendar",
-            query: format!("from=2026-01-{:02}", i % 28 + 1),
+            query: format!("from=2026-01-{:02}&to=2026-12-31", i % 28 + 1),
             group: RateGroup::Plan,
             client: client.clone(),
         };

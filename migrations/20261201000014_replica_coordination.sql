@@ -1,8 +1,12 @@
 -- Replicas of the proxy share one upstream subscription through this database.
+-- Both tables are UNLOGGED: their rows are seconds-lived coordination state, so they skip the
+-- write-ahead log and its fsync on every commit (the cost that dominates each upstream
+-- call's coordination); after a Postgres crash they come back empty, which only means
+-- "no slot taken, no lease held".
 
 -- One row per upstream budget ('plan', 'statements'): the GCRA theoretical arrival time of the
 -- next free slot, and the cool-down every replica waits out after any replica saw a 429.
-CREATE TABLE IF NOT EXISTS upstream_budget (
+CREATE UNLOGGED TABLE IF NOT EXISTS upstream_budget (
     name          TEXT PRIMARY KEY,
     tat           TIMESTAMPTZ NOT NULL,
     paused_until  TIMESTAMPTZ
@@ -36,7 +40,7 @@ $$;
 -- Cross-replica single flight: the replica holding a request's lease fetches it; the others
 -- wait for its answer to land in cached_response. A holder renews its lease while it works,
 -- so a crashed holder's lease simply expires and another replica takes over.
-CREATE TABLE IF NOT EXISTS upstream_lease (
+CREATE UNLOGGED TABLE IF NOT EXISTS upstream_lease (
     key         TEXT PRIMARY KEY,
     holder      TEXT NOT NULL,
     expires_at  TIMESTAMPTZ NOT NULL
