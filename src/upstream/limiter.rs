@@ -60,10 +60,15 @@ impl LimiterStats {
     }
 }
 
-/// Theoretical arrival times and the pause; only the head of a queue moves them.
+/// The last calls and the pause; only the head of a queue moves them. The next slot of a
+/// budget is `last + interval * factor` (GCRA with burst 1), with the factor of the stricter
+/// of now and the last call, so switching between the shared budget and the local share never
+/// lets this replica call sooner than either allows.
 struct State {
-    plan_tat: Instant,
-    stmt_tat: Instant,
+    plan_last: Instant,
+    stmt_last: Instant,
+    /// Share factor in force at the last call.
+    last_factor: f64,
     paused_until: Option<Instant>,
 }
 
@@ -90,6 +95,11 @@ pub(crate) struct Limiter {
 #[derive(Debug)]
 pub(crate) struct QueueTimeout;
 
+/// Replicas on their local share keep this much further below it: their calls are not
+/// phase-aligned, so N streams at exactly 1/N each can put a few calls more than the plan into
+/// one upstream window, and a switch to or from the shared budget can add one call each.
+const LOCAL_SHARE_MARGIN: f64 = 0.1;
+
 impl Limiter {
     /// `limit` calls per `window` for the plan and `stmt_limit` per `window` for statements,
     /// each slowed by `safety_margin` so network jitter cannot squeeze `limit + 1` calls into
@@ -107,7 +117,10 @@ impl Limiter {
                 .div_f64(f64::from(n.max(1)))
                 .mul_f64(1.0 + safety_margin)
         };
-        let now = Instant::now();
+        // As if the last call were long ago: the first one goes at once.
+        let long_ago = Instant::now()
+            .checked_sub(window.mul_f64(f64::from(replicas.max(1)) * 2.0))
+            .unwrap_or_else(Instant::now);
         Self {
             plan_interval: interval(limit),
             stmt_interval: interval(stmt_limit),
@@ -117,8 +130,9 @@ impl Limiter {
             stmt_queue: tokio::sync::Mutex::new(()),
             shared: OnceLock::new(),
             state: Mutex::new(State {
-                plan_tat: now,
-                stmt_tat: now,
+                plan_last: long_ago,
+                stmt_last: long_ago,
+                last_factor: 1.0,
                 paused_until: None,
             }),
             queued: AtomicUsize::new(0),
@@ -143,12 +157,14 @@ impl Limiter {
         self.shared.get().filter(|s| s.is_up())
     }
 
-    /// 1 with the shared budget; `replicas` while this replica keeps to its local share.
-    fn share_factor(&self) -> u32 {
-        if self.shared().is_some() {
-            1
+    /// How many times longer than the plan's interval this replica waits between calls:
+    /// 1 with the shared budget; `replicas` (plus [`LOCAL_SHARE_MARGIN`] when there are
+    /// several) while it keeps to its local share.
+    fn share_factor(&self) -> f64 {
+        if self.shared().is_some() || self.replicas == 1 {
+            1.0
         } else {
-            self.replicas
+            f64::from(self.replicas) * (1.0 + LOCAL_SHARE_MARGIN)
         }
     }
 
@@ -157,7 +173,7 @@ impl Limiter {
     pub(crate) fn estimated_wait(&self, client: &str) -> Duration {
         let turns = self.plan_queue.turns_ahead_of(client) as u32;
         let pause = self.pause_left().unwrap_or_default();
-        pause + self.plan_interval * self.share_factor() * turns
+        pause + self.plan_interval.mul_f64(self.share_factor() * f64::from(turns))
     }
 
     fn pause_left(&self) -> Option<Duration> {
@@ -205,7 +221,9 @@ impl Limiter {
         // it queues for a plan slot, so nobody else can use the statements slot meanwhile.
         let _stmt = if statements {
             let guard = self.stmt_queue.lock().await;
-            self.wait_until(|s| s.stmt_tat).await;
+            let f = self.share_factor();
+            self.wait_until(|s| s.stmt_last + self.stmt_interval.mul_f64(f.max(s.last_factor)))
+                .await;
             Some(guard)
         } else {
             None
@@ -217,10 +235,15 @@ impl Limiter {
                 budgets.push(("statements", self.stmt_interval));
             }
             if let Some(slot) = shared.take_slot(&budgets).await {
-                tokio::time::sleep(slot.delay).await;
+                let own = {
+                    let s = self.state.lock().expect("limiter state poisoned");
+                    s.plan_last + self.plan_interval.mul_f64(s.last_factor)
+                };
+                // Just back from the local share: its spacing still holds once.
+                tokio::time::sleep_until(own.max(Instant::now() + slot.delay)).await;
                 // A 429 seen here meanwhile pauses this replica at once.
                 self.wait_pause().await;
-                self.charge(Instant::now(), statements, 1);
+                self.charge(Instant::now(), statements, 1.0);
                 return;
             }
         }
@@ -229,9 +252,11 @@ impl Limiter {
             let factor = self.share_factor();
             let ready_at = {
                 let s = self.state.lock().expect("limiter state poisoned");
-                let mut at = s.plan_tat.max(s.paused_until.unwrap_or(now));
+                let f = factor.max(s.last_factor);
+                let mut at =
+                    (s.plan_last + self.plan_interval.mul_f64(f)).max(s.paused_until.unwrap_or(now));
                 if statements {
-                    at = at.max(s.stmt_tat);
+                    at = at.max(s.stmt_last + self.stmt_interval.mul_f64(f));
                 }
                 at
             };
@@ -245,12 +270,13 @@ impl Limiter {
     }
 
     /// Charges the local budgets at the instant a call is let through (both at once for a
-    /// statements call); `factor` stretches the intervals to this replica's share.
-    fn charge(&self, now: Instant, statements: bool, factor: u32) {
+    /// statements call), under share factor `factor`.
+    fn charge(&self, now: Instant, statements: bool, factor: f64) {
         let mut s = self.state.lock().expect("limiter state poisoned");
-        s.plan_tat = now + self.plan_interval * factor;
+        s.plan_last = now;
+        s.last_factor = factor;
         if statements {
-            s.stmt_tat = now + self.stmt_interval * factor;
+            s.stmt_last = now;
         }
         self.calls.fetch_add(1, Ordering::Relaxed);
     }
