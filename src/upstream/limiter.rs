@@ -173,7 +173,10 @@ impl Limiter {
     pub(crate) fn estimated_wait(&self, client: &str) -> Duration {
         let turns = self.plan_queue.turns_ahead_of(client) as u32;
         let pause = self.pause_left().unwrap_or_default();
-        pause + self.plan_interval.mul_f64(self.share_factor() * f64::from(turns))
+        pause
+            + self
+                .plan_interval
+                .mul_f64(self.share_factor() * f64::from(turns))
     }
 
     fn pause_left(&self) -> Option<Duration> {
@@ -253,8 +256,8 @@ impl Limiter {
             let ready_at = {
                 let s = self.state.lock().expect("limiter state poisoned");
                 let f = factor.max(s.last_factor);
-                let mut at =
-                    (s.plan_last + self.plan_interval.mul_f64(f)).max(s.paused_until.unwrap_or(now));
+                let mut at = (s.plan_last + self.plan_interval.mul_f64(f))
+                    .max(s.paused_until.unwrap_or(now));
                 if statements {
                     at = at.max(s.stmt_last + self.stmt_interval.mul_f64(f));
                 }
