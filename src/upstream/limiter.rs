@@ -69,12 +69,17 @@ struct State {
     stmt_last: Instant,
     /// Share factor in force at the last call.
     last_factor: f64,
+    /// After calls on the local share, this replica keeps to it until then even with the
+    /// shared budget back: other replicas may still be on theirs, and the upstream's window
+    /// still holds the local calls.
+    probation_until: Option<Instant>,
     paused_until: Option<Instant>,
 }
 
 pub(crate) struct Limiter {
     plan_interval: Duration,
     stmt_interval: Duration,
+    window: Duration,
     /// Replicas sharing the plan: the local GCRA's intervals are this many times longer.
     replicas: u32,
     queue_timeout: Duration,
@@ -100,6 +105,11 @@ pub(crate) struct QueueTimeout;
 /// one upstream window, and a switch to or from the shared budget can add one call each.
 const LOCAL_SHARE_MARGIN: f64 = 0.1;
 
+/// Beyond one upstream window, how long a replica back on the shared budget keeps to its local
+/// share: the time the others take to notice Postgres is back (the store's recovery loop and
+/// the shared budget's retry delay, about a second each).
+const PROBATION_EXTRA: Duration = Duration::from_secs(2);
+
 impl Limiter {
     /// `limit` calls per `window` for the plan and `stmt_limit` per `window` for statements,
     /// each slowed by `safety_margin` so network jitter cannot squeeze `limit + 1` calls into
@@ -124,6 +134,7 @@ impl Limiter {
         Self {
             plan_interval: interval(limit),
             stmt_interval: interval(stmt_limit),
+            window,
             replicas: replicas.max(1),
             queue_timeout,
             plan_queue: FairGate::default(),
@@ -133,6 +144,7 @@ impl Limiter {
                 plan_last: long_ago,
                 stmt_last: long_ago,
                 last_factor: 1.0,
+                probation_until: None,
                 paused_until: None,
             }),
             queued: AtomicUsize::new(0),
@@ -161,10 +173,18 @@ impl Limiter {
     /// 1 with the shared budget; `replicas` (plus [`LOCAL_SHARE_MARGIN`] when there are
     /// several) while it keeps to its local share.
     fn share_factor(&self) -> f64 {
-        if self.shared().is_some() || self.replicas == 1 {
-            1.0
+        if self.replicas == 1 {
+            return 1.0;
+        }
+        let local = f64::from(self.replicas) * (1.0 + LOCAL_SHARE_MARGIN);
+        if self.shared().is_none() {
+            return local;
+        }
+        let s = self.state.lock().expect("limiter state poisoned");
+        if s.probation_until.is_some_and(|t| t > Instant::now()) {
+            local
         } else {
-            f64::from(self.replicas) * (1.0 + LOCAL_SHARE_MARGIN)
+            1.0
         }
     }
 
@@ -238,15 +258,16 @@ impl Limiter {
                 budgets.push(("statements", self.stmt_interval));
             }
             if let Some(slot) = shared.take_slot(&budgets).await {
+                let factor = self.share_factor();
                 let own = {
                     let s = self.state.lock().expect("limiter state poisoned");
-                    s.plan_last + self.plan_interval.mul_f64(s.last_factor)
+                    s.plan_last + self.plan_interval.mul_f64(factor.max(s.last_factor))
                 };
-                // Just back from the local share: its spacing still holds once.
+                // Just back from the local share: its spacing still holds for a while.
                 tokio::time::sleep_until(own.max(Instant::now() + slot.delay)).await;
                 // A 429 seen here meanwhile pauses this replica at once.
                 self.wait_pause().await;
-                self.charge(Instant::now(), statements, 1.0);
+                self.charge(Instant::now(), statements, factor, false);
                 return;
             }
         }
@@ -264,7 +285,7 @@ impl Limiter {
                 at
             };
             if ready_at <= now {
-                self.charge(now, statements, factor);
+                self.charge(now, statements, factor, self.shared.get().is_some());
                 return;
             }
             // Re-check after sleeping: a 429 may have extended the pause meanwhile.
@@ -273,11 +294,15 @@ impl Limiter {
     }
 
     /// Charges the local budgets at the instant a call is let through (both at once for a
-    /// statements call), under share factor `factor`.
-    fn charge(&self, now: Instant, statements: bool, factor: f64) {
+    /// statements call), under share factor `factor`; `fallback`: a local call although
+    /// replicas coordinate, which starts the probation.
+    fn charge(&self, now: Instant, statements: bool, factor: f64, fallback: bool) {
         let mut s = self.state.lock().expect("limiter state poisoned");
         s.plan_last = now;
         s.last_factor = factor;
+        if fallback {
+            s.probation_until = Some(now + self.window + PROBATION_EXTRA);
+        }
         if statements {
             s.stmt_last = now;
         }
