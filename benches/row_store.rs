@@ -176,7 +176,10 @@ async fn assembly(repeat: usize) -> anyhow::Result<()> {
     };
     let cold = Arc::new(RowStore::new(Some(store.pool().clone()), cold_cfg));
     for r in [&cross, &history] {
-        let merged = jquants_proxy::envelope::merge(r.endpoint, up.fetch_pages(r).await?)?;
+        let merged = jquants_proxy::envelope::merge(
+            r.endpoint,
+            up.fetch_pages(r, &Arc::from("bench")).await?,
+        )?;
         let fresh = jquants_proxy::cache::freshness::fresh_until(r, now(), false);
         warm.absorb(r, &merged, now(), fresh).await;
     }

@@ -31,6 +31,21 @@ pub enum Client {
     Admin,
 }
 
+impl Client {
+    /// The proxy's own requests (sync, derived inputs, the row store's own calls).
+    pub fn proxy() -> Client {
+        Client::Named(Arc::from("proxy"))
+    }
+
+    /// The name this client's misses queue under for upstream slots (`upstream::fair`).
+    pub fn queue_key(&self) -> Arc<str> {
+        match self {
+            Client::Named(n) => n.clone(),
+            other => other.to_string().into(),
+        }
+    }
+}
+
 impl fmt::Display for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -146,13 +161,20 @@ impl Auth {
 
     fn check_quota(&self, client: &Client) -> Result<(), ApiError> {
         if let Some(q) = &self.quota
-            && q.check_key(client).is_err()
+            && let Err(not_until) = q.check_key(client)
         {
             metrics::counter!("jqp_client_quota_exceeded_total", "client" => client.to_string())
                 .increment(1);
-            return Err(ApiError::ClientQuota(format!(
-                "Request quota of client {client} exceeded; try again in a minute."
-            )));
+            let wait = not_until.wait_time_from(governor::clock::Clock::now(
+                &governor::clock::DefaultClock::default(),
+            ));
+            let retry_after = wait.as_secs_f64().ceil().max(1.0) as u64;
+            return Err(ApiError::ClientQuota {
+                message: format!(
+                    "Request quota of client {client} exceeded; retry in {retry_after} s."
+                ),
+                retry_after,
+            });
         }
         Ok(())
     }
@@ -279,7 +301,10 @@ mod tests {
         }
         assert!(matches!(
             auth.check_quota(&c),
-            Err(ApiError::ClientQuota(_))
+            Err(ApiError::ClientQuota {
+                retry_after: 20..,
+                ..
+            })
         ));
         assert!(auth.check_quota(&Client::Named("other".into())).is_ok());
     }

@@ -64,6 +64,8 @@ pub struct ServeArgs {
     pub log_format: LogFormat,
     #[command(flatten)]
     pub sync: crate::sync::ScheduleArgs,
+    #[command(flatten)]
+    pub sharing: crate::upstream::SharingConfig,
 }
 
 /// Everything `startup` needs. Built from [`ServeArgs`] in production; tests fill it directly.
@@ -85,7 +87,8 @@ pub struct ServeConfig {
     pub rate_window: Duration,
     /// Upstream cool-down after a 429 (60 s; tests shrink it).
     pub cooldown_after_429: Duration,
-    /// How long a request may wait for an upstream slot.
+    /// How long an upstream fetch may wait for a slot (it outlives the client's bounded
+    /// wait, `sharing.max_wait`, so its answer still lands in the cache).
     pub queue_timeout: Duration,
     /// Per HTTP attempt to the upstream.
     pub upstream_timeout: Duration,
@@ -97,6 +100,8 @@ pub struct ServeConfig {
     pub clock: Clock,
     /// The scheduled sync of the market row store (off by default).
     pub sync: crate::sync::ScheduleArgs,
+    /// Fair queuing between clients and coordination between replicas.
+    pub sharing: crate::upstream::SharingConfig,
 }
 
 impl ServeConfig {
@@ -116,7 +121,9 @@ impl ServeConfig {
             client_quota_per_minute: 0,
             rate_window: Duration::from_secs(60),
             cooldown_after_429: Duration::from_secs(60),
-            queue_timeout: Duration::from_secs(60),
+            // How long a fetch keeps its place in the upstream queue; clients stop waiting
+            // after `sharing.max_wait` and come back for the cached answer.
+            queue_timeout: Duration::from_secs(600),
             upstream_timeout: Duration::from_secs(60),
             max_retries: 3,
             retry_base_delay: Duration::from_millis(500),
@@ -124,6 +131,7 @@ impl ServeConfig {
             stale_while_revalidate: chrono::Duration::hours(1),
             clock: Clock::system(),
             sync: Default::default(),
+            sharing: Default::default(),
         }
     }
 
@@ -160,6 +168,7 @@ impl ServeConfig {
         cfg.allow_anonymous = args.allow_anonymous;
         cfg.client_quota_per_minute = args.client_quota_per_minute;
         cfg.sync = args.sync.clone();
+        cfg.sharing = args.sharing.clone();
         Ok(cfg)
     }
 }

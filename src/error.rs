@@ -22,9 +22,9 @@ pub enum ApiError {
     Forbidden(String),
     #[error("{0}")]
     NotFound(String),
-    /// This client used up its own request quota.
-    #[error("{0}")]
-    ClientQuota(String),
+    /// This client used up its own request quota; it may retry after `retry_after` seconds.
+    #[error("{message}")]
+    ClientQuota { message: String, retry_after: u64 },
     /// The upstream answered with an error status; its message is passed through.
     #[error("{message}")]
     Upstream { status: StatusCode, message: String },
@@ -34,6 +34,10 @@ pub enum ApiError {
     /// The limiter could not give an upstream slot in time and nothing stale could be served.
     #[error("upstream rate limit queue full")]
     RateLimitQueue,
+    /// The answer did not come within the bounded wait; its upstream call keeps its place
+    /// and lands in the cache, so a retry after `retry_after` seconds is a hit.
+    #[error("still waiting for an upstream slot")]
+    QueueWait { retry_after: u64 },
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
 }
@@ -50,10 +54,11 @@ impl ApiError {
             Self::InvalidKey => "invalid_key",
             Self::Forbidden(_) => "forbidden",
             Self::NotFound(_) => "not_found",
-            Self::ClientQuota(_) => "client_quota_exceeded",
+            Self::ClientQuota { .. } => "client_quota_exceeded",
             Self::Upstream { .. } => "upstream_error",
             Self::UpstreamUnavailable(_) => "upstream_unavailable",
             Self::RateLimitQueue => "rate_limit_queue_timeout",
+            Self::QueueWait { .. } => "upstream_queue_wait",
             Self::Internal(_) => "internal",
         }
     }
@@ -63,7 +68,7 @@ impl ApiError {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::InvalidKey | Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::ClientQuota(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::ClientQuota { .. } | Self::QueueWait { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Upstream { status, .. } => *status,
             Self::UpstreamUnavailable(_) => StatusCode::BAD_GATEWAY,
             Self::RateLimitQueue => StatusCode::SERVICE_UNAVAILABLE,
@@ -80,8 +85,21 @@ impl ApiError {
             Self::RateLimitQueue => {
                 "The proxy's upstream rate limit queue is full; no cached answer exists. Please try again later.".into()
             }
+            Self::QueueWait { retry_after } => format!(
+                "Your request is queued for the shared upstream rate limit; its answer will be cached. Retry in {retry_after} s."
+            ),
             Self::Internal(_) => "Unexpected error. Please try again later.".into(),
             other => other.to_string(),
+        }
+    }
+
+    /// Seconds a client should wait before retrying, sent as `Retry-After`.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::ClientQuota { retry_after, .. } | Self::QueueWait { retry_after } => {
+                Some(*retry_after)
+            }
+            _ => None,
         }
     }
 }
@@ -104,6 +122,10 @@ impl IntoResponse for ApiError {
         let mut resp = (status, axum::Json(body)).into_response();
         resp.headers_mut()
             .insert("x-error-code", HeaderValue::from_static(self.code()));
+        if let Some(secs) = self.retry_after() {
+            resp.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         resp
     }
 }

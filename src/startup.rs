@@ -75,6 +75,7 @@ impl Application {
         ucfg.request_timeout = cfg.upstream_timeout;
         ucfg.max_retries = cfg.max_retries;
         ucfg.retry_base_delay = cfg.retry_base_delay;
+        ucfg.sharing = cfg.sharing.clone();
         let upstream = Upstream::new(ucfg)?;
         let store = match &cfg.database {
             // Simulated answers must never sit where a later live run would serve them.
@@ -92,6 +93,9 @@ impl Application {
                 None
             }
         };
+        if let Some(store) = &store {
+            upstream.coordinate_through(store.clone());
+        }
         let cache = Cache::new(
             upstream,
             store,

@@ -107,7 +107,8 @@ impl Store {
         Ok(store)
     }
 
-    /// The connection pool, shared with the row store (`crate::rows`).
+    /// The connection pool, shared with the row store (`crate::rows`) and replica
+    /// coordination (`upstream::shared`, `cache::flight`), which share its health.
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }

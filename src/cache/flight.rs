@@ -1,10 +1,20 @@
-//! Single flight: concurrent identical misses share one upstream fetch.
+//! Single flight: concurrent identical misses share one upstream fetch, within this process
+//! ([`Flights`]) and across replicas sharing one Postgres ([`Leases`]).
 //!
 //! The fetch runs in its own task, so a client that disconnects does not cancel work other
 //! clients wait for, and an answer already paid for in upstream quota is always stored.
+//!
+//! Across replicas: the replica that takes a request's lease (a row in `upstream_lease`)
+//! fetches it; the others poll until its answer lands in Postgres. The holder renews the
+//! lease while it works, so only a crashed holder's lease expires, and then the next
+//! replica to ask takes over. Postgres being unreachable never blocks a fetch: each replica
+//! then fetches for itself.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use sqlx::PgPool;
 
 use futures::FutureExt;
 use futures::future::{BoxFuture, Shared};
@@ -90,6 +100,155 @@ where
 
     pub fn in_flight(&self) -> usize {
         self.inflight.lock().expect("flights lock").len()
+    }
+}
+
+/// How often a replica waiting on another's lease looks for the answer.
+const LEASE_POLL: Duration = Duration::from_millis(40);
+const LEASE_OP_TIMEOUT: Duration = Duration::from_millis(1500);
+
+/// Names this process among replicas: pid plus a random part (pids repeat across hosts).
+pub fn holder_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos(),
+    );
+    format!("{}-{:016x}", std::process::id(), h.finish())
+}
+
+/// Cross-replica fetch leases in Postgres.
+pub struct Leases {
+    pool: PgPool,
+    /// This process, as written in `upstream_lease.holder`.
+    holder: String,
+    ttl: Duration,
+}
+
+/// What waiting on another replica's lease produced.
+pub enum Across<T> {
+    /// This replica holds the lease (or Postgres is unreachable): fetch, then release.
+    Fetch(Option<HeldLease>),
+    /// Another replica's answer landed.
+    Landed(T),
+}
+
+/// A lease this replica holds; renewed in the background until released or dropped.
+pub struct HeldLease {
+    pool: PgPool,
+    key: String,
+    holder: String,
+    renew: tokio::task::JoinHandle<()>,
+}
+
+impl HeldLease {
+    /// Gives the lease up once the answer is stored (or the fetch failed).
+    pub async fn release(self) {
+        self.renew.abort();
+        let q = sqlx::query("DELETE FROM upstream_lease WHERE key = $1 AND holder = $2")
+            .bind(&self.key)
+            .bind(&self.holder)
+            .execute(&self.pool);
+        let _ = tokio::time::timeout(LEASE_OP_TIMEOUT, q).await;
+    }
+}
+
+impl Drop for HeldLease {
+    fn drop(&mut self) {
+        self.renew.abort();
+    }
+}
+
+impl Leases {
+    pub fn new(pool: PgPool, holder: String, ttl: Duration) -> Self {
+        Self { pool, holder, ttl }
+    }
+
+    /// Takes the lease for `key` if it is free or expired. `Err` when Postgres cannot say.
+    async fn try_take(&self, key: &str) -> Result<Option<HeldLease>, ()> {
+        let q = sqlx::query_scalar::<_, String>(
+            "INSERT INTO upstream_lease (key, holder, expires_at)
+             VALUES ($1, $2, clock_timestamp() + make_interval(secs => $3))
+             ON CONFLICT (key) DO UPDATE SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at
+               WHERE upstream_lease.expires_at < clock_timestamp()
+             RETURNING holder",
+        )
+        .bind(key)
+        .bind(&self.holder)
+        .bind(self.ttl.as_secs_f64())
+        .fetch_optional(&self.pool);
+        match tokio::time::timeout(LEASE_OP_TIMEOUT, q).await {
+            Ok(Ok(Some(_))) => Ok(Some(self.held(key))),
+            Ok(Ok(None)) => Ok(None),
+            Ok(Err(e)) => {
+                tracing::debug!(error = %e, "lease unavailable; fetching without it");
+                Err(())
+            }
+            Err(_) => Err(()),
+        }
+    }
+
+    fn held(&self, key: &str) -> HeldLease {
+        let (pool, k, holder, ttl) = (
+            self.pool.clone(),
+            key.to_string(),
+            self.holder.clone(),
+            self.ttl,
+        );
+        let renew = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(ttl / 3).await;
+                let q = sqlx::query(
+                    "UPDATE upstream_lease SET expires_at = clock_timestamp() + make_interval(secs => $3)
+                     WHERE key = $1 AND holder = $2",
+                )
+                .bind(&k)
+                .bind(&holder)
+                .bind(ttl.as_secs_f64())
+                .execute(&pool);
+                let _ = tokio::time::timeout(LEASE_OP_TIMEOUT, q).await;
+            }
+        });
+        HeldLease {
+            pool: self.pool.clone(),
+            key: key.to_string(),
+            holder: self.holder.clone(),
+            renew,
+        }
+    }
+
+    /// Waits until this replica may fetch `key` or another replica's answer has landed
+    /// (`landed` looks for it). Checks `landed` before and after taking the lease, so an
+    /// answer stored just before the lease was released is never fetched twice.
+    pub async fn wait_turn<T, L, Fut>(&self, key: &str, landed: L) -> Across<T>
+    where
+        L: Fn() -> Fut,
+        Fut: Future<Output = Option<T>>,
+    {
+        let mut waited = false;
+        loop {
+            if waited && let Some(t) = landed().await {
+                return Across::Landed(t);
+            }
+            match self.try_take(key).await {
+                Err(()) => return Across::Fetch(None),
+                Ok(Some(lease)) => {
+                    if waited && let Some(t) = landed().await {
+                        lease.release().await;
+                        return Across::Landed(t);
+                    }
+                    return Across::Fetch(Some(lease));
+                }
+                Ok(None) => {
+                    waited = true;
+                    metrics::counter!("jqp_flight_lease_waits_total").increment(1);
+                    tokio::time::sleep(LEASE_POLL).await;
+                }
+            }
+        }
     }
 }
 

@@ -10,6 +10,7 @@
 
 pub mod flight;
 pub mod freshness;
+mod miss;
 pub(crate) mod splits;
 
 use std::collections::HashSet;
@@ -21,8 +22,10 @@ use bytes::Bytes;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sha2::{Digest, Sha256};
 
+use crate::auth::Client;
 use crate::catalog::{self, Endpoint};
 use crate::envelope::{self, Merged};
+use crate::error::ApiError;
 use crate::jst::Clock;
 use crate::request::CanonicalRequest;
 use crate::rows::RowStore;
@@ -303,6 +306,8 @@ pub struct Cache {
     rows: Arc<RowStore>,
     upstream: Upstream,
     flights: Arc<flight::Flights<Arc<Entry>, UpstreamError>>,
+    /// Cross-replica single flight; with Postgres only.
+    leases: Option<flight::Leases>,
     clock: Clock,
     cfg: CacheConfig,
     known_splits: std::sync::Mutex<HashSet<(String, NaiveDate)>>,
@@ -346,6 +351,13 @@ impl Cache {
             .build();
         let pool = store.as_ref().map(|s| s.pool().clone());
         let rows = Arc::new(RowStore::new(pool, cfg.rows.clone()));
+        let leases = store.as_ref().map(|s| {
+            flight::Leases::new(
+                s.pool().clone(),
+                flight::holder_id(),
+                upstream.sharing().lease(),
+            )
+        });
         Arc::new(Cache {
             l1,
             snapshots,
@@ -353,6 +365,7 @@ impl Cache {
             rows,
             upstream,
             flights: Arc::default(),
+            leases,
             clock,
             cfg,
             known_splits: Default::default(),
@@ -376,8 +389,19 @@ impl Cache {
         &self.upstream
     }
 
-    /// The answer to `req`, from the cheapest tier that has it fresh.
-    pub async fn get(self: &Arc<Self>, req: &CanonicalRequest) -> Result<Served, UpstreamError> {
+    /// The answer to `req` for the proxy's own use (no client key of its own).
+    pub async fn get(self: &Arc<Self>, req: &CanonicalRequest) -> Result<Served, ApiError> {
+        self.get_as(req, &Client::proxy()).await
+    }
+
+    /// The answer to `req`, from the cheapest tier that has it fresh; a miss takes
+    /// `client`'s turn in the fair upstream queue, and a client waits at most the bounded
+    /// wait (then an expired answer, or 429 + Retry-After while the fetch lands in the cache).
+    pub async fn get_as(
+        self: &Arc<Self>,
+        req: &CanonicalRequest,
+        client: &Client,
+    ) -> Result<Served, ApiError> {
         let now = self.clock.now();
         let key = req.key();
         let mut stale = None;
@@ -420,8 +444,9 @@ impl Cache {
         {
             let this = Arc::clone(self);
             let r = req.clone();
+            let c = client.queue_key();
             self.flights
-                .spawn_if_idle(&key, async move { this.fetch(r).await });
+                .spawn_if_idle(&key, async move { this.fetch_once(r, c).await });
             self.counters.stale.fetch_add(1, Ordering::Relaxed);
             return Ok(Served {
                 entry: s.clone(),
@@ -431,10 +456,15 @@ impl Cache {
         }
         let this = Arc::clone(self);
         let r = req.clone();
-        let (out, joined) = self
+        let c = client.queue_key();
+        let flight = self
             .flights
-            .run(&key, async move { this.fetch(r).await })
-            .await;
+            .run(&key, async move { this.fetch_once(r, c).await });
+        let max_wait = self.upstream.sharing().max_wait();
+        let Ok((out, joined)) = tokio::time::timeout(max_wait, flight).await else {
+            // The fetch runs on in its own task and lands in the cache.
+            return self.waited_too_long(&key, client, stale, stale_tier);
+        };
         match out {
             Ok(entry) => {
                 let (status, counter) = if joined {
@@ -459,7 +489,7 @@ impl Cache {
                         tier: stale_tier,
                     })
                 }
-                _ => Err(e),
+                _ => Err(e.into()),
             },
         }
     }
@@ -470,7 +500,9 @@ impl Cache {
         self: &Arc<Self>,
         req: &CanonicalRequest,
     ) -> Result<Arc<Entry>, UpstreamError> {
-        Arc::clone(self).fetch(req.clone()).await
+        Arc::clone(self)
+            .fetch(req.clone(), Client::proxy().queue_key())
+            .await
     }
 
     /// Fetches of complete answers from upstream so far.
@@ -493,7 +525,7 @@ impl Cache {
 
     /// Answers from the row store when its planner can, else fetches from upstream (and
     /// feeds the row store); stores in both tiers, and applies split invalidation.
-    async fn fetch(self: Arc<Self>, req: CanonicalRequest) -> FetchResult {
+    async fn fetch(self: Arc<Self>, req: CanonicalRequest, client: Arc<str>) -> FetchResult {
         let now = self.clock.now();
         let (merged, fresh_until) = match self.rows.answer(&req, now, &self.upstream).await {
             Some((merged, until)) => {
@@ -501,7 +533,7 @@ impl Cache {
                 (merged, fresh.min(until))
             }
             None => {
-                let merged = self.fetch_upstream(&req).await?;
+                let merged = self.fetch_upstream(&req, &client).await?;
                 let now = self.clock.now();
                 let fresh = freshness::fresh_until(&req, now, merged.is_empty());
                 self.rows.absorb(&req, &merged, now, fresh).await;
@@ -511,15 +543,23 @@ impl Cache {
         self.keep(req, merged, fresh_until).await
     }
 
-    async fn fetch_upstream(&self, req: &CanonicalRequest) -> Result<Merged, UpstreamError> {
+    async fn fetch_upstream(
+        &self,
+        req: &CanonicalRequest,
+        client: &Arc<str>,
+    ) -> Result<Merged, UpstreamError> {
         self.counters
             .upstream_fetches
             .fetch_add(1, Ordering::Relaxed);
-        let pages = self.upstream.fetch_pages(req).await.inspect_err(|_| {
-            self.counters
-                .upstream_errors
-                .fetch_add(1, Ordering::Relaxed);
-        })?;
+        let pages = self
+            .upstream
+            .fetch_pages(req, client)
+            .await
+            .inspect_err(|_| {
+                self.counters
+                    .upstream_errors
+                    .fetch_add(1, Ordering::Relaxed);
+            })?;
         envelope::merge(req.endpoint, pages).map_err(|e| {
             self.counters
                 .upstream_errors

@@ -1,5 +1,6 @@
 //! Cache administration behind the admin key (checked by `crate::auth`): purge by endpoint
-//! and/or code, and statistics per tier.
+//! and/or code, statistics per tier, and how the upstream is being shared (per client key
+//! and between replicas).
 
 use axum::Json;
 use axum::extract::{Query, State};
@@ -11,11 +12,13 @@ use crate::cache::CacheStats;
 use crate::catalog;
 use crate::error::{ApiError, ApiResult};
 use crate::request::canonical_code;
+use crate::upstream::ClientQueueStats;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(purge))
         .routes(routes!(stats))
+        .routes(routes!(all_stats))
 }
 
 #[derive(serde::Deserialize, utoipa::IntoParams)]
@@ -68,4 +71,50 @@ async fn purge(State(st): State<AppState>, Query(q): Query<PurgeQuery>) -> ApiRe
 )]
 async fn stats(State(st): State<AppState>) -> Json<CacheStats> {
     Json(st.cache.stats().await)
+}
+
+/// How the one upstream subscription is being shared right now.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct SharingStats {
+    /// `postgres` (one budget shared by every replica) or `local` (this replica's share).
+    pub coordination: &'static str,
+    /// Fraction of the plan this replica uses while coordination is local.
+    pub local_share: f64,
+    /// Mean milliseconds of one coordination statement in Postgres (None without it).
+    pub coordination_ms_per_op: Option<f64>,
+    /// Requests waiting for an upstream slot now, all clients.
+    pub queued: usize,
+    /// Upstream HTTP calls made.
+    pub calls: u64,
+    /// Upstream 429 answers seen.
+    pub rate_limited: u64,
+    /// Queue depth and waits per client key.
+    pub clients: Vec<ClientQueueStats>,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct AdminStats {
+    pub cache: CacheStats,
+    pub upstream: SharingStats,
+}
+
+/// Cache statistics and upstream sharing: per-client queue depth and waits, coordination.
+#[utoipa::path(
+    get, path = "/admin/stats", tag = "admin", security(("admin_key" = [])),
+    responses((status = 200, body = AdminStats), (status = 403, body = super::ErrorBody))
+)]
+async fn all_stats(State(st): State<AppState>) -> Json<AdminStats> {
+    let l = st.cache.upstream().limiter_stats();
+    Json(AdminStats {
+        cache: st.cache.stats().await,
+        upstream: SharingStats {
+            coordination: l.coordination,
+            local_share: l.local_share,
+            coordination_ms_per_op: l.coordination_overhead.map(|(d, _)| d.as_secs_f64() * 1e3),
+            queued: l.queued,
+            calls: l.calls,
+            rate_limited: l.rate_limited,
+            clients: l.clients,
+        },
+    })
 }

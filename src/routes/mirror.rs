@@ -17,6 +17,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 use super::AppState;
 use super::docs;
+use crate::auth::Client;
 use crate::cache::{self, CacheStatus, Served, Tier};
 use crate::catalog::{ENDPOINTS, Endpoint, ParamKind};
 use crate::error::{ApiError, ApiResult};
@@ -108,13 +109,15 @@ fn operation(ep: &'static Endpoint) -> utoipa::openapi::path::Operation {
 async fn mirror(
     State(st): State<AppState>,
     Extension(ep): Extension<&'static Endpoint>,
+    client: Option<Extension<Client>>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let parsed = st.admit(ep, query.as_deref())?;
+    let client = client.map_or_else(|| Client::Named("anonymous".into()), |c| c.0);
     let (served, page_index) = match &parsed.pagination_key {
-        None => (st.cache.get(&parsed.request).await?, 0),
-        Some(pk) => resolve_page(&st, &parsed.request, pk).await?,
+        None => (st.cache.get_as(&parsed.request, &client).await?, 0),
+        Some(pk) => resolve_page(&st, &parsed.request, pk, &client).await?,
     };
     Ok(respond(&st, &served, page_index, &headers))
 }
@@ -123,6 +126,7 @@ async fn resolve_page(
     st: &AppState,
     req: &request::CanonicalRequest,
     pk: &str,
+    client: &Client,
 ) -> ApiResult<(Served, usize)> {
     let invalid = || {
         ApiError::bad_request(
@@ -137,7 +141,7 @@ async fn resolve_page(
             tier: Tier::L1,
         },
         None => {
-            let served = st.cache.get(req).await?;
+            let served = st.cache.get_as(req, client).await?;
             if served.entry.etag != etag {
                 return Err(ApiError::bad_request(
                     "This pagination_key has expired (the answer was refreshed). Request the first page again.",

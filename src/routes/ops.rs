@@ -72,6 +72,11 @@ pub struct LimiterView {
     pub total_wait_secs: f64,
     /// Seconds left of a cool-down after a 429, if one is running.
     pub paused_for_secs: Option<f64>,
+    /// `postgres`: one budget shared with every replica on the same database; `local`:
+    /// this replica keeps to `local_share` of the plan (no DATABASE_URL, or Postgres down).
+    pub coordination: &'static str,
+    /// Fraction of the plan used while coordination is local (1 / JQP_REPLICAS).
+    pub local_share: f64,
 }
 
 /// Readiness: serves 200 while answers can be given, with what is degraded.
@@ -92,6 +97,8 @@ async fn readyz(State(st): State<AppState>) -> Json<Readiness> {
         queue_timeouts: l.queue_timeouts,
         total_wait_secs: l.total_wait.as_secs_f64(),
         paused_for_secs: l.pause_remaining().map(|d| d.as_secs_f64()),
+        coordination: l.coordination,
+        local_share: l.local_share,
     };
     Json(Readiness {
         status: if postgres == "down" {
@@ -128,6 +135,21 @@ async fn metrics_text(State(st): State<AppState>) -> Response {
     metrics::gauge!("jqp_upstream_limiter_queue").set(l.queued as f64);
     metrics::gauge!("jqp_upstream_paused_seconds")
         .set(l.pause_remaining().map_or(0.0, |d| d.as_secs_f64()));
+    let shared = l.coordination == "postgres";
+    metrics::gauge!("jqp_upstream_coordination_shared").set(if shared { 1.0 } else { 0.0 });
+    metrics::gauge!("jqp_upstream_plan_share").set(if shared { 1.0 } else { l.local_share });
+    if let Some((per_op, failures)) = l.coordination_overhead {
+        metrics::gauge!("jqp_coordination_op_seconds").set(per_op.as_secs_f64());
+        metrics::gauge!("jqp_coordination_failures").set(failures as f64);
+    }
+    for c in &l.clients {
+        metrics::gauge!("jqp_upstream_client_queued", "client" => c.client.clone())
+            .set(c.queued as f64);
+        metrics::gauge!("jqp_upstream_client_wait_seconds_total", "client" => c.client.clone())
+            .set(c.total_wait_secs);
+        metrics::gauge!("jqp_upstream_client_slots_total", "client" => c.client.clone())
+            .set(c.granted as f64);
+    }
     let body = crate::telemetry::prometheus().render();
     let mut resp = body.into_response();
     resp.headers_mut().insert(

@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use super::coverage::{self, OPEN_FROM, OPEN_TO, Slice};
 use super::shape::Row;
 use super::{RowStore, pg};
+use crate::auth::Client;
 use crate::envelope::{self, Merged};
 use crate::request::CanonicalRequest;
 use crate::upstream::Upstream;
@@ -49,7 +50,10 @@ impl RowStore {
             endpoint: cal,
             params: Default::default(),
         };
-        let merged = match upstream.fetch_pages(&req).await {
+        let merged = match upstream
+            .fetch_pages(&req, &Client::proxy().queue_key())
+            .await
+        {
             Ok(pages) => envelope::merge(cal, pages).ok(),
             Err(e) => {
                 tracing::warn!(error = %e, "trading calendar unavailable; asking for the day itself");
@@ -92,7 +96,10 @@ impl RowStore {
         upstream: &Upstream,
         now: DateTime<Utc>,
     ) -> Option<()> {
-        let pages = upstream.fetch_pages(req).await.ok()?;
+        let pages = upstream
+            .fetch_pages(req, &Client::proxy().queue_key())
+            .await
+            .ok()?;
         let merged = envelope::merge(req.endpoint, pages).ok()?;
         let fresh = crate::cache::freshness::fresh_until(req, now, merged.is_empty());
         self.absorb(req, &merged, now, fresh).await;

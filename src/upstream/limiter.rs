@@ -1,5 +1,10 @@
 //! The shared upstream rate limiter: one GCRA per budget (the plan's and the 60/min
-//! statements cap), a FIFO queue in front of each, and the cool-down pause after a 429.
+//! statements cap), a queue in front of each (the plan's is fair across clients, see
+//! [`super::fair`]), and the cool-down pause after a 429.
+//!
+//! With Postgres attached ([`super::shared`]) the head of the queue takes its slot from the
+//! budget every replica shares; without it, or while Postgres is unreachable, from the local
+//! GCRA below at `1 / replicas` of the plan, so N replicas together still keep to the plan.
 //!
 //! Why not `governor`: a statements call must take a slot from *both* limiters at the same
 //! instant. governor's `check` consumes on success and has no "peek", so taking the
@@ -9,16 +14,18 @@
 //! on `tokio::time::Instant` so the limiter follows tokio's clock. With burst 1 a GCRA is a
 //! single "theoretical arrival time" per budget, so the arithmetic below is all there is.
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use tokio::time::Instant;
 
+use super::fair::{ClientQueueStats, FairGate};
+use super::shared::SharedBudget;
 use crate::catalog::RateGroup;
 
 /// Snapshot of the limiter for `/readyz` and `/metrics`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LimiterStats {
     /// Requests waiting for a slot right now.
     pub queued: usize,
@@ -34,6 +41,14 @@ pub struct LimiterStats {
     pub queue_timeouts: u64,
     /// When the current cool-down ends, if one is running.
     pub paused_until: Option<Instant>,
+    /// `postgres` (one budget shared by every replica) or `local` (this replica's share).
+    pub coordination: &'static str,
+    /// Fraction of the plan this replica uses when coordination is local.
+    pub local_share: f64,
+    /// Mean time of one coordination statement in Postgres, and how many failed.
+    pub coordination_overhead: Option<(Duration, u64)>,
+    /// Queue depth and waits per client key.
+    pub clients: Vec<ClientQueueStats>,
 }
 
 impl LimiterStats {
@@ -45,21 +60,34 @@ impl LimiterStats {
     }
 }
 
-/// Theoretical arrival times and the pause; only the head of a queue moves them.
+/// The last calls and the pause; only the head of a queue moves them. The next slot of a
+/// budget is `last + interval * factor` (GCRA with burst 1), with the factor of the stricter
+/// of now and the last call, so switching between the shared budget and the local share never
+/// lets this replica call sooner than either allows.
 struct State {
-    plan_tat: Instant,
-    stmt_tat: Instant,
+    plan_last: Instant,
+    stmt_last: Instant,
+    /// Share factor in force at the last call.
+    last_factor: f64,
+    /// After calls on the local share, this replica keeps to it until then even with the
+    /// shared budget back: other replicas may still be on theirs, and the upstream's window
+    /// still holds the local calls.
+    probation_until: Option<Instant>,
     paused_until: Option<Instant>,
 }
 
 pub(crate) struct Limiter {
     plan_interval: Duration,
     stmt_interval: Duration,
+    window: Duration,
+    /// Replicas sharing the plan: the local GCRA's intervals are this many times longer.
+    replicas: u32,
     queue_timeout: Duration,
-    // tokio's Mutex grants the lock in arrival order, which is the fairness we want; the
-    // holder is the head of the queue and sleeps until its slot.
-    plan_queue: tokio::sync::Mutex<()>,
+    // The head of the plan queue sleeps until its slot; headship rotates over clients.
+    plan_queue: FairGate,
+    // tokio's Mutex grants the lock in arrival order: statements queue FIFO for their cap.
     stmt_queue: tokio::sync::Mutex<()>,
+    shared: OnceLock<Arc<SharedBudget>>,
     state: Mutex<State>,
     queued: AtomicUsize,
     wait_nanos: AtomicU64,
@@ -72,6 +100,16 @@ pub(crate) struct Limiter {
 #[derive(Debug)]
 pub(crate) struct QueueTimeout;
 
+/// Replicas on their local share keep this much further below it: their calls are not
+/// phase-aligned, so N streams at exactly 1/N each can put a few calls more than the plan into
+/// one upstream window, and a switch to or from the shared budget can add one call each.
+const LOCAL_SHARE_MARGIN: f64 = 0.1;
+
+/// Beyond one upstream window, how long a replica back on the shared budget keeps to its local
+/// share: the time the others take to notice Postgres is back (the store's recovery loop and
+/// the shared budget's retry delay, about a second each).
+const PROBATION_EXTRA: Duration = Duration::from_secs(2);
+
 impl Limiter {
     /// `limit` calls per `window` for the plan and `stmt_limit` per `window` for statements,
     /// each slowed by `safety_margin` so network jitter cannot squeeze `limit + 1` calls into
@@ -82,22 +120,31 @@ impl Limiter {
         window: Duration,
         safety_margin: f64,
         queue_timeout: Duration,
+        replicas: u32,
     ) -> Self {
         let interval = |n: u32| {
             window
                 .div_f64(f64::from(n.max(1)))
                 .mul_f64(1.0 + safety_margin)
         };
-        let now = Instant::now();
+        // As if the last call were long ago: the first one goes at once.
+        let long_ago = Instant::now()
+            .checked_sub(window.mul_f64(f64::from(replicas.max(1)) * 2.0))
+            .unwrap_or_else(Instant::now);
         Self {
             plan_interval: interval(limit),
             stmt_interval: interval(stmt_limit),
+            window,
+            replicas: replicas.max(1),
             queue_timeout,
-            plan_queue: tokio::sync::Mutex::new(()),
+            plan_queue: FairGate::default(),
             stmt_queue: tokio::sync::Mutex::new(()),
+            shared: OnceLock::new(),
             state: Mutex::new(State {
-                plan_tat: now,
-                stmt_tat: now,
+                plan_last: long_ago,
+                stmt_last: long_ago,
+                last_factor: 1.0,
+                probation_until: None,
                 paused_until: None,
             }),
             queued: AtomicUsize::new(0),
@@ -113,8 +160,59 @@ impl Limiter {
         self.plan_interval
     }
 
-    /// Waits, in arrival order, for a slot in every budget `group` draws from.
-    pub(crate) async fn acquire(&self, group: RateGroup) -> Result<(), QueueTimeout> {
+    /// Takes slots from the budget every replica shares from now on (first call wins).
+    pub(crate) fn share(&self, budget: Arc<SharedBudget>) {
+        let _ = self.shared.set(budget);
+    }
+
+    pub(crate) fn shared(&self) -> Option<&Arc<SharedBudget>> {
+        self.shared.get().filter(|s| s.is_up())
+    }
+
+    /// How many times longer than the plan's interval this replica waits between calls:
+    /// 1 with the shared budget; `replicas` (plus [`LOCAL_SHARE_MARGIN`] when there are
+    /// several) while it keeps to its local share.
+    fn share_factor(&self) -> f64 {
+        if self.replicas == 1 {
+            return 1.0;
+        }
+        let local = f64::from(self.replicas) * (1.0 + LOCAL_SHARE_MARGIN);
+        if self.shared().is_none() {
+            return local;
+        }
+        let s = self.state.lock().expect("limiter state poisoned");
+        if s.probation_until.is_some_and(|t| t > Instant::now()) {
+            local
+        } else {
+            1.0
+        }
+    }
+
+    /// How long until the last request `client` has queued now gets its slot: its turns
+    /// ahead in the fair queue at the current rate, after any cool-down.
+    pub(crate) fn estimated_wait(&self, client: &str) -> Duration {
+        let turns = self.plan_queue.turns_ahead_of(client) as u32;
+        let pause = self.pause_left().unwrap_or_default();
+        pause
+            + self
+                .plan_interval
+                .mul_f64(self.share_factor() * f64::from(turns))
+    }
+
+    fn pause_left(&self) -> Option<Duration> {
+        let s = self.state.lock().expect("limiter state poisoned");
+        s.paused_until
+            .map(|p| p.saturating_duration_since(Instant::now()))
+            .filter(|d| !d.is_zero())
+    }
+
+    /// Waits for a slot in every budget `group` draws from: the client's turn in the fair
+    /// queue, then the slot itself.
+    pub(crate) async fn acquire(
+        &self,
+        group: RateGroup,
+        client: &Arc<str>,
+    ) -> Result<(), QueueTimeout> {
         let start = Instant::now();
         let paused_until = self
             .state
@@ -128,7 +226,7 @@ impl Limiter {
             return Err(QueueTimeout);
         }
         let _queued = QueuedGuard::new(self);
-        let res = tokio::time::timeout(self.queue_timeout, self.wait_slot(group)).await;
+        let res = tokio::time::timeout(self.queue_timeout, self.wait_slot(group, client)).await;
         let waited = start.elapsed();
         self.wait_nanos
             .fetch_add(waited.as_nanos() as u64, Ordering::Relaxed);
@@ -139,40 +237,90 @@ impl Limiter {
         })
     }
 
-    async fn wait_slot(&self, group: RateGroup) {
+    async fn wait_slot(&self, group: RateGroup, client: &Arc<str>) {
         let statements = group == RateGroup::Statements;
         // A statements request first becomes head of the statements queue and waits for
         // its statements slot without blocking plan-only requests; it keeps that lock while
         // it queues for a plan slot, so nobody else can use the statements slot meanwhile.
         let _stmt = if statements {
             let guard = self.stmt_queue.lock().await;
-            self.wait_until(|s| s.stmt_tat).await;
+            let f = self.share_factor();
+            self.wait_until(|s| s.stmt_last + self.stmt_interval.mul_f64(f.max(s.last_factor)))
+                .await;
             Some(guard)
         } else {
             None
         };
-        let _plan = self.plan_queue.lock().await;
+        let _plan = self.plan_queue.enter(client).await;
+        if let Some(shared) = self.shared() {
+            let mut budgets = vec![("plan", self.plan_interval)];
+            if statements {
+                budgets.push(("statements", self.stmt_interval));
+            }
+            if let Some(slot) = shared.take_slot(&budgets).await {
+                let factor = self.share_factor();
+                let own = {
+                    let s = self.state.lock().expect("limiter state poisoned");
+                    s.plan_last + self.plan_interval.mul_f64(factor.max(s.last_factor))
+                };
+                // Just back from the local share: its spacing still holds for a while.
+                tokio::time::sleep_until(own.max(Instant::now() + slot.delay)).await;
+                // A 429 seen here meanwhile pauses this replica at once.
+                self.wait_pause().await;
+                self.charge(Instant::now(), statements, factor, false);
+                return;
+            }
+        }
         loop {
             let now = Instant::now();
+            let factor = self.share_factor();
             let ready_at = {
-                let mut s = self.state.lock().expect("limiter state poisoned");
-                let mut at = s.plan_tat.max(s.paused_until.unwrap_or(now));
+                let s = self.state.lock().expect("limiter state poisoned");
+                let f = factor.max(s.last_factor);
+                let mut at = (s.plan_last + self.plan_interval.mul_f64(f))
+                    .max(s.paused_until.unwrap_or(now));
                 if statements {
-                    at = at.max(s.stmt_tat);
-                }
-                if at <= now {
-                    // Both budgets are charged at the instant the call is let through.
-                    s.plan_tat = now + self.plan_interval;
-                    if statements {
-                        s.stmt_tat = now + self.stmt_interval;
-                    }
-                    self.calls.fetch_add(1, Ordering::Relaxed);
-                    return;
+                    at = at.max(s.stmt_last + self.stmt_interval.mul_f64(f));
                 }
                 at
             };
+            if ready_at <= now {
+                self.charge(now, statements, factor, self.shared.get().is_some());
+                return;
+            }
             // Re-check after sleeping: a 429 may have extended the pause meanwhile.
             tokio::time::sleep_until(ready_at).await;
+        }
+    }
+
+    /// Charges the local budgets at the instant a call is let through (both at once for a
+    /// statements call), under share factor `factor`; `fallback`: a local call although
+    /// replicas coordinate, which starts the probation.
+    fn charge(&self, now: Instant, statements: bool, factor: f64, fallback: bool) {
+        let mut s = self.state.lock().expect("limiter state poisoned");
+        s.plan_last = now;
+        s.last_factor = factor;
+        if fallback {
+            s.probation_until = Some(now + self.window + PROBATION_EXTRA);
+        }
+        if statements {
+            s.stmt_last = now;
+        }
+        self.calls.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Sleeps out the cool-down, if one is running.
+    async fn wait_pause(&self) {
+        loop {
+            let until = self
+                .state
+                .lock()
+                .expect("limiter state poisoned")
+                .paused_until;
+            match until {
+                Some(t) if t > Instant::now() => tokio::time::sleep_until(t).await,
+                _ => return,
+            }
         }
     }
 
@@ -198,6 +346,12 @@ impl Limiter {
         let mut s = self.state.lock().expect("limiter state poisoned");
         let until = s.paused_until.map_or(until, |p| p.max(until));
         s.paused_until = Some(until);
+        drop(s);
+        if let Some(shared) = self.shared.get() {
+            // Every replica cools down, not only this one.
+            let shared = shared.clone();
+            tokio::spawn(async move { shared.pause(cooldown).await });
+        }
         until
     }
 
@@ -218,6 +372,14 @@ impl Limiter {
             retries: self.retries.load(Ordering::Relaxed),
             queue_timeouts: self.queue_timeouts.load(Ordering::Relaxed),
             paused_until,
+            coordination: if self.shared().is_some() {
+                "postgres"
+            } else {
+                "local"
+            },
+            local_share: 1.0 / f64::from(self.replicas),
+            coordination_overhead: self.shared.get().map(|s| s.overhead()),
+            clients: self.plan_queue.client_stats(),
         }
     }
 }

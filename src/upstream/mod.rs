@@ -4,12 +4,15 @@
 //! limit (and the 60/min statements cap) holds for all requests together: a 429 costs a
 //! minute of cool-down and repeated excess locks the key, which is far worse than queueing.
 //! Stack, outermost first: retry (429 cool-down, backoff for 5xx and connection errors) ->
-//! rate limit (every attempt, FIFO, GCRA with burst 1) -> per-attempt timeout -> reqwest
+//! rate limit (every attempt, fair across clients, GCRA with burst 1, shared by replicas
+//! through Postgres when attached) -> per-attempt timeout -> reqwest
 //! (pooled connections, gzip). The API key lives in a `SecretString` and a sensitive header
 //! value; it is never logged, printed by `Debug`, or returned.
 
+pub mod fair;
 mod limiter;
 mod service;
+mod shared;
 #[cfg(test)]
 mod tests;
 
@@ -28,9 +31,11 @@ use crate::catalog::{FINS_PER_MINUTE, Plan, RateGroup};
 use crate::error::ApiError;
 use crate::request::CanonicalRequest;
 
+pub use fair::ClientQueueStats;
 use limiter::Limiter;
 pub use limiter::LimiterStats;
 use service::{HttpService, RateLimit, Retry, RetryPolicy};
+use shared::SharedBudget;
 
 pub const DEFAULT_BASE_URL: &str = "https://api.jquants.com/v2";
 
@@ -56,6 +61,49 @@ pub struct UpstreamConfig {
     pub max_retries: usize,
     /// First backoff delay; doubles per retry, with jitter.
     pub retry_base_delay: Duration,
+    pub sharing: SharingConfig,
+}
+
+/// How one subscription is shared between client apps and between proxy replicas.
+#[derive(clap::Args, Debug, Clone, PartialEq)]
+pub struct SharingConfig {
+    /// Longest a client waits for an upstream answer, in seconds, before `429` with
+    /// `Retry-After` (the fetch keeps its place, so the retry is a hit). Below the official
+    /// client's 30 s read timeout.
+    #[arg(
+        long = "max-wait-secs",
+        env = "JQP_MAX_WAIT_SECS",
+        default_value_t = 25.0
+    )]
+    pub max_wait_secs: f64,
+    /// Proxy replicas sharing the subscription. Without a reachable Postgres each replica
+    /// keeps to 1/N of the plan; with it they share one budget.
+    #[arg(long, env = "JQP_REPLICAS", default_value_t = 1)]
+    pub replicas: u32,
+    /// Seconds a cross-replica fetch lease lasts unless its holder renews it; the others
+    /// wait at most this long for a crashed holder.
+    #[arg(long = "lease-secs", env = "JQP_LEASE_SECS", default_value_t = 10.0)]
+    pub lease_secs: f64,
+}
+
+impl Default for SharingConfig {
+    fn default() -> Self {
+        Self {
+            max_wait_secs: 25.0,
+            replicas: 1,
+            lease_secs: 10.0,
+        }
+    }
+}
+
+impl SharingConfig {
+    pub fn max_wait(&self) -> Duration {
+        Duration::from_secs_f64(self.max_wait_secs.max(0.0))
+    }
+
+    pub fn lease(&self) -> Duration {
+        Duration::from_secs_f64(self.lease_secs.max(0.05))
+    }
 }
 
 impl UpstreamConfig {
@@ -72,6 +120,7 @@ impl UpstreamConfig {
             cooldown_after_429: Duration::from_secs(60),
             max_retries: 3,
             retry_base_delay: Duration::from_millis(500),
+            sharing: SharingConfig::default(),
         }
     }
 
@@ -93,6 +142,8 @@ pub struct UpstreamRequest {
     /// Canonical query, may include `pagination_key`.
     pub query: String,
     pub group: RateGroup,
+    /// The client key whose turn in the fair queue this call takes.
+    pub client: Arc<str>,
 }
 
 #[derive(Debug, Clone)]
@@ -142,6 +193,7 @@ pub struct Upstream {
     limiter: Arc<Limiter>,
     base_url: Arc<str>,
     plan: Plan,
+    sharing: SharingConfig,
 }
 
 impl fmt::Debug for Upstream {
@@ -190,6 +242,7 @@ impl Upstream {
             cfg.rate_window,
             cfg.safety_margin,
             cfg.queue_timeout,
+            cfg.sharing.replicas,
         ));
         let policy = Arc::new(RetryPolicy {
             max_retries: cfg.max_retries,
@@ -214,6 +267,7 @@ impl Upstream {
             limiter,
             base_url,
             plan: cfg.plan,
+            sharing: cfg.sharing,
         })
     }
 
@@ -221,12 +275,37 @@ impl Upstream {
         self.plan
     }
 
+    /// From now on, takes upstream slots from the budget every replica on `store`'s
+    /// Postgres shares (falling back to the local share while it is unreachable).
+    pub fn coordinate_through(&self, store: Arc<crate::store::Store>) {
+        self.limiter.share(Arc::new(SharedBudget::new(store)));
+    }
+
+    pub fn sharing(&self) -> &SharingConfig {
+        &self.sharing
+    }
+
+    /// What to send as `Retry-After` to `client` whose wait ran out: its turns ahead in
+    /// the fair queue at the plan rate, after any cool-down; whole seconds, at least 1.
+    pub fn retry_after(&self, client: &str) -> u64 {
+        self.limiter
+            .estimated_wait(client)
+            .as_secs_f64()
+            .ceil()
+            .max(1.0) as u64
+    }
+
     pub async fn call(&self, req: UpstreamRequest) -> Result<UpstreamResponse, UpstreamError> {
         self.svc.clone().oneshot(req).await
     }
 
     /// Follows upstream `pagination_key`s (same query + key) and returns every page body in order.
-    pub async fn fetch_pages(&self, req: &CanonicalRequest) -> Result<Vec<Bytes>, UpstreamError> {
+    /// Each page takes a turn of `client` in the fair queue.
+    pub async fn fetch_pages(
+        &self,
+        req: &CanonicalRequest,
+        client: &Arc<str>,
+    ) -> Result<Vec<Bytes>, UpstreamError> {
         let base_query = req.query_string();
         let mut pages = Vec::new();
         let mut key: Option<String> = None;
@@ -248,6 +327,7 @@ impl Upstream {
                     path: req.endpoint.path,
                     query,
                     group: req.endpoint.rate_group,
+                    client: client.clone(),
                 })
                 .await?;
             let next = resp.pagination_key;

@@ -222,7 +222,7 @@ where
         let limiter = self.limiter.clone();
         Box::pin(async move {
             limiter
-                .acquire(req.group)
+                .acquire(req.group, &req.client)
                 .await
                 .map_err(|_| AttemptError::Final(UpstreamError::QueueTimeout))?;
             let path = req.path;

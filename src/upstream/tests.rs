@@ -109,6 +109,7 @@ fn req(path: &'static str, query: impl Into<String>) -> UpstreamRequest {
         path,
         query: query.into(),
         group: RateGroup::Plan,
+        client: Arc::from("test"),
     }
 }
 
@@ -178,6 +179,7 @@ async fn statements_are_capped_separately_while_other_paths_proceed() {
                 path: "/fins/summary",
                 query: format!("i={i}"),
                 group: RateGroup::Statements,
+                client: Arc::from("test"),
             })
             .await
         }));
@@ -522,7 +524,10 @@ async fn pagination_keys_are_followed_with_the_same_query() {
     let canonical = crate::request::parse(endpoint, Some("date=20240105&code=7203"))
         .unwrap()
         .request;
-    let pages = up.fetch_pages(&canonical).await.unwrap();
+    let pages = up
+        .fetch_pages(&canonical, &Arc::from("test"))
+        .await
+        .unwrap();
     let pages: Vec<&[u8]> = pages.iter().map(|p| &p[..]).collect();
     assert_eq!(
         pages,
@@ -556,7 +561,10 @@ async fn a_repeated_pagination_key_stops_the_loop() {
     .unwrap();
     let endpoint = crate::catalog::find("/equities/master").unwrap();
     let canonical = crate::request::parse(endpoint, None).unwrap().request;
-    let e = up.fetch_pages(&canonical).await.unwrap_err();
+    let e = up
+        .fetch_pages(&canonical, &Arc::from("test"))
+        .await
+        .unwrap_err();
     assert!(matches!(e, UpstreamError::Unavailable(_)), "{e:?}");
     assert_eq!(server.hits().len(), 2);
 }
@@ -681,13 +689,17 @@ async fn a_backlog_is_let_through_one_slot_apart() {
         window,
         0.05,
         Duration::from_secs(3600),
+        1,
     ));
     let start = tokio::time::Instant::now();
     let tasks: Vec<_> = (0..10)
         .map(|_| {
             let limiter = limiter.clone();
             tokio::spawn(async move {
-                limiter.acquire(RateGroup::Plan).await.unwrap();
+                limiter
+                    .acquire(RateGroup::Plan, &Arc::from("test"))
+                    .await
+                    .unwrap();
                 tokio::time::Instant::now()
             })
         })

@@ -3,16 +3,14 @@
 //! invalidation, Postgres going away and coming back.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use chrono::NaiveDate;
 use jquants_proxy::jst;
 use jquants_proxy::sim::Faults;
 use serde_json::Value;
-use tokio::net::{TcpListener, TcpStream};
 
-use crate::helpers::{Options, TestApp, serve_config, spawn_app, spawn_app_with, start};
+use crate::helpers::{Options, Relay, TestApp, serve_config, spawn_app, spawn_app_with, start};
 
 const HISTORY: &str = "/v2/equities/bars/daily?code=72030";
 
@@ -274,51 +272,6 @@ async fn admin_purge_by_code_and_stats() {
     assert_eq!(stats["misses"], 3);
     assert_eq!(stats["upstream_calls_saved"], 1);
     assert!(stats["l1_bytes"].as_u64().unwrap() > 0);
-}
-
-/// A TCP relay to Postgres that the test can cut, to stop "Postgres" mid-run without
-/// touching the machine's cluster.
-struct Relay {
-    port: u16,
-    up: Arc<AtomicBool>,
-    conns: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
-}
-
-impl Relay {
-    async fn start() -> Relay {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let up = Arc::new(AtomicBool::new(true));
-        let conns: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>> = Arc::default();
-        let (u, c) = (up.clone(), conns.clone());
-        tokio::spawn(async move {
-            loop {
-                let Ok((mut inbound, _)) = listener.accept().await else {
-                    return;
-                };
-                if !u.load(Ordering::SeqCst) {
-                    continue; // dropped: connection refused-ish
-                }
-                c.lock().unwrap().push(tokio::spawn(async move {
-                    if let Ok(mut out) = TcpStream::connect("127.0.0.1:5432").await {
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut out).await;
-                    }
-                }));
-            }
-        });
-        Relay { port, up, conns }
-    }
-
-    fn cut(&self) {
-        self.up.store(false, Ordering::SeqCst);
-        for h in self.conns.lock().unwrap().drain(..) {
-            h.abort();
-        }
-    }
-
-    fn restore(&self) {
-        self.up.store(true, Ordering::SeqCst);
-    }
 }
 
 async fn readiness(app_url: &str) -> Value {

@@ -33,6 +33,8 @@ pub struct Options {
     pub rate_window: Duration,
     pub issues: usize,
     pub client_quota: u32,
+    /// Bounded wait, replicas and lease length.
+    pub sharing: jquants_proxy::upstream::SharingConfig,
 }
 
 impl Default for Options {
@@ -49,6 +51,7 @@ impl Default for Options {
             rate_window: Duration::from_secs(60),
             issues: 300,
             client_quota: 0,
+            sharing: Default::default(),
         }
     }
 }
@@ -206,6 +209,7 @@ pub fn serve_config(
     cfg.retry_base_delay = Duration::from_millis(20);
     cfg.max_retries = 2;
     cfg.clock = clock.clone();
+    cfg.sharing = opts.sharing.clone();
     cfg
 }
 
@@ -269,5 +273,52 @@ impl std::io::Write for SharedWriter {
     }
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
+    }
+}
+
+/// A TCP relay to Postgres that the test can cut, to stop "Postgres" mid-run without
+/// touching the machine's cluster.
+pub struct Relay {
+    pub port: u16,
+    up: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    conns: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+}
+
+impl Relay {
+    pub async fn start() -> Relay {
+        use std::sync::atomic::Ordering;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let up = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let conns: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>> =
+            Default::default();
+        let (u, c) = (up.clone(), conns.clone());
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut inbound, _)) = listener.accept().await else {
+                    return;
+                };
+                if !u.load(Ordering::SeqCst) {
+                    continue; // dropped: connection refused-ish
+                }
+                c.lock().unwrap().push(tokio::spawn(async move {
+                    if let Ok(mut out) = tokio::net::TcpStream::connect("127.0.0.1:5432").await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut out).await;
+                    }
+                }));
+            }
+        });
+        Relay { port, up, conns }
+    }
+
+    pub fn cut(&self) {
+        self.up.store(false, std::sync::atomic::Ordering::SeqCst);
+        for h in self.conns.lock().unwrap().drain(..) {
+            h.abort();
+        }
+    }
+
+    pub fn restore(&self) {
+        self.up.store(true, std::sync::atomic::Ordering::SeqCst);
     }
 }

@@ -10,4 +10,5 @@ mod limits;
 mod mirror;
 mod ops;
 mod rows;
+mod sharing;
 mod sim;
