@@ -7,10 +7,15 @@
 //! functions and wraps the result in the mirror's `{"data": [...]}` envelope; a
 //! [`DerivedError`] becomes a 400 whose message is the error's text.
 
+pub mod cross_section;
 pub mod dividends;
 pub mod margin;
 pub mod margin_account;
+pub mod margin_market;
+pub mod margin_pl;
 pub mod market_cap;
+pub mod share_basis;
+pub mod share_book;
 pub mod values;
 
 /// One upstream row as the mirror returns it (key order preserved).

@@ -4,6 +4,7 @@
 mod access;
 mod cache;
 mod derived;
+mod derived_market;
 mod helpers;
 mod limits;
 mod mirror;
