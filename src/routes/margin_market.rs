@@ -166,13 +166,19 @@ pub async fn market_rows(st: &AppState, m: &Market) -> ApiResult<Vec<MarketMargi
         .collect();
 
     let q = |d: &NaiveDate| format!("date={}", jst::fmt_date(*d));
-    let bars = fetch_all(st, "/equities/bars/daily", business.iter().map(q)).await?;
-    let margins = fetch_all(st, "/markets/margin-interest", app_dates.iter().map(q)).await?;
-    let fins = fetch_all(st, "/fins/summary", days(fins_start, m.to).map(|d| q(&d))).await?;
-    let codes = match m.segment {
-        None => None,
-        Some(name) => Some(segment_codes(st, name).await?),
-    };
+    // The datasets have separate upstream budgets (statements: 60 a minute), so they load
+    // side by side.
+    let (bars, margins, fins, codes) = tokio::try_join!(
+        fetch_all(st, "/equities/bars/daily", business.iter().map(q)),
+        fetch_all(st, "/markets/margin-interest", app_dates.iter().map(q)),
+        fetch_all(st, "/fins/summary", days(fins_start, m.to).map(|d| q(&d))),
+        async {
+            match m.segment {
+                None => Ok(None),
+                Some(name) => segment_codes(st, name).await.map(Some),
+            }
+        }
+    )?;
 
     let bars_by_day: BTreeMap<NaiveDate, &[Bar]> = business
         .iter()
