@@ -35,7 +35,7 @@ function freePort() {
 }
 
 /** Starts the proxy in demo mode (no upstream key, no database) and waits for /healthz. */
-export async function startDemoProxy() {
+export async function startDemoProxy(extraArgs = []) {
   assert.ok(existsSync(BIN), `proxy binary not found at ${BIN} (cargo build first, or set JQP_BIN)`);
   const port = await freePort();
   const env = { ...process.env, RUST_BACKTRACE: '0' };
@@ -43,7 +43,7 @@ export async function startDemoProxy() {
   for (const k of Object.keys(env)) {
     if (k.startsWith('JQUANTS_') || k.startsWith('JQP_') || k === 'DATABASE_URL') delete env[k];
   }
-  const child = spawn(BIN, ['serve', '--listen', `127.0.0.1:${port}`], {
+  const child = spawn(BIN, ['serve', '--listen', `127.0.0.1:${port}`, ...extraArgs], {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

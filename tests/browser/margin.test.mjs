@@ -49,7 +49,9 @@ async function checkPage(page, url, shot, minRows, charts, timeout) {
 
 test('the margin page renders its table and charts in demo mode', { timeout: 1_080_000 }, async () => {
   mkdirSync(SHOTS, { recursive: true });
-  const proxy = await startDemoProxy();
+  // The market view keeps months of full-market cross-sections (~0.5 GB of upstream answers
+  // at 4,000 issues); the demo has no database, so the memory cache must hold them.
+  const proxy = await startDemoProxy(['--cache-max-bytes', String(2 * 1024 ** 3)]);
   let browser;
   try {
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
