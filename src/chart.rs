@@ -119,6 +119,15 @@ fn draw_panel(
     let levels: Vec<f64> = p.levels.iter().map(|l| l.y).collect();
     let (y0, y1) = y_range(p.lines.iter().flat_map(|l| &l.points), &levels);
     let (r0, r1) = y_range(p.right.iter().flat_map(|(_, l)| &l.points), &[]);
+    // Enough decimals to tell the ticks apart, none on large values.
+    let span = y1 - y0;
+    let digits = if span < 0.5 {
+        3
+    } else if span < 50.0 {
+        2
+    } else {
+        0
+    };
     let mut chart = ChartBuilder::on(area)
         .caption(&p.title, ("sans-serif", 16))
         .margin(8)
@@ -131,7 +140,7 @@ fn draw_panel(
         .configure_mesh()
         .x_labels(6)
         .x_label_formatter(&day_label)
-        .y_label_formatter(&|y| format!("{y:.2}"))
+        .y_label_formatter(&|y| format!("{y:.digits$}"))
         .x_desc("申込日 / date")
         .y_desc(p.y_desc.as_str())
         .light_line_style(WHITE.mix(0.0))
