@@ -17,14 +17,36 @@ use super::margin_pl::{self, Period};
 use super::market_cap::{self, Bar, Calendar, Statement};
 use super::share_book::ShareBook;
 
+/// One day's bars reduced to what the computations read, built once per cached answer.
+#[derive(Debug, Clone, Default)]
+pub struct DayBars {
+    /// Raw close per code (`None` on a no-trade day).
+    pub closes: HashMap<String, Option<f64>>,
+    /// (code, `AdjFactor`) of the splits and consolidations of the day.
+    pub splits: Vec<(String, f64)>,
+}
+
+impl DayBars {
+    pub fn new(bars: &[Bar]) -> Self {
+        Self {
+            closes: bars.iter().map(|b| (b.code.clone(), b.close)).collect(),
+            splits: bars
+                .iter()
+                .filter_map(|b| Some((b.code.clone(), market_cap::split_factor(b)?)))
+                .collect(),
+        }
+    }
+}
+
 /// The cross-sections one request needs, by date.
 pub struct CrossSections<'a> {
     pub calendar: &'a Calendar,
     /// Daily bars of every business day from the start of the earliest window (six months
     /// before the first application date, which also covers the statements' look-back) to the
     /// last application date.
-    pub bars: &'a BTreeMap<NaiveDate, &'a [Bar]>,
-    /// Margin rows of the application dates from six months before the first requested one.
+    pub bars: &'a BTreeMap<NaiveDate, &'a DayBars>,
+    /// Margin rows of the application dates from six months before the first requested one,
+    /// one per code (see [`margin::dedup`]).
     pub margin: &'a BTreeMap<NaiveDate, &'a [MarginInterest]>,
     /// Filings (code, statement) disclosed in the look-back before the first application date
     /// and up to the last one.
@@ -46,15 +68,13 @@ pub fn market_days(x: &CrossSections, dates: &[NaiveDate]) -> Vec<MarketDay> {
     dates
         .iter()
         .map(|d| {
-            let bars = x.bars.get(d).copied().unwrap_or_default();
-            let closes: HashMap<&str, Option<f64>> =
-                bars.iter().map(|b| (b.code.as_str(), b.close)).collect();
+            let closes = x.bars.get(d).map(|b| &b.closes);
             let rows = x.margin.get(d).copied().unwrap_or_default();
-            let issues = margin::dedup(rows)
-                .into_iter()
+            let issues = rows
+                .iter()
                 .filter(|r| x.wanted(&r.code))
                 .map(|r| {
-                    let close = closes.get(r.code.as_str()).copied().flatten();
+                    let close = closes.and_then(|c| c.get(&r.code).copied().flatten());
                     let (long_val, shrt_val, val_source) = margin::values(r, close);
                     IssueDay {
                         long_vol: r.long_vol,
@@ -85,10 +105,8 @@ fn market_caps(x: &CrossSections, dates: &[NaiveDate]) -> HashMap<NaiveDate, Vec
     let mut next = 0;
     let mut out = HashMap::new();
     for (day, bars) in x.bars {
-        for b in bars.iter() {
-            if let Some(f) = market_cap::split_factor(b) {
-                book.split(&b.code, *day, f);
-            }
+        for (code, f) in &bars.splits {
+            book.split(code, *day, *f);
         }
         while next < order.len() && order[next].1 <= *day {
             let (i, eff) = order[next];
@@ -97,11 +115,12 @@ fn market_caps(x: &CrossSections, dates: &[NaiveDate]) -> HashMap<NaiveDate, Vec
         }
         if wanted.contains(day) {
             let caps: Vec<f64> = bars
+                .closes
                 .iter()
-                .filter(|b| x.wanted(&b.code))
-                .filter_map(|b| {
-                    let h = book.get(&b.code)?;
-                    Some(b.close? * (h.shares() - h.treasury()?))
+                .filter(|(code, _)| x.wanted(code))
+                .filter_map(|(code, close)| {
+                    let h = book.get(code)?;
+                    Some((*close)? * (h.shares() - h.treasury()?))
                 })
                 .collect();
             out.insert(*day, caps);
@@ -120,24 +139,17 @@ fn estimates<'a>(
     let mut cum: HashMap<&str, f64> = HashMap::new();
     let mut periods: HashMap<&str, Vec<(Period, f64)>> = HashMap::new();
     for (day, bars) in x.bars {
-        for b in bars.iter() {
-            if let Some(f) = market_cap::split_factor(b) {
-                *cum.entry(b.code.as_str()).or_insert(1.0) /= f;
-            }
+        for (code, f) in &bars.splits {
+            *cum.entry(code.as_str()).or_insert(1.0) /= f;
         }
         let Some(rows) = x.margin.get(day) else {
             continue;
         };
-        let closes: HashMap<&str, Option<f64>> =
-            bars.iter().map(|b| (b.code.as_str(), b.close)).collect();
-        for r in margin::dedup(rows)
-            .into_iter()
-            .filter(|r| x.wanted(&r.code))
-        {
+        for r in rows.iter().filter(|r| x.wanted(&r.code)) {
             let now = cum.get(r.code.as_str()).copied().unwrap_or(1.0);
             let series = periods.entry(r.code.as_str()).or_default();
             let split = series.last().map_or(1.0, |(_, before)| now / before);
-            let close = closes.get(r.code.as_str()).copied().flatten();
+            let close = bars.closes.get(&r.code).copied().flatten();
             series.push((
                 Period {
                     date: *day,
@@ -149,13 +161,13 @@ fn estimates<'a>(
             ));
         }
     }
-    let wanted: HashSet<&NaiveDate> = dates.iter().collect();
+    // Only the requested dates are estimated: each is a replay of its own six-month window.
     let mut out = HashMap::new();
     for (code, series) in &periods {
         let ps: Vec<Period> = series.iter().map(|(p, _)| *p).collect();
-        for (p, e) in ps.iter().zip(margin_pl::series(&ps)) {
-            if let Some(e) = e.filter(|_| wanted.contains(&p.date)) {
-                out.insert((p.date, *code), e);
+        for d in dates {
+            if let Some(e) = margin_pl::estimate_on(&ps, *d) {
+                out.insert((*d, *code), e);
             }
         }
     }

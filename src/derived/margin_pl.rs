@@ -81,6 +81,18 @@ pub fn series(periods: &[Period]) -> Vec<Option<Estimate>> {
         .collect()
 }
 
+/// The estimate on `date` from `periods` (a code's periods in date order); `None` when there
+/// is no period on `date` or it has no close.
+pub fn estimate_on(periods: &[Period], date: NaiveDate) -> Option<Estimate> {
+    let end = periods.partition_point(|p| p.date <= date);
+    if end == 0 || periods[end - 1].date != date {
+        return None;
+    }
+    let cutoff = date.checked_sub_months(HOLDING_LIMIT).unwrap_or(date);
+    let start = periods.partition_point(|p| p.date <= cutoff);
+    estimate(&periods[start..end])
+}
+
 /// The estimate on the last period of `window` (the window's periods, in date order).
 pub fn estimate(window: &[Period]) -> Option<Estimate> {
     let last = window.last()?;
@@ -174,6 +186,8 @@ mod tests {
             p("2026-07-10", 200.0, 600.0),
         ];
         let s = series(&w);
+        assert_eq!(estimate_on(&w, d("2026-07-10")), s[2]);
+        assert_eq!(estimate_on(&w, d("2026-07-11")), None);
         // On 05-08: 100 @ 1,000 + 100 @ 500 = 150,000; value 200 x 500 = 100,000.
         assert_eq!(s[1].unwrap().cost, 150_000.0);
         // On 07-10 the January date is outside the window: 200 opened @ 500 on 05-08.

@@ -20,8 +20,8 @@ use utoipa_axum::routes;
 
 use super::AppState;
 use crate::catalog;
-use crate::derived::cross_section::{self, CrossSections};
-use crate::derived::margin::MarginInterest;
+use crate::derived::cross_section::{self, CrossSections, DayBars};
+use crate::derived::margin::{self, MarginInterest};
 use crate::derived::margin_market::{self, MarketMarginRow};
 use crate::derived::margin_pl::HOLDING_LIMIT;
 use crate::derived::market_cap::{Bar, Calendar, Statement, TradingDay};
@@ -180,12 +180,13 @@ pub async fn market_rows(st: &AppState, m: &Market) -> ApiResult<Vec<MarketMargi
         }
     )?;
 
-    let bars_by_day: BTreeMap<NaiveDate, &[Bar]> = business
+    let empty = DayBars::default();
+    let bars_by_day: BTreeMap<NaiveDate, &DayBars> = business
         .iter()
         .zip(&bars)
         .map(|(d, g)| match &**g {
-            Digest::Bars(b) => (*d, b.as_slice()),
-            _ => (*d, &[][..]),
+            Digest::Bars(b) => (*d, b),
+            _ => (*d, &empty),
         })
         .collect();
     let margin_by_day: BTreeMap<NaiveDate, &[MarginInterest]> = app_dates
@@ -242,7 +243,8 @@ async fn segment_codes(st: &AppState, name: &str) -> ApiResult<HashSet<String>> 
 /// What the computation keeps of one cached answer.
 pub enum Digest {
     Calendar(Calendar),
-    Bars(Vec<Bar>),
+    Bars(DayBars),
+    /// One row per code (the later-published one when a date has two).
     Margin(Vec<MarginInterest>),
     /// (code, statement) of the filings with a share count.
     Fins(Vec<(String, Statement)>),
@@ -254,7 +256,7 @@ impl Digest {
     fn weight(&self) -> u32 {
         let n = match self {
             Digest::Calendar(_) => 1,
-            Digest::Bars(v) => v.len(),
+            Digest::Bars(v) => v.closes.len(),
             Digest::Margin(v) => v.len(),
             Digest::Fins(v) => v.len(),
             Digest::Master(v) => v.len(),
@@ -270,14 +272,19 @@ impl Digest {
                     .map(TradingDay::from_row)
                     .collect::<Result<Vec<_>, _>>()?,
             )),
-            "/equities/bars/daily" => {
-                Digest::Bars(rows.iter().map(Bar::from_row).collect::<Result<_, _>>()?)
-            }
-            "/markets/margin-interest" => Digest::Margin(
-                rows.iter()
+            "/equities/bars/daily" => Digest::Bars(DayBars::new(
+                &rows
+                    .iter()
+                    .map(Bar::from_row)
+                    .collect::<Result<Vec<_>, _>>()?,
+            )),
+            "/markets/margin-interest" => {
+                let all: Vec<MarginInterest> = rows
+                    .iter()
                     .map(MarginInterest::from_row)
-                    .collect::<Result<_, _>>()?,
-            ),
+                    .collect::<Result<_, _>>()?;
+                Digest::Margin(margin::dedup(&all).into_iter().cloned().collect())
+            }
             "/fins/summary" => {
                 let mut v = Vec::new();
                 for r in rows {
