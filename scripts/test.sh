@@ -32,9 +32,13 @@ if [ -d tests/python ]; then
   JQP_BIN="$PWD/target/debug/jquants-proxy" python3 -m pytest -q tests/python
 fi
 if [ -d tests/browser ]; then
-  echo "== browser test (Swagger UI in headless Chromium)"
+  echo "== browser tests (Swagger UI, margin page) in headless Chromium"
   if [ ! -x /usr/bin/chromium ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+  fi
+  # A Japanese font, so the margin page's screenshot shows its labels (the page needs none).
+  if [ ! -d /usr/share/fonts/opentype/ipafont-gothic ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-ipafont-gothic
   fi
   (cd tests/browser && npm ci --silent --no-audit --no-fund)
   cargo build --locked --quiet

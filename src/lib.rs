@@ -33,6 +33,7 @@
 pub mod auth;
 pub mod cache;
 pub mod catalog;
+pub mod chart;
 pub mod cli;
 pub mod config;
 pub mod derived;

@@ -1,7 +1,7 @@
 //! Margin balances per issue and application date, from `/markets/margin-interest`, with the
 //! ratios of `docs/margin.md`: 信用倍率 (`LongVol / ShrtVol`), the net position (信用残 = 買残 - 売残),
-//! week-on-week (or day-on-day) changes, yen values and 信用買残比率 (long value / market
-//! cap ex-treasury).
+//! week-on-week (or day-on-day) changes, yen values, 信用買残比率 (long value / market
+//! cap ex-treasury) and the estimated 信用評価損益率 ([`super::margin_pl`]).
 //!
 //! Two schemas arrive in one series: the older 9-key weekly rows (no `PubDate`, no `*Val`)
 //! and the current 16-key rows (weekly with `*Val` null before application date 2026-09-25,
@@ -12,6 +12,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::margin_pl::{self, Period};
 use super::market_cap::{Bar, MarketCapRow};
 use super::values::{get, num, req_date, text};
 use super::{DerivedError, Row, code_matches};
@@ -134,6 +135,50 @@ pub struct MarginRow {
     pub mkt_cap_ex_tr: Option<f64>,
     /// 信用買残比率 = `LongVal / MktCapExTr`, fraction (0.01 = 1%); null when either is unknown.
     pub long_val_to_mkt_cap: Option<f64>,
+    /// ESTIMATED cost of the long balance, yen: each increase of `LongVol` over the six months
+    /// up to `Date` priced at its date's close, decreases closing the oldest first
+    /// (docs/margin-pl-estimate.md); null without a close on `Date`.
+    pub long_cost: Option<f64>,
+    /// ESTIMATED unrealised gain or loss of the long balance, yen: `LongVol` x `Close` -
+    /// `LongCost`.
+    pub long_pl: Option<f64>,
+    /// ESTIMATED 信用評価損益率 = `LongPl / LongCost`, fraction (-0.1 = -10 %); null when
+    /// `LongCost` is null or 0.
+    pub pl_rate: Option<f64>,
+}
+
+/// The yen values of a row: both published upstream, or both estimated as volume x `close`.
+/// Estimating both (not one) keeps the two values on the same basis.
+pub fn values(
+    r: &MarginInterest,
+    close: Option<f64>,
+) -> (Option<f64>, Option<f64>, Option<ValSource>) {
+    match (r.long_val, r.shrt_val) {
+        (Some(l), Some(s)) => (Some(l), Some(s), Some(ValSource::Upstream)),
+        _ => match close {
+            Some(c) => (
+                r.long_vol.map(|v| v * c),
+                r.shrt_vol.map(|v| v * c),
+                Some(ValSource::Estimated),
+            ),
+            None => (None, None, None),
+        },
+    }
+}
+
+/// The rows of one code with a later-published duplicate of an application date replacing
+/// the earlier one, in (code, date) order.
+pub fn dedup(rows: &[MarginInterest]) -> Vec<&MarginInterest> {
+    let mut rows: Vec<&MarginInterest> = rows.iter().collect();
+    rows.sort_by(|a, b| (&a.code, a.date, a.pub_date).cmp(&(&b.code, b.date, b.pub_date)));
+    let mut out: Vec<&MarginInterest> = Vec::with_capacity(rows.len());
+    for r in rows {
+        match out.last_mut() {
+            Some(last) if last.code == r.code && last.date == r.date => *last = r,
+            _ => out.push(r),
+        }
+    }
+    out
 }
 
 /// Margin rows in (code, date) order with ratios and changes.
@@ -143,16 +188,7 @@ pub struct MarginRow {
 /// two rows for one application date (e.g. the weekly and the daily row around the switch),
 /// the later published one wins.
 pub fn compute(rows: &[MarginInterest], closes: &[Bar], mktcap: &[MarketCapRow]) -> Vec<MarginRow> {
-    let mut rows: Vec<&MarginInterest> = rows.iter().collect();
-    rows.sort_by(|a, b| (&a.code, a.date, a.pub_date).cmp(&(&b.code, b.date, b.pub_date)));
-    // After the sort the later-published duplicate is last; keep it.
-    let mut dedup: Vec<&MarginInterest> = Vec::with_capacity(rows.len());
-    for r in rows {
-        match dedup.last_mut() {
-            Some(last) if last.code == r.code && last.date == r.date => *last = r,
-            _ => dedup.push(r),
-        }
-    }
+    let dedup = dedup(rows);
 
     // Bars by date, so each row finds its close by binary search instead of a scan; market
     // caps by (code, date) for the same reason.
@@ -165,18 +201,20 @@ pub fn compute(rows: &[MarginInterest], closes: &[Bar], mktcap: &[MarketCapRow])
     }
 
     let mut out: Vec<MarginRow> = Vec::with_capacity(dedup.len());
+    let mut periods: Vec<Period> = Vec::with_capacity(dedup.len());
     let mut prev: Option<&MarginInterest> = None;
-    for r in dedup {
+    for r in &dedup {
         let p = prev.filter(|p| p.code == r.code);
         prev = Some(r);
+        if p.is_none() {
+            flush_estimates(&mut out, &mut periods);
+        }
 
         // The bar of the last business day on or before the application date: bars exist
         // for every business day (null prices on no-trade days), so this is that day.
         let upto = bars.partition_point(|b| b.date <= r.date);
-        let bar = bars[..upto]
-            .iter()
-            .rev()
-            .find(|b| b.code.is_empty() || code_matches(&b.code, &r.code));
+        let own = |b: &&&Bar| b.code.is_empty() || code_matches(&b.code, &r.code);
+        let bar = bars[..upto].iter().rev().find(own);
         let close = bar.and_then(|b| b.close);
         let mkt_cap_ex_tr = bar.and_then(|b| {
             let day = crate::jst::fmt_date(b.date);
@@ -185,20 +223,24 @@ pub fn compute(rows: &[MarginInterest], closes: &[Bar], mktcap: &[MarketCapRow])
                 .find(|m| code_matches(&m.code, &r.code))
                 .and_then(|m| m.mkt_cap_ex_tr)
         });
+        // Splits since the previous application date, for the cost estimate.
+        let split = p.map_or(1.0, |p| {
+            let from = bars.partition_point(|b| b.date <= p.date);
+            bars[from..upto]
+                .iter()
+                .filter(own)
+                .filter_map(|b| b.adj_factor.filter(|f| *f > 0.0))
+                .map(|f| 1.0 / f)
+                .product()
+        });
+        periods.push(Period {
+            date: r.date,
+            long_vol: r.long_vol.unwrap_or(0.0),
+            close: close.filter(|_| r.long_vol.is_some()),
+            split,
+        });
 
-        let (long_val, shrt_val, val_source) = match (r.long_val, r.shrt_val) {
-            (Some(l), Some(s)) => (Some(l), Some(s), Some(ValSource::Upstream)),
-            // Estimate both (not one) so the two values are always on the same basis.
-            _ => match close {
-                Some(c) => (
-                    r.long_vol.map(|v| v * c),
-                    r.shrt_vol.map(|v| v * c),
-                    Some(ValSource::Estimated),
-                ),
-                None => (None, None, None),
-            },
-        };
-
+        let (long_val, shrt_val, val_source) = values(r, close);
         let net = r.long_vol.zip(r.shrt_vol).map(|(l, s)| l - s);
         let p_net = p.and_then(|p| p.long_vol.zip(p.shrt_vol).map(|(l, s)| l - s));
         out.push(MarginRow {
@@ -237,9 +279,28 @@ pub fn compute(rows: &[MarginInterest], closes: &[Bar], mktcap: &[MarketCapRow])
             long_val_to_mkt_cap: long_val
                 .zip(mkt_cap_ex_tr.filter(|m| *m > 0.0))
                 .map(|(l, m)| l / m),
+            long_cost: None,
+            long_pl: None,
+            pl_rate: None,
         });
     }
+    flush_estimates(&mut out, &mut periods);
     out
+}
+
+/// Fills the cost estimate of the last `periods.len()` rows (one code's series) and clears
+/// `periods` for the next code.
+fn flush_estimates(out: &mut [MarginRow], periods: &mut Vec<Period>) {
+    let n = periods.len();
+    let start = out.len() - n;
+    let rows = &mut out[start..];
+    for (row, e) in rows.iter_mut().zip(margin_pl::series(periods)) {
+        let e = e.filter(|_| row.long_vol.is_some());
+        row.long_cost = e.map(|e| e.cost);
+        row.long_pl = e.map(|e| e.pl());
+        row.pl_rate = e.and_then(|e| e.rate());
+    }
+    periods.clear();
 }
 
 fn diff(now: Option<f64>, before: Option<f64>) -> Option<f64> {
@@ -278,6 +339,7 @@ mod tests {
             mkt_cap: None,
             mkt_cap_ex_tr: ex_tr,
             base_disc_no: None,
+            sh_out_basis: None,
             cum_factor: None,
         }
     }

@@ -8,8 +8,9 @@
 //!   its disclosure day would leak an after-hours figure into that day's close.
 //! - Forecast revisions carry blank `ShOutFY`; such documents are skipped, never treated as
 //!   zero shares, so they cannot reset the base.
-//! - From the effective day on, each `AdjFactor != 1` multiplies the base by `1/AdjFactor`
-//!   (0.1 for a 1:10 split -> x10 shares; 10 for a 10:1 reverse split -> /10).
+//! - A filing states its counts restated for splits up to its release (docs/share-counts.md);
+//!   after the day its counts describe, each `AdjFactor != 1` multiplies the base by
+//!   `1/AdjFactor` (0.1 for a 1:10 split -> x10 shares; 10 for a 10:1 reverse split -> /10).
 //! - No close that day, or no usable statement yet, gives null: never 0, never a guess.
 
 use std::collections::BTreeMap;
@@ -18,6 +19,8 @@ use chrono::{Datelike, Duration, NaiveDate, NaiveTime, Weekday};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::share_basis::Basis;
+use super::share_book::{Holding, ShareBook};
 use super::values::{date, get, num, req_date, text, time};
 use super::{DerivedError, Row, code_matches};
 
@@ -184,9 +187,15 @@ pub struct MarketCapRow {
     /// first usable statement.
     #[serde(rename = "BaseDiscNo")]
     pub base_disc_no: Option<String>,
-    /// Product of `1/AdjFactor` over the trading days after the base statement's period end
-    /// (`CurPerEn`, the date its share counts describe) up to and including this day
-    /// (dimensionless; 1 = no split since the period end).
+    /// Which day the base statement's counts describe (docs/share-counts.md): `restated`
+    /// (its effective day: the filing already includes earlier splits, the default) or
+    /// `period_end` (its `CurPerEn`: chosen only when that reading is closer to the previous
+    /// filing's count carried forward); null before the first usable statement.
+    #[serde(rename = "ShOutBasis")]
+    pub sh_out_basis: Option<Basis>,
+    /// Product of `1/AdjFactor` over the trading days after the day the base statement's
+    /// counts describe (see `ShOutBasis`) up to and including this day (dimensionless; 1 = no
+    /// split since then).
     #[serde(rename = "CumFactor")]
     pub cum_factor: Option<f64>,
 }
@@ -196,10 +205,11 @@ pub struct MarketCapRow {
 /// `bars` may start before the first statement and come in any order; `statements` may be
 /// out of order and include documents with blank share counts; `calendar` may be partial.
 ///
-/// `ShOutFY` counts the shares at the statement's period end, so a split between the period
-/// end and the day the statement takes effect has already changed the count: the factor starts
-/// from the period end. The caller therefore passes the code's bars from well before the
-/// requested range (the routes pass the whole history) and trims the output afterwards.
+/// A filing's `ShOutFY` already includes the splits up to its effective day (restated, the
+/// default), unless the period-end reading is closer to the previous filing carried forward
+/// ([`super::share_basis::choose`]); either way later splits multiply it. The caller passes the
+/// code's bars from well before the requested range (the routes pass the whole history) and
+/// trims the output afterwards.
 pub fn compute(
     code: &str,
     bars: &[Bar],
@@ -215,85 +225,59 @@ pub fn compute(
     bars.sort_by_key(|b| b.date);
     bars.dedup_by_key(|b| b.date);
 
-    // Usable statements in disclosure order; "latest" means latest disclosed, and the
-    // effective date is monotone in disclosure time, so the last one effective on a day is
-    // the one in force. Non-positive counts are as unusable as blank ones.
-    let mut usable: Vec<(&Statement, NaiveDate)> = statements
-        .iter()
-        .filter(|s| s.sh_out.is_some_and(|n| n > 0.0))
-        .map(|s| (s, s.effective_date(&cal)))
-        .collect();
-    let late = NaiveTime::from_hms_opt(23, 59, 59).expect("valid time");
-    usable.sort_by(|(a, ea), (b, eb)| {
-        (ea, a.disc_date, a.disc_time.unwrap_or(late), &a.disc_no).cmp(&(
-            eb,
-            b.disc_date,
-            b.disc_time.unwrap_or(late),
-            &b.disc_no,
-        ))
-    });
-
-    // prefix[k]: product of 1/AdjFactor over bars[..k], so any run of days is one division.
-    let mut prefix = Vec::with_capacity(bars.len() + 1);
-    prefix.push(1.0_f64);
-    for b in &bars {
-        let f = split_factor(b).map_or(1.0, |f| 1.0 / f);
-        prefix.push(prefix[prefix.len() - 1] * f);
-    }
-
+    let usable = in_force_order(statements, &cal);
+    let mut book = ShareBook::default();
+    let mut next = 0;
     let mut out = Vec::with_capacity(bars.len());
-    // Index into `usable` of the statement in force, and the factor accumulated since its
-    // period end. Bars are walked in date order, so both only move forward.
-    let mut current: Option<usize> = None;
-    let mut cum = 1.0_f64;
-    for (k, bar) in bars.iter().enumerate() {
-        let mut next = current.map_or(0, |i| i + 1);
+    for bar in &bars {
+        if let Some(f) = split_factor(bar) {
+            book.split(code, bar.date, f);
+        }
         while next < usable.len() && usable[next].1 <= bar.date {
-            current = Some(next);
-            // Splits after the period end but before today already changed the count.
-            cum = match usable[next].0.per_end {
-                Some(pe) => {
-                    let first_after = bars.partition_point(|b| b.date <= pe);
-                    if first_after < k {
-                        prefix[k] / prefix[first_after]
-                    } else {
-                        1.0
-                    }
-                }
-                None => 1.0,
-            };
+            let (i, eff) = usable[next];
+            book.file(code, &statements[i], eff, bar.date);
             next += 1;
         }
-        let Some(i) = current else {
-            out.push(row(bar, code, None, None));
-            continue;
-        };
-        if let Some(f) = split_factor(bar) {
-            cum /= f;
-        }
-        let s = usable[i].0;
-        out.push(row(bar, code, Some(s), Some(cum)));
+        out.push(row(bar, code, book.get(code)));
     }
     out
+}
+
+/// Statements with a usable share count and their effective days, in the order they take
+/// over. "Latest" means latest disclosed, and the effective date is monotone in disclosure
+/// time, so the last one effective on a day is the one in force. Non-positive counts are as
+/// unusable as blank ones.
+pub fn in_force_order(statements: &[Statement], cal: &Calendar) -> Vec<(usize, NaiveDate)> {
+    let mut usable: Vec<(usize, NaiveDate)> = statements
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.sh_out.is_some_and(|n| n > 0.0))
+        .map(|(i, s)| (i, s.effective_date(cal)))
+        .collect();
+    let late = NaiveTime::from_hms_opt(23, 59, 59).expect("valid time");
+    let key = |i: usize, e: NaiveDate| {
+        let s = &statements[i];
+        (
+            e,
+            s.disc_date,
+            s.disc_time.unwrap_or(late),
+            s.disc_no.as_str(),
+        )
+    };
+    usable.sort_by(|(a, ea), (b, eb)| key(*a, *ea).cmp(&key(*b, *eb)));
+    usable
 }
 
 /// The bar's `AdjFactor` when it marks a split or reverse split. A blank factor reads as "no
 /// corporate action": the upstream sends 1 on ordinary days, and a missing factor cannot be
 /// turned into a split.
-fn split_factor(bar: &Bar) -> Option<f64> {
+pub fn split_factor(bar: &Bar) -> Option<f64> {
     bar.adj_factor.filter(|f| *f > 0.0 && *f != 1.0)
 }
 
-fn row(bar: &Bar, code: &str, base: Option<&Statement>, cum: Option<f64>) -> MarketCapRow {
-    // Share counts are whole numbers; rounding removes the float noise of 1/AdjFactor.
-    let sh_out = base
-        .and_then(|s| s.sh_out)
-        .zip(cum)
-        .map(|(n, f)| (n * f).round());
-    let tr_sh = base
-        .and_then(|s| s.tr_sh)
-        .zip(cum)
-        .map(|(n, f)| (n * f).round());
+fn row(bar: &Bar, code: &str, base: Option<&Holding>) -> MarketCapRow {
+    let sh_out = base.map(Holding::shares);
+    let tr_sh = base.and_then(Holding::treasury);
     let c = bar.close;
     MarketCapRow {
         date: crate::jst::fmt_date(bar.date),
@@ -307,8 +291,9 @@ fn row(bar: &Bar, code: &str, base: Option<&Statement>, cum: Option<f64>) -> Mar
         tr_sh,
         mkt_cap: c.zip(sh_out).map(|(c, n)| c * n),
         mkt_cap_ex_tr: c.zip(sh_out).zip(tr_sh).map(|((c, n), t)| c * (n - t)),
-        base_disc_no: base.map(|s| s.disc_no.clone()),
-        cum_factor: base.and(cum),
+        base_disc_no: base.map(|h| h.disc_no.clone()),
+        sh_out_basis: base.map(|h| h.basis),
+        cum_factor: base.map(|h| h.cum),
     }
 }
 
@@ -426,6 +411,7 @@ mod tests {
                 "MktCap",
                 "MktCapExTr",
                 "BaseDiscNo",
+                "ShOutBasis",
                 "CumFactor"
             ]
         );
@@ -627,34 +613,107 @@ mod tests {
         assert_eq!(rows[0].sh_out, Some(400.0));
     }
 
-    #[test]
-    fn a_split_between_period_end_and_disclosure_is_applied() {
-        // Period ends 3/31 (1,000 shares then); 1:2 split on 4/15; filed 5/14 before 15:00.
-        let mut s = st("2025-05-14", "14:00", "Q", Some(1000.0), Some(100.0));
-        s.per_end = Some(d("2025-03-31"));
-        let bars = [
+    fn with_period_end(mut s: Statement, pe: &str) -> Statement {
+        s.per_end = Some(d(pe));
+        s
+    }
+
+    /// Period ends 3/31 with 1,000 shares (the previous filing, effective 2/14); a 1:2 split
+    /// on 4/15; the quarter is filed 5/14 before 15:00; another 1:2 split on 6/2.
+    fn split_after_period_end_bars() -> Vec<Bar> {
+        vec![
+            bar("2025-02-14", Some(100.0), 1.0),
             bar("2025-03-31", Some(100.0), 1.0),
             bar("2025-04-15", Some(50.0), 0.5),
             bar("2025-05-13", Some(50.0), 1.0),
             bar("2025-05-14", Some(50.0), 1.0),
             bar("2025-06-02", Some(25.0), 0.5),
-        ];
-        let rows = compute("33500", &bars, &[s.clone()], &[]);
-        assert_eq!(by_date(&rows, "2025-05-13").sh_out, None);
+        ]
+    }
+
+    #[test]
+    fn a_restated_filing_is_not_multiplied_by_splits_before_its_release() {
+        let prev = with_period_end(
+            st("2025-02-14", "10:00", "P", Some(1000.0), None),
+            "2024-12-31",
+        );
+        let q = with_period_end(
+            st("2025-05-14", "14:00", "Q", Some(2000.0), Some(200.0)),
+            "2025-03-31",
+        );
+        let rows = compute(
+            "33500",
+            &split_after_period_end_bars(),
+            &[prev, q.clone()],
+            &[],
+        );
+        assert_eq!(by_date(&rows, "2025-05-13").sh_out, Some(2000.0));
+        let on = by_date(&rows, "2025-05-14");
+        assert_eq!(on.sh_out, Some(2000.0), "counted twice would be 4,000");
+        assert_eq!(on.sh_out_basis, Some(Basis::Restated));
+        assert_eq!(
+            (on.tr_sh, on.cum_factor, on.mkt_cap),
+            (Some(200.0), Some(1.0), Some(100_000.0))
+        );
+        assert_eq!(by_date(&rows, "2025-06-02").sh_out, Some(4000.0));
+        // With no previous filing the restated reading is the default.
+        let rows = compute("33500", &split_after_period_end_bars(), &[q], &[]);
+        assert_eq!(by_date(&rows, "2025-05-14").sh_out, Some(2000.0));
+        assert_eq!(
+            by_date(&rows, "2025-05-14").sh_out_basis,
+            Some(Basis::Restated)
+        );
+    }
+
+    #[test]
+    fn a_period_end_filing_gets_the_splits_since_its_period_end() {
+        // This filer did not restate: 1,000 is the 3/31 count, before the 4/15 split.
+        let prev = with_period_end(
+            st("2025-02-14", "10:00", "P", Some(1000.0), None),
+            "2024-12-31",
+        );
+        let q = with_period_end(
+            st("2025-05-14", "14:00", "Q", Some(1010.0), Some(100.0)),
+            "2025-03-31",
+        );
+        let rows = compute("33500", &split_after_period_end_bars(), &[prev, q], &[]);
+        let on = by_date(&rows, "2025-05-14");
+        assert_eq!(on.sh_out_basis, Some(Basis::PeriodEnd));
+        assert_eq!(
+            (on.sh_out, on.tr_sh, on.cum_factor),
+            (Some(2020.0), Some(200.0), Some(2.0))
+        );
+        assert_eq!(by_date(&rows, "2025-06-02").sh_out, Some(4040.0));
+        assert_eq!(
+            by_date(&rows, "2025-05-13").sh_out_basis,
+            Some(Basis::Restated)
+        );
+    }
+
+    #[test]
+    fn a_consolidation_before_the_release_is_not_applied_twice() {
+        // 10:1 consolidation (AdjFactor 10) on 4/15; the restated filing says 100 shares.
+        let mut bars = split_after_period_end_bars();
+        for (i, f) in [(2, 10.0), (3, 1.0), (4, 1.0), (5, 1.0)] {
+            bars[i].close = Some(1000.0);
+            bars[i].adj_factor = Some(f);
+        }
+        let prev = with_period_end(
+            st("2025-02-14", "10:00", "P", Some(1000.0), None),
+            "2024-12-31",
+        );
+        let q = with_period_end(
+            st("2025-05-14", "14:00", "Q", Some(100.0), None),
+            "2025-03-31",
+        );
+        let rows = compute("33500", &bars, &[prev, q], &[]);
+        assert_eq!(by_date(&rows, "2025-04-15").sh_out, Some(100.0));
         let on = by_date(&rows, "2025-05-14");
         assert_eq!(
-            on.sh_out,
-            Some(2000.0),
-            "the 4/15 split happened after the period end"
+            (on.sh_out, on.sh_out_basis),
+            (Some(100.0), Some(Basis::Restated))
         );
-        assert_eq!(on.tr_sh, Some(200.0));
-        assert_eq!(on.cum_factor, Some(2.0));
-        assert_eq!(on.mkt_cap, Some(100_000.0));
-        assert_eq!(by_date(&rows, "2025-06-02").sh_out, Some(4000.0));
-        // Without a period end the statement counts from its effective day, as before.
-        s.per_end = None;
-        let rows = compute("33500", &bars, &[s], &[]);
-        assert_eq!(by_date(&rows, "2025-05-14").sh_out, Some(1000.0));
+        assert_eq!(on.mkt_cap, Some(100_000.0), "0.1x would be 10,000");
     }
 
     #[test]

@@ -1,16 +1,22 @@
-//! Derived data the upstream does not provide (project issue #5): daily market cap adjusted
-//! for splits between filings, margin balances with ratios and yen values, dividend notices
-//! with their correction/deletion chain applied, and a margin-account calculator.
+//! Derived data the upstream does not provide (project issues #5 and #10): daily market cap
+//! from filings' share counts adjusted for splits, margin balances with ratios, yen values and
+//! an estimated 評価損益率, market-wide margin totals from date cross-sections, dividend
+//! notices with their correction/deletion chain applied, and a margin-account calculator.
 //!
 //! Everything here is a pure function of upstream rows (as the mirror returns them) and
 //! caller input: no IO, no HTTP, no clock. The route layer fetches the rows, calls these
 //! functions and wraps the result in the mirror's `{"data": [...]}` envelope; a
 //! [`DerivedError`] becomes a 400 whose message is the error's text.
 
+pub mod cross_section;
 pub mod dividends;
 pub mod margin;
 pub mod margin_account;
+pub mod margin_market;
+pub mod margin_pl;
 pub mod market_cap;
+pub mod share_basis;
+pub mod share_book;
 pub mod values;
 
 /// One upstream row as the mirror returns it (key order preserved).
@@ -88,6 +94,10 @@ mod tests {
                 serde_json::to_value(super::margin::MarginRow::schema()).unwrap(),
             ),
             (
+                "MarketMarginRow",
+                serde_json::to_value(super::margin_market::MarketMarginRow::schema()).unwrap(),
+            ),
+            (
                 "DividendNotice",
                 serde_json::to_value(super::dividends::DividendNotice::schema()).unwrap(),
             ),
@@ -154,6 +164,30 @@ mod tests {
                 .unwrap()
                 .contains("fraction")
         );
+        assert!(
+            mr["PlRate"]["description"]
+                .as_str()
+                .unwrap()
+                .contains("ESTIMATED")
+        );
+        assert!(
+            mr["LongCost"]["description"]
+                .as_str()
+                .unwrap()
+                .contains("yen")
+        );
+        let mm = &schemas[2].1["properties"];
+        for (k, unit) in [
+            ("LongVol", "shares"),
+            ("LongVal", "yen"),
+            ("MktCapExTr", "yen"),
+            ("LongValToMktCap", "fraction"),
+            ("PlRate", "fraction"),
+            ("Issues", "count"),
+        ] {
+            let d = mm[k]["description"].as_str().unwrap();
+            assert!(d.contains(unit), "MarketMarginRow.{k}: {d}");
+        }
     }
 
     #[test]

@@ -53,17 +53,17 @@ pub struct RangeQuery {
     pub pagination_key: Option<String>,
 }
 
-struct Range {
-    code: String,
-    from: Option<NaiveDate>,
-    to: Option<NaiveDate>,
+pub struct Range {
+    pub code: String,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
     page_key: Option<String>,
     canonical: String,
 }
 
 impl Range {
     /// Rows carry dates as the upstream spells them (`YYYY-MM-DD`).
-    fn contains(&self, date: &str) -> bool {
+    pub fn contains(&self, date: &str) -> bool {
         let Some(d) = jst::parse_date(date) else {
             return false;
         };
@@ -71,14 +71,11 @@ impl Range {
     }
 }
 
-fn parse_range(raw: Option<&str>, allow_range: bool) -> ApiResult<Range> {
+/// The query's parameters, each at most once and each one of `allowed` (else a 400 naming
+/// the offending parameter, as the upstream words it).
+pub fn query_map(raw: Option<&str>, allowed: &[&str]) -> ApiResult<HashMap<String, String>> {
     let mut seen: HashMap<String, String> = HashMap::new();
     for (k, v) in url::form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
-        let allowed = if allow_range {
-            &["code", "date", "from", "to", "pagination_key"][..]
-        } else {
-            &["code", "pagination_key"][..]
-        };
         if !allowed.contains(&k.as_ref()) {
             return Err(ApiError::bad_request(format!(
                 "Unexpected parameter: {k}. This API accepts: {}",
@@ -89,6 +86,28 @@ fn parse_range(raw: Option<&str>, allow_range: bool) -> ApiResult<Range> {
             return Err(ApiError::bad_request(format!("Duplicated parameter: {k}")));
         }
     }
+    Ok(seen)
+}
+
+/// The date parameter `name`, if given; a 400 when it is not an existing date.
+pub fn query_date(seen: &HashMap<String, String>, name: &str) -> ApiResult<Option<NaiveDate>> {
+    match seen.get(name) {
+        None => Ok(None),
+        Some(v) => jst::parse_date(v).map(Some).ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "Invalid date for {name}: {v}. Specify an existing date as YYYYMMDD or YYYY-MM-DD."
+            ))
+        }),
+    }
+}
+
+pub fn parse_range(raw: Option<&str>, allow_range: bool) -> ApiResult<Range> {
+    let allowed = if allow_range {
+        &["code", "date", "from", "to", "pagination_key"][..]
+    } else {
+        &["code", "pagination_key"][..]
+    };
+    let seen = query_map(raw, allowed)?;
     let code = seen
         .get("code")
         .ok_or_else(|| ApiError::bad_request("This API requires the parameter code"))?;
@@ -97,14 +116,7 @@ fn parse_range(raw: Option<&str>, allow_range: bool) -> ApiResult<Range> {
             "Invalid code: {code}. Specify a 4 or 5 character issue code."
         ))
     })?;
-    let date = |name: &str| -> ApiResult<Option<NaiveDate>> {
-        match seen.get(name) {
-            None => Ok(None),
-            Some(v) => jst::parse_date(v)
-                .map(Some)
-                .ok_or_else(|| ApiError::bad_request(format!("Invalid date for {name}: {v}. Specify an existing date as YYYYMMDD or YYYY-MM-DD."))),
-        }
-    };
+    let date = |name: &str| query_date(&seen, name);
     let (d, from, to) = (date("date")?, date("from")?, date("to")?);
     if d.is_some() && (from.is_some() || to.is_some()) {
         return Err(ApiError::bad_request(
@@ -158,7 +170,7 @@ fn parse_all<T>(
 }
 
 /// Daily market cap over the code's whole history (inputs are cached per code).
-async fn market_caps(st: &AppState, code: &str) -> ApiResult<(Vec<MarketCapRow>, Vec<Bar>)> {
+pub async fn market_caps(st: &AppState, code: &str) -> ApiResult<(Vec<MarketCapRow>, Vec<Bar>)> {
     let q = format!("code={code}");
     let (bars, stmts, cal) = tokio::try_join!(
         upstream_rows(st, "/equities/bars/daily", &q),
@@ -169,6 +181,11 @@ async fn market_caps(st: &AppState, code: &str) -> ApiResult<(Vec<MarketCapRow>,
     let stmts = parse_all(&stmts, Statement::from_row)?;
     let cal = parse_all(&cal, TradingDay::from_row)?;
     Ok((market_cap::compute(code, &bars, &stmts, &cal), bars))
+}
+
+/// A derived answer that is never paged (a few hundred rows at most).
+pub fn json_response<T: Serialize>(st: &AppState, rows: &[T]) -> ApiResult<Response> {
+    derived_response(st, rows, None, usize::MAX)
 }
 
 fn derived_response<T: Serialize>(
@@ -259,8 +276,10 @@ pub struct MarketCapResponse {
 /// Daily market cap from the raw close and issued shares, adjusted for splits between filings.
 ///
 /// Shares come from the latest `/fins/summary` statement with a non-blank `ShOutFY` known on
-/// that day (disclosed before 15:00 on a business day, else effective the next business day);
-/// each later `AdjFactor` != 1 multiplies them by 1/AdjFactor. Null where there is no close or
+/// that day (disclosed before 15:00 on a business day, else effective the next business day),
+/// read as restated for splits up to its release unless the period-end reading fits the
+/// previous filing better (`ShOutBasis`, docs/share-counts.md); each later `AdjFactor` != 1
+/// multiplies them by 1/AdjFactor. Null where there is no close or
 /// no statement yet. Reads `/equities/bars/daily`, `/fins/summary` and `/markets/calendar`.
 #[utoipa::path(
     get, path = "/derived/market-cap", tag = "derived", params(RangeQuery),
@@ -291,7 +310,8 @@ pub struct MarginResponse {
 }
 
 /// Margin balances per application date with 信用倍率 (LongVol/ShrtVol), net position,
-/// changes, yen values and 信用買残比率 (long value / market cap ex-treasury).
+/// changes, yen values, 信用買残比率 (long value / market cap ex-treasury) and the ESTIMATED
+/// 信用評価損益率 (`LongCost`, `LongPl`, `PlRate`: docs/margin-pl-estimate.md).
 ///
 /// Reads `/markets/margin-interest` (weekly rows, and daily rows since 2026-09-25), bars and
 /// the market cap above. Needs the Standard plan upstream.
@@ -305,19 +325,20 @@ pub struct MarginResponse {
 )]
 async fn margin_route(State(st): State<AppState>, RawQuery(q): RawQuery) -> ApiResult<Response> {
     let range = parse_range(q.as_deref(), true)?;
-    let interest = upstream_rows(
-        &st,
-        "/markets/margin-interest",
-        &format!("code={}", range.code),
-    )
-    .await?;
-    let interest = parse_all(&interest, MarginInterest::from_row)?;
-    let (caps, bars) = market_caps(&st, &range.code).await?;
-    let rows: Vec<_> = margin::compute(&interest, &bars, &caps)
+    let rows: Vec<_> = margin_rows(&st, &range.code)
+        .await?
         .into_iter()
         .filter(|r| range.contains(&r.date))
         .collect();
     derived_response(&st, &rows, Some(&range), st.max_page_bytes)
+}
+
+/// Every margin row of `code` with ratios and the cost estimate (inputs cached per code).
+pub async fn margin_rows(st: &AppState, code: &str) -> ApiResult<Vec<MarginRow>> {
+    let interest = upstream_rows(st, "/markets/margin-interest", &format!("code={code}")).await?;
+    let interest = parse_all(&interest, MarginInterest::from_row)?;
+    let (caps, bars) = market_caps(st, code).await?;
+    Ok(margin::compute(&interest, &bars, &caps))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

@@ -3,10 +3,13 @@
 //! `OpenApiRouter`, so the served routes and the documented ones are the same list.
 
 pub mod admin;
+pub mod charts;
 pub mod derived;
 pub mod docs;
+pub mod margin_market;
 pub mod mirror;
 pub mod ops;
+pub mod page;
 
 use std::sync::Arc;
 
@@ -74,6 +77,7 @@ pub struct ErrorBody {
     tags(
         (name = "mirror", description = "Every upstream V2 endpoint at the same path, cached"),
         (name = "derived", description = "Data computed from upstream data: market cap, margin ratios, dividends, margin account"),
+        (name = "charts", description = "SVG charts and the server-rendered margin page (the market-wide margin page)"),
         (name = "admin", description = "Cache administration (admin key)"),
         (name = "ops", description = "Health, readiness, metrics")
     )
@@ -106,6 +110,9 @@ fn api_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(mirror::router())
         .merge(derived::router())
+        .merge(margin_market::router())
+        .merge(charts::router())
+        .merge(page::router())
         .merge(admin::router())
         .merge(ops::router())
 }

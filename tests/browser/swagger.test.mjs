@@ -9,87 +9,14 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdirSync, existsSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { CHROMIUM, CHROMIUM_ARGS, SHOTS, isLocal, startDemoProxy } from './demo-proxy.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const BIN = process.env.JQP_BIN || path.join(ROOT, 'target', 'debug', 'jquants-proxy');
-const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
-const SHOTS = path.join(ROOT, 'target', 'browser');
 const OP_PATH = '/v2/markets/calendar';
 const FROM = '2026-11-20';
 const TO = '2026-11-23';
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** Starts the proxy in demo mode (no upstream key, no database) and waits for /healthz. */
-async function startDemoProxy() {
-  assert.ok(existsSync(BIN), `proxy binary not found at ${BIN} (cargo build first, or set JQP_BIN)`);
-  const port = await freePort();
-  const env = { ...process.env, RUST_BACKTRACE: '0' };
-  // Demo mode is "no JQUANTS_API_KEY"; keep any operator settings of the caller out.
-  for (const k of Object.keys(env)) {
-    if (k.startsWith('JQUANTS_') || k.startsWith('JQP_') || k === 'DATABASE_URL') delete env[k];
-  }
-  const child = spawn(BIN, ['serve', '--listen', `127.0.0.1:${port}`], {
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let log = '';
-  child.stdout.on('data', (d) => (log += d));
-  child.stderr.on('data', (d) => (log += d));
-  let exited = null;
-  child.on('exit', (code, signal) => (exited = { code, signal }));
-
-  const base = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (exited) {
-      throw new Error(`proxy exited before it was healthy (${JSON.stringify(exited)}):\n${log.slice(-4000)}`);
-    }
-    try {
-      const r = await fetch(`${base}/healthz`);
-      if (r.ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`proxy not healthy after 30 s:\n${log.slice(-4000)}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-
-  const stop = async () => {
-    if (exited) return;
-    const gone = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-    await gone;
-    clearTimeout(timer);
-  };
-  return { base, stop, log: () => log };
-}
-
-function isLocal(url) {
-  if (url.startsWith('data:') || url.startsWith('blob:') || url === 'about:blank') return true;
-  const { hostname } = new URL(url);
-  return hostname === '127.0.0.1';
-}
 
 test('Swagger UI at /docs runs "Try it out" against the demo proxy', { timeout: 120_000 }, async () => {
   mkdirSync(SHOTS, { recursive: true });
@@ -105,15 +32,7 @@ test('Swagger UI at /docs runs "Try it out" against the demo proxy', { timeout: 
       executablePath: CHROMIUM,
       headless: true,
       // playwright-core starts each launch with a fresh temporary profile (user data dir).
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
+      args: CHROMIUM_ARGS,
     });
     const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
     const page = await context.newPage();

@@ -63,6 +63,16 @@ impl Doc {
             .and_time(NaiveTime::parse_from_str(self.time, "%H:%M:%S").unwrap_or_default())
     }
 
+    /// The first business day the market knows the document: its disclosure day when that is
+    /// a business day and the time is before 15:00, else the next business day.
+    pub fn effective_day(&self) -> NaiveDate {
+        if self.time < "15:00:00" && calendar::is_business_day(self.disc) {
+            self.disc
+        } else {
+            calendar::next_business_day(self.disc)
+        }
+    }
+
     fn doc_type(&self, is: &Issue) -> String {
         let cons = if unit(h(&[is.hash, 70])) < 0.8 {
             "Consolidated"
@@ -248,8 +258,22 @@ struct Figures {
     div: f64,
 }
 
+/// Issued shares as a filing states them: the period-end count restated for every split
+/// whose ex-date is on or before the filing's effective day, as Japanese filings do
+/// (docs/share-counts.md).
+fn filed_shares(is: &Issue, doc: &Doc) -> f64 {
+    let eff = doc.effective_day();
+    let since: f64 = is
+        .splits
+        .iter()
+        .filter(|s| s.ex_date > doc.per_en && s.ex_date <= eff)
+        .map(|s| s.factor)
+        .product();
+    (is.shares_at(doc.per_en) / since).round()
+}
+
 fn figures(is: &Issue, doc: &Doc) -> Figures {
-    let shares = is.shares_at(doc.per_en);
+    let shares = filed_shares(is, doc);
     let price = is.base_price / is.future_factor(doc.per_en).max(1e-9);
     let r = |k: u64| unit(h(&[is.hash, 80, doc.fy_en.num_days_from_ce() as u64, k]));
     let annual = shares * price * (0.4 + 1.2 * unit(h(&[is.hash, 81])));
@@ -316,7 +340,7 @@ fn summary_value(k: &str, doc: &Doc, f: &Figures) -> V<'static> {
         "MatChgSub" | "ChgByASRev" | "ChgNoASRev" | "ChgAcEst" | "RetroRst" if !rev => {
             V::S("false")
         }
-        // Share counts: at period end; blank on forecast revisions.
+        // Share counts: restated for splits up to the filing; blank on forecast revisions.
         "ShOutFY" if !rev => s(f.shares),
         "TrShFY" if !rev => s(f.treasury),
         "AvgSh" if !rev => s(f.avg),
@@ -693,6 +717,30 @@ mod tests {
         let d = q1.iter().find(|d| d.kind == Kind::Q1).unwrap();
         assert_eq!(d.disc, ymd(2025, 5, 14));
         assert_eq!(fmt_num_str(figures(is, d).shares), "459906340");
+    }
+
+    #[test]
+    fn filings_restate_share_counts_for_splits_before_their_release() {
+        let m = Market::new(42, 600);
+        let mut restated = 0;
+        for is in &m.issues {
+            for y in 2018..2027 {
+                for doc in docs_for_year(is, y)
+                    .iter()
+                    .filter(|d| d.kind != Kind::Revision)
+                {
+                    let eff = doc.effective_day();
+                    let filed = figures(is, doc).shares;
+                    // Both sides are rounded to whole shares, at different steps.
+                    let truth = is.shares_at(eff);
+                    assert!((filed - truth).abs() <= 1.0, "{} {}", is.code, doc.disc_no);
+                    if filed != is.shares_at(doc.per_en) {
+                        restated += 1;
+                    }
+                }
+            }
+        }
+        assert!(restated > 0, "no split between a period end and its filing");
     }
 
     #[test]

@@ -1,0 +1,92 @@
+//! `/derived/margin/market` timings over a simulated market of ~4,000 issues: one application
+//! date, and a year of application dates, each first cold (upstream calls into the in-process
+//! simulator) and then warm (everything stored). Prints figures; asserts nothing.
+//!
+//! `cargo bench --bench margin_market` (env: BENCH_ISSUES, default 4000; BENCH_RUNS, default 10).
+
+use std::time::{Duration, Instant};
+
+use jquants_proxy::catalog::Plan;
+use jquants_proxy::config::ServeConfig;
+use jquants_proxy::jst::{self, Clock};
+use jquants_proxy::sim::{self, SimConfig};
+use jquants_proxy::startup::Application;
+use secrecy::SecretString;
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn main() -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(run())
+}
+
+async fn get(http: &reqwest::Client, url: &str) -> anyhow::Result<(Duration, usize)> {
+    let t = Instant::now();
+    let r = http.get(url).send().await?;
+    anyhow::ensure!(r.status() == 200, "{url}: {}", r.status());
+    let v: serde_json::Value = r.json().await?;
+    Ok((t.elapsed(), v["data"].as_array().map_or(0, Vec::len)))
+}
+
+async fn run() -> anyhow::Result<()> {
+    let issues: usize = env_or("BENCH_ISSUES", 4000);
+    let runs: usize = env_or("BENCH_RUNS", 10);
+    let clock = Clock::fixed(jst::at(
+        chrono::NaiveDate::from_ymd_opt(2026, 11, 20).unwrap(),
+        20,
+        0,
+    ));
+    // Short rate windows: the cold runs measure the computation, not the upstream's limits.
+    let window = Duration::from_millis(100);
+    let mut scfg = SimConfig::new("bench-key");
+    scfg.plan = Plan::Premium;
+    scfg.issues = issues;
+    scfg.rate_window = window;
+    scfg.clock = clock.clone();
+    let sim = sim::spawn(scfg, "127.0.0.1:0".parse()?).await?;
+    let mut cfg = ServeConfig::new("127.0.0.1:0".parse()?);
+    cfg.upstream_key = Some(SecretString::from("bench-key".to_string()));
+    cfg.upstream_base_url = sim.base_url();
+    cfg.plan = Plan::Premium;
+    cfg.clock = clock;
+    cfg.rate_window = window;
+    cfg.cache_max_bytes = 4 << 30;
+    let app = Application::build(cfg).await?;
+    let base = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    let http = reqwest::Client::new();
+
+    println!("margin_market: {issues} simulated issues, warm = median of {runs} runs");
+    for (label, query) in [
+        ("one date", "date=2026-11-18"),
+        (
+            "a year of application dates",
+            "from=2025-11-19&to=2026-11-19",
+        ),
+    ] {
+        let url = format!("{base}/derived/margin/market?{query}");
+        let calls = sim.stats().total;
+        let (cold, rows) = get(&http, &url).await?;
+        let calls = sim.stats().total - calls;
+        let mut warm = Vec::with_capacity(runs);
+        for _ in 0..runs {
+            warm.push(get(&http, &url).await?.0);
+        }
+        warm.sort();
+        println!(
+            "  {label:<28} rows {rows:>4}  cold {:>8.1} ms ({calls} upstream calls)  warm median {:>7.1} ms  min {:>7.1} ms  max {:>7.1} ms",
+            cold.as_secs_f64() * 1e3,
+            warm[runs / 2].as_secs_f64() * 1e3,
+            warm[0].as_secs_f64() * 1e3,
+            warm[runs - 1].as_secs_f64() * 1e3,
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,273 @@
+//! SVG charts of the derived data (the market-indicator page of `docs/margin.md`): `/charts/margin.svg?code=` and
+//! `/charts/margin/market.svg` (balances in yen, net balance, 信用倍率, 信用買残比率 with the
+//! market cap, the estimated 評価損益率 with the -3.5 %, -10 % and -15 % lines) and
+//! `/charts/market-cap.svg?code=` (daily market cap with split markers). The numbers are the
+//! JSON routes' own rows; only units change (億円, 万株, %).
+
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{Duration, NaiveDate};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::AppState;
+use super::derived::{self, Range};
+use super::margin_market;
+use crate::chart::{self, BLUE, GREEN, GREY, Level, Line, ORANGE, Panel, RED, day};
+use crate::derived::margin::MarginRow;
+use crate::derived::margin_market::MarketMarginRow;
+use crate::derived::market_cap::split_factor;
+use crate::error::{ApiError, ApiResult};
+use crate::jst;
+
+/// Range of the per-issue charts without `from`: a year.
+pub const ISSUE_DEFAULT_DAYS: i64 = 365;
+/// Range of the market charts without `from`: eight weeks (the first market request over a
+/// range reads months of cross-sections; see `/derived/margin/market`).
+pub const MARKET_DEFAULT_DAYS: i64 = 56;
+const WIDTH: u32 = 960;
+const OKU: f64 = 1e8;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(margin_chart))
+        .routes(routes!(market_margin_chart))
+        .routes(routes!(market_cap_chart))
+}
+
+/// One application date of a margin chart, in chart units.
+pub struct MarginPoint {
+    pub date: NaiveDate,
+    pub long_val: Option<f64>,
+    pub shrt_val: Option<f64>,
+    pub margin_ratio: Option<f64>,
+    pub long_val_to_mkt_cap: Option<f64>,
+    pub mkt_cap: Option<f64>,
+    pub pl_rate: Option<f64>,
+}
+
+impl From<&MarginRow> for MarginPoint {
+    fn from(r: &MarginRow) -> Self {
+        Self {
+            date: jst::parse_date(&r.date).unwrap_or_default(),
+            long_val: r.long_val,
+            shrt_val: r.shrt_val,
+            margin_ratio: r.margin_ratio,
+            long_val_to_mkt_cap: r.long_val_to_mkt_cap,
+            mkt_cap: r.mkt_cap_ex_tr,
+            pl_rate: r.pl_rate,
+        }
+    }
+}
+
+impl From<&MarketMarginRow> for MarginPoint {
+    fn from(r: &MarketMarginRow) -> Self {
+        Self {
+            date: jst::parse_date(&r.date).unwrap_or_default(),
+            long_val: Some(r.long_val),
+            shrt_val: Some(r.shrt_val),
+            margin_ratio: r.margin_ratio,
+            long_val_to_mkt_cap: r.long_val_to_mkt_cap,
+            mkt_cap: Some(r.mkt_cap_ex_tr),
+            pl_rate: r.pl_rate,
+        }
+    }
+}
+
+fn line(
+    name: &str,
+    color: chart::RGBColor,
+    pts: &[MarginPoint],
+    f: impl Fn(&MarginPoint) -> Option<f64>,
+) -> Line {
+    Line {
+        name: name.into(),
+        color,
+        points: pts
+            .iter()
+            .filter_map(|p| Some((day(p.date), f(p)?)))
+            .collect(),
+    }
+}
+
+/// The four panels of the market-indicator page.
+pub fn margin_panels(pts: &[MarginPoint]) -> Vec<Panel> {
+    let net = |p: &MarginPoint| Some((p.long_val? - p.shrt_val?) / OKU);
+    let balances = Panel::new(
+        "信用買残・信用売残 (金額) / long and short balances",
+        "億円 (100 million yen)",
+        vec![
+            line("信用買残 long", RED, pts, |p| Some(p.long_val? / OKU)),
+            line("信用売残 short", BLUE, pts, |p| Some(p.shrt_val? / OKU)),
+            line("信用残 net = 買残 - 売残", GREY, pts, net),
+        ],
+    );
+    let ratio = Panel::new(
+        "信用倍率 / long-short ratio",
+        "倍 (times)",
+        vec![line("信用倍率", ORANGE, pts, |p| p.margin_ratio)],
+    );
+    let mut share = Panel::new(
+        "信用買残比率 (買残金額 / 時価総額) / long value to market cap",
+        "%",
+        vec![line("信用買残比率", RED, pts, |p| {
+            Some(p.long_val_to_mkt_cap? * 100.0)
+        })],
+    );
+    share.right = Some((
+        "時価総額 億円".into(),
+        line("時価総額 market cap (right)", GREEN, pts, |p| {
+            Some(p.mkt_cap? / OKU)
+        }),
+    ));
+    let mut pl = Panel::new(
+        "信用評価損益率 (推定) / estimated margin P/L ratio",
+        "%",
+        vec![line("評価損益率 (estimate)", BLUE, pts, |p| {
+            Some(p.pl_rate? * 100.0)
+        })],
+    );
+    for (y, color, name) in [
+        (-3.5, RED, "-3.5 % 天井圏 top"),
+        (-10.0, BLUE, "-10 % 追証 margin calls"),
+        (-15.0, GREEN, "-15 % 底値圏 bottom"),
+    ] {
+        pl.levels.push(Level {
+            name: name.into(),
+            color,
+            y,
+        });
+    }
+    vec![balances, ratio, share, pl]
+}
+
+fn svg_response(st: &AppState, title: &str, panels: &[Panel]) -> ApiResult<Response> {
+    let svg = chart::render(title, panels, WIDTH)
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("chart: {e}")))?;
+    let mut resp = (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("image/svg+xml"),
+        )],
+        svg,
+    )
+        .into_response();
+    if st.demo {
+        resp.headers_mut()
+            .insert("x-jquants-proxy-mode", HeaderValue::from_static("demo"));
+    }
+    Ok(resp)
+}
+
+/// The range of a per-issue chart: the query's, or the last year.
+fn issue_range(st: &AppState, raw: Option<&str>) -> ApiResult<(Range, NaiveDate, NaiveDate)> {
+    let range = derived::parse_range(raw, true)?;
+    let to = range
+        .to
+        .unwrap_or_else(|| jst::today(st.cache.clock().now()));
+    let from = range
+        .from
+        .unwrap_or(to - Duration::days(ISSUE_DEFAULT_DAYS));
+    Ok((range, from, to))
+}
+
+fn within(date: &str, from: NaiveDate, to: NaiveDate) -> bool {
+    jst::parse_date(date).is_some_and(|d| d >= from && d <= to)
+}
+
+/// Margin chart of one issue (image/svg+xml): balances in 億円 (100 million yen), 信用倍率
+/// (times), 信用買残比率 (%) with market cap (億円, right axis), estimated 評価損益率 (%) with
+/// reference lines at -3.5 %, -10 % and -15 %. Default range: the last year.
+#[utoipa::path(
+    get, path = "/charts/margin.svg", tag = "charts", params(derived::RangeQuery),
+    security(("api_key" = [])),
+    responses(
+        (status = 200, description = "SVG chart", content_type = "image/svg+xml", body = String),
+        (status = 400, body = super::ErrorBody), (status = 403, body = super::ErrorBody), (status = 502, body = super::ErrorBody)
+    )
+)]
+async fn margin_chart(State(st): State<AppState>, RawQuery(q): RawQuery) -> ApiResult<Response> {
+    let (range, from, to) = issue_range(&st, q.as_deref())?;
+    let rows = derived::margin_rows(&st, &range.code).await?;
+    let pts: Vec<MarginPoint> = rows
+        .iter()
+        .filter(|r| within(&r.date, from, to))
+        .map(MarginPoint::from)
+        .collect();
+    let title = format!("{} 信用取引残高 / margin balances", range.code);
+    svg_response(&st, &title, &margin_panels(&pts))
+}
+
+/// Market-wide margin chart (image/svg+xml), the panels of `/charts/margin.svg` from
+/// `/derived/margin/market`. Default range: the last eight weeks.
+#[utoipa::path(
+    get, path = "/charts/margin/market.svg", tag = "charts", params(margin_market::MarketQuery),
+    security(("api_key" = [])),
+    responses(
+        (status = 200, description = "SVG chart", content_type = "image/svg+xml", body = String),
+        (status = 400, body = super::ErrorBody), (status = 403, body = super::ErrorBody), (status = 502, body = super::ErrorBody)
+    )
+)]
+async fn market_margin_chart(
+    State(st): State<AppState>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Response> {
+    let today = jst::today(st.cache.clock().now());
+    let m = margin_market::parse(q.as_deref(), today, Some(MARKET_DEFAULT_DAYS))?;
+    let rows = margin_market::market_rows(&st, &m).await?;
+    let pts: Vec<MarginPoint> = rows.iter().map(MarginPoint::from).collect();
+    let title = format!(
+        "{} 信用取引残高 / market margin balances",
+        m.segment.unwrap_or("全市場 all issues")
+    );
+    svg_response(&st, &title, &margin_panels(&pts))
+}
+
+/// Daily market cap of one issue (image/svg+xml), 億円 (100 million yen), with dashed markers
+/// on split and consolidation days. Default range: the last year.
+#[utoipa::path(
+    get, path = "/charts/market-cap.svg", tag = "charts", params(derived::RangeQuery),
+    security(("api_key" = [])),
+    responses(
+        (status = 200, description = "SVG chart", content_type = "image/svg+xml", body = String),
+        (status = 400, body = super::ErrorBody), (status = 403, body = super::ErrorBody), (status = 502, body = super::ErrorBody)
+    )
+)]
+async fn market_cap_chart(
+    State(st): State<AppState>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Response> {
+    let (range, from, to) = issue_range(&st, q.as_deref())?;
+    let (caps, bars) = derived::market_caps(&st, &range.code).await?;
+    let in_range = |d: NaiveDate| d >= from && d <= to;
+    let cap_line =
+        |name: &str, color, f: fn(&crate::derived::market_cap::MarketCapRow) -> Option<f64>| Line {
+            name: name.into(),
+            color,
+            points: caps
+                .iter()
+                .filter_map(|r| {
+                    let d = jst::parse_date(&r.date).filter(|d| in_range(*d))?;
+                    Some((day(d), f(r)? / OKU))
+                })
+                .collect(),
+        };
+    let mut p = Panel::new(
+        "時価総額 / market cap",
+        "億円 (100 million yen)",
+        vec![
+            cap_line("時価総額 market cap", GREEN, |r| r.mkt_cap),
+            cap_line("自己株式を除く ex-treasury", BLUE, |r| {
+                r.mkt_cap_ex_tr
+            }),
+        ],
+    );
+    p.markers = bars
+        .iter()
+        .filter(|b| in_range(b.date) && split_factor(b).is_some())
+        .map(|b| day(b.date))
+        .collect();
+    let title = format!("{} 時価総額 / market cap (dashed: splits)", range.code);
+    svg_response(&st, &title, &[p])
+}

@@ -1,0 +1,192 @@
+//! `GET /margin` (market-wide) and `GET /margin?code=` (one issue): the market-indicator page of `docs/margin.md`, rendered
+//! on the server as one HTML document with the weekly (daily since 2026-09-25) table and the
+//! SVG charts of `/charts/*`. No scripts, no stylesheet or font downloads: it works offline.
+//!
+//! Everything interpolated into the HTML is a validated code or segment, a date or a
+//! formatted number, so nothing needs escaping beyond that.
+
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{Duration, NaiveDate};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::AppState;
+use super::charts::{ISSUE_DEFAULT_DAYS, MARKET_DEFAULT_DAYS};
+use super::{derived, margin_market};
+use crate::error::ApiResult;
+use crate::jst;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(margin_page))
+}
+
+#[derive(Debug, Clone, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Issue code (4 or 5 characters); without it the page shows the whole market.
+    pub code: Option<String>,
+    /// First application date; default 8 weeks (market) or a year (issue) before `to`.
+    pub from: Option<String>,
+    /// Last application date; default today (JST).
+    pub to: Option<String>,
+    /// Market page only: `Prime`, `Standard` or `Growth`.
+    pub segment: Option<String>,
+}
+
+/// One table row in display units.
+struct TableRow {
+    date: String,
+    shrt_vol: Option<f64>,
+    shrt_val: Option<f64>,
+    long_vol: Option<f64>,
+    long_val: Option<f64>,
+    pl_rate: Option<f64>,
+    margin_ratio: Option<f64>,
+    long_val_to_mkt_cap: Option<f64>,
+}
+
+fn cell(v: Option<f64>, scale: f64, digits: usize) -> String {
+    v.map_or_else(|| "-".into(), |v| format!("{:.*}", digits, v / scale))
+}
+
+fn table(rows: &[TableRow]) -> String {
+    let mut out = String::from(
+        r#"<table id="margin-table"><thead><tr><th rowspan="2">申込日</th><th colspan="2">信用売残</th><th colspan="2">信用買残</th><th rowspan="2">信用評価<br>損益率 (推定)</th><th rowspan="2">信用倍率</th><th rowspan="2">信用買残比率</th></tr>
+<tr><th>枚数 (万株)</th><th>金額 (億円)</th><th>枚数 (万株)</th><th>金額 (億円)</th></tr></thead><tbody>
+"#,
+    );
+    // Newest first, as the market-indicator page's table.
+    for r in rows.iter().rev() {
+        out.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}%</td><td>{}</td><td>{}%</td></tr>\n",
+            r.date,
+            cell(r.shrt_vol, 1e4, 1),
+            cell(r.shrt_val, 1e8, 1),
+            cell(r.long_vol, 1e4, 1),
+            cell(r.long_val, 1e8, 1),
+            cell(r.pl_rate, 0.01, 2),
+            cell(r.margin_ratio, 1.0, 2),
+            cell(r.long_val_to_mkt_cap, 0.01, 3),
+        ));
+    }
+    out.push_str("</tbody></table>");
+    out
+}
+
+const STYLE: &str = "body{font-family:sans-serif;margin:1.5em;color:#222}table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #bbb;padding:.25em .6em;text-align:right}th{background:#f0f0f0;text-align:center}img{display:block;max-width:100%;margin:1em 0;border:1px solid #ddd}.note{color:#555;font-size:.9em}";
+
+fn page(title: &str, charts: &[String], rows: &[TableRow], demo: bool) -> String {
+    let imgs: String = charts
+        .iter()
+        .map(|src| format!("<img class=\"chart\" src=\"{src}\" alt=\"chart\">\n"))
+        .collect();
+    let demo_note = if demo {
+        "<p class=\"note\"><strong>Demo mode:</strong> simulated data, not J-Quants data.</p>"
+    } else {
+        ""
+    };
+    format!(
+        "<!doctype html><html lang=\"ja\"><head><meta charset=\"utf-8\"><title>{title}</title><style>{STYLE}</style></head><body>\n<h1>{title}</h1>{demo_note}\n<p class=\"note\">単位: 枚数 万株, 金額 億円. 信用評価損益率は推定値 (estimate; see docs/margin-pl-estimate.md). 信用買残比率 = 買残金額 / 時価総額 (自己株式除く). Source: JPX via J-Quants.</p>\n<h2>チャート</h2>\n{imgs}<h2>信用取引残高の時系列</h2>\n{}\n</body></html>",
+        table(rows)
+    )
+}
+
+/// Seed 002's margin page (text/html): the table (申込日, 売残 and 買残 in 万株 and 億円,
+/// estimated 評価損益率, 信用倍率, 信用買残比率) and the charts. Market-wide without `code`
+/// (default: the last eight weeks), one issue with it (default: the last year).
+#[utoipa::path(
+    get, path = "/margin", tag = "charts", params(PageQuery),
+    security(("api_key" = [])),
+    responses(
+        (status = 200, description = "HTML page", content_type = "text/html", body = String),
+        (status = 400, body = super::ErrorBody), (status = 403, body = super::ErrorBody), (status = 502, body = super::ErrorBody)
+    )
+)]
+async fn margin_page(State(st): State<AppState>, RawQuery(q): RawQuery) -> ApiResult<Response> {
+    let raw = q.as_deref().unwrap_or("");
+    let has_code = url::form_urlencoded::parse(raw.as_bytes()).any(|(k, _)| k == "code");
+    let today = jst::today(st.cache.clock().now());
+    let html = if has_code {
+        issue_page(&st, raw, today).await?
+    } else {
+        let m = margin_market::parse(Some(raw), today, Some(MARKET_DEFAULT_DAYS))?;
+        let rows = margin_market::market_rows(&st, &m).await?;
+        let qs = range_query(m.from, m.to, m.segment.map(|s| ("segment", s)));
+        let rows: Vec<TableRow> = rows
+            .iter()
+            .map(|r| TableRow {
+                date: r.date.clone(),
+                shrt_vol: Some(r.shrt_vol),
+                shrt_val: Some(r.shrt_val),
+                long_vol: Some(r.long_vol),
+                long_val: Some(r.long_val),
+                pl_rate: r.pl_rate,
+                margin_ratio: r.margin_ratio,
+                long_val_to_mkt_cap: r.long_val_to_mkt_cap,
+            })
+            .collect();
+        let title = format!("信用取引残高 {}", m.segment.unwrap_or("全市場"));
+        page(
+            &title,
+            &[format!("/charts/margin/market.svg?{qs}")],
+            &rows,
+            st.demo,
+        )
+    };
+    let mut resp = (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        )],
+        html,
+    )
+        .into_response();
+    if st.demo {
+        resp.headers_mut()
+            .insert("x-jquants-proxy-mode", HeaderValue::from_static("demo"));
+    }
+    Ok(resp)
+}
+
+fn range_query(from: NaiveDate, to: NaiveDate, extra: Option<(&str, &str)>) -> String {
+    let mut q = format!("from={}&amp;to={}", jst::fmt_date(from), jst::fmt_date(to));
+    if let Some((k, v)) = extra {
+        q.push_str(&format!("&amp;{k}={v}"));
+    }
+    q
+}
+
+async fn issue_page(st: &AppState, raw: &str, today: NaiveDate) -> ApiResult<String> {
+    let range = derived::parse_range(Some(raw), true)?;
+    let to = range.to.unwrap_or(today);
+    let from = range
+        .from
+        .unwrap_or(to - Duration::days(ISSUE_DEFAULT_DAYS));
+    let rows = derived::margin_rows(st, &range.code).await?;
+    let rows: Vec<TableRow> = rows
+        .iter()
+        .filter(|r| jst::parse_date(&r.date).is_some_and(|d| d >= from && d <= to))
+        .map(|r| TableRow {
+            date: r.date.clone(),
+            shrt_vol: r.shrt_vol,
+            shrt_val: r.shrt_val,
+            long_vol: r.long_vol,
+            long_val: r.long_val,
+            pl_rate: r.pl_rate,
+            margin_ratio: r.margin_ratio,
+            long_val_to_mkt_cap: r.long_val_to_mkt_cap,
+        })
+        .collect();
+    let qs = range_query(from, to, Some(("code", &range.code)));
+    Ok(page(
+        &format!("信用取引残高 {}", range.code),
+        &[
+            format!("/charts/margin.svg?{qs}"),
+            format!("/charts/market-cap.svg?{qs}"),
+        ],
+        &rows,
+        st.demo,
+    ))
+}
