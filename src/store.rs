@@ -40,13 +40,19 @@ pub struct StoredEntry {
 
 #[derive(Debug, Clone, Copy, Default, serde::Serialize, utoipa::ToSchema)]
 pub struct StoreStats {
+    /// Whether Postgres answered its last operation; false until it is reachable and
+    /// migrated, and after a failure until the recovery task reconnects.
     pub healthy: bool,
     /// Rows in `cached_response` (None when Postgres cannot be asked).
     pub entries: Option<i64>,
     /// Bytes of stored bodies.
     pub bytes: Option<i64>,
+    /// Answers queued in memory to be written once Postgres is back, count.
     pub pending_writes: usize,
+    /// Queued answers dropped (oldest first) because the queue exceeded its byte limit, count
+    /// since start.
     pub dropped_writes: u64,
+    /// Postgres operations that failed or timed out, count since start.
     pub errors: u64,
 }
 

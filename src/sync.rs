@@ -65,12 +65,20 @@ pub struct Progress {
 
 #[derive(Debug, Clone, Default, serde::Serialize, utoipa::ToSchema)]
 pub struct SyncStats {
+    /// Whether a sync is running now; false when none has run since start.
     pub running: bool,
+    /// Slices the sync covers: business days in its range x datasets, count.
     pub slices_total: u64,
+    /// Slices finished so far (fetched, skipped or failed), count.
     pub slices_done: u64,
+    /// Slices already held and fresh, so not fetched, count.
     pub slices_skipped: u64,
+    /// Rows in the answers of the slices fetched, count.
     pub rows: u64,
+    /// Complete answers fetched from upstream since the sync started (the calendar included;
+    /// counted process-wide, so client misses during the sync count too), count.
     pub upstream_calls: u64,
+    /// Slices whose fetch failed (logged and left for the next sync), count.
     pub errors: u64,
 }
 

@@ -270,24 +270,39 @@ pub struct CacheStats {
     pub l1_entries: u64,
     /// Bytes held by L1 (bodies, gzip forms and pages).
     pub l1_bytes: u64,
+    /// Capacity of L1, bytes (`l1_bytes` is kept at or below it by evicting answers).
     pub l1_max_bytes: u64,
+    /// Requests answered with a fresh answer from memory (L1), count since start.
     pub l1_hits: u64,
+    /// Requests answered with a fresh answer read from Postgres (L2) after missing L1, count
+    /// since start.
     pub l2_hits: u64,
+    /// Requests that found no usable answer in either tier and started a fetch of their own
+    /// (answered by the row store or the upstream), count since start.
     pub misses: u64,
+    /// Requests that joined a fetch of the same answer already in flight instead of starting
+    /// one, count since start.
     pub coalesced: u64,
+    /// Requests answered with an expired answer: within the stale-while-revalidate window
+    /// (while it is refreshed in the background), when the upstream fetch failed, or when the
+    /// bounded wait for an upstream slot ran out; count since start.
     pub stale_served: u64,
     /// Requests answered without an upstream call of their own (hits, coalesced, stale).
     pub upstream_calls_saved: u64,
     /// Fetches of complete answers from upstream (each may span several upstream pages).
     pub upstream_fetches: u64,
+    /// Upstream fetches that failed (after the upstream client's retries) or returned an
+    /// unparseable answer, count since start.
     pub upstream_errors: u64,
     /// Answers dropped because a newly seen split rewrote the adjusted history they hold.
     pub split_invalidations: u64,
     /// Hits (both tiers) over all requests, 0..1.
     pub hit_ratio: f64,
+    /// L1 hits over all requests (hits, misses, coalesced and stale), ratio 0..1.
     pub l1_hit_ratio: f64,
+    /// L2 hits over all requests (hits, misses, coalesced and stale), ratio 0..1.
     pub l2_hit_ratio: f64,
-    /// None when running without Postgres.
+    /// The Postgres tier (L2); null when running without Postgres (no DATABASE_URL).
     pub l2: Option<StoreStats>,
     /// The market row store and its planner.
     pub rows: crate::rows::RowStats,

@@ -19,6 +19,8 @@ use super::{DerivedError, Row};
 
 /// One `/fins/dividend` notice: the upstream fields unchanged plus what the chain needs.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+// The published document types each key as the catalog's `/fins/dividend` field table does
+// (`routes::docs::complete`); the doc comments below are the keys' descriptions.
 pub struct DividendNotice {
     /// Notice date (通知日), `YYYY-MM-DD`.
     #[serde(rename = "PubDate")]

@@ -94,7 +94,9 @@ pub struct SharingStats {
 
 #[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct AdminStats {
+    /// Cache statistics, as `GET /admin/cache/stats` returns them.
     pub cache: CacheStats,
+    /// How the upstream subscription is shared: coordination, calls and per-client queues.
     pub upstream: SharingStats,
 }
 

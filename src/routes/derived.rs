@@ -268,6 +268,8 @@ fn page_index(key: &str, canonical: &str) -> Option<usize> {
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct MarketCapResponse {
+    /// One row per daily bar of `code` from `from` to `to`, oldest first; this page's rows
+    /// when the answer is paged.
     pub data: Vec<MarketCapRow>,
     /// Present when more pages follow.
     pub pagination_key: Option<String>,
@@ -304,6 +306,8 @@ async fn market_cap_route(
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct MarginResponse {
+    /// One row per application date of `code` from `from` to `to`, oldest first; this page's
+    /// rows when the answer is paged.
     pub data: Vec<MarginRow>,
     /// Present when more pages follow.
     pub pagination_key: Option<String>,

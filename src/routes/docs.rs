@@ -45,6 +45,88 @@ fn field_schema(f: &Field) -> Schema {
     .into()
 }
 
+/// Derived schemas whose keys pass the upstream's values through unchanged
+/// (`serde_json::Value`), with the endpoint whose field table types them.
+const PASS_THROUGH: &[(&str, &str)] = &[("DividendNotice", "/fins/dividend")];
+
+/// Completes what utoipa's derive leaves out of the document:
+/// - a nullable `$ref` (an `Option` of a schema type) carries its field's doc comment on the
+///   `$ref` inside `oneOf`; it is moved to the property itself;
+/// - the keys of [`PASS_THROUGH`] schemas are typed as the catalog's field table types them
+///   for the mirror, keeping their own descriptions.
+pub fn complete(doc: &mut utoipa::openapi::OpenApi) {
+    let Some(components) = doc.components.as_mut() else {
+        return;
+    };
+    for (name, schema) in components.schemas.iter_mut() {
+        let RefOr::T(schema) = schema else { continue };
+        let fields = PASS_THROUGH
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, path)| docs_of(path));
+        for_each_property(schema, &mut |key, prop| {
+            hoist_ref_description(prop);
+            if let Some(f) = fields.and_then(|fs| fs.iter().find(|f| f.name == key)) {
+                let mut typed = field_schema(f);
+                if let Some(own) = description_of(prop) {
+                    set_description(&mut typed, own);
+                }
+                *prop = RefOr::T(typed);
+            }
+        });
+    }
+}
+
+/// Calls `f` on every property of an object schema, or of the objects of an `allOf`.
+fn for_each_property(schema: &mut Schema, f: &mut impl FnMut(&str, &mut RefOr<Schema>)) {
+    match schema {
+        Schema::Object(o) => o.properties.iter_mut().for_each(|(k, p)| f(k, p)),
+        Schema::AllOf(all) => all.items.iter_mut().for_each(|item| match item {
+            RefOr::T(s) => for_each_property(s, f),
+            RefOr::Ref(_) => {}
+        }),
+        _ => {}
+    }
+}
+
+/// `oneOf: [null, {$ref, description}]` becomes `{oneOf: [null, {$ref}], description}`.
+fn hoist_ref_description(prop: &mut RefOr<Schema>) {
+    let RefOr::T(Schema::OneOf(one)) = prop else {
+        return;
+    };
+    if one.description.is_some() {
+        return;
+    }
+    let described = one.items.iter_mut().find_map(|item| match item {
+        RefOr::Ref(r) if !r.description.is_empty() => Some(r),
+        _ => None,
+    });
+    if let Some(r) = described {
+        one.description = Some(std::mem::take(&mut r.description));
+    }
+}
+
+fn description_of(prop: &RefOr<Schema>) -> Option<String> {
+    match prop {
+        RefOr::T(Schema::Object(o)) => o.description.clone(),
+        RefOr::T(Schema::Array(a)) => a.description.clone(),
+        RefOr::T(Schema::AnyOf(a)) => a.description.clone(),
+        RefOr::T(Schema::OneOf(o)) => o.description.clone(),
+        RefOr::Ref(r) if !r.description.is_empty() => Some(r.description.clone()),
+        _ => None,
+    }
+}
+
+fn set_description(schema: &mut Schema, description: String) {
+    match schema {
+        Schema::Object(o) => o.description = Some(description),
+        Schema::Array(a) => a.description = Some(description),
+        Schema::AnyOf(a) => a.description = Some(description),
+        Schema::OneOf(o) => o.description = Some(description),
+        _ => {}
+    }
+}
+
 /// `YYYY-MM-DD` or `YYYYMMDD` with a possible month and day; that the day exists (no 30
 /// February) and lies in the plan's history window is checked by the proxy, with a 400.
 const DATE_PATTERN: &str = "^([0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])|[0-9]{4}(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01]))$";
@@ -264,16 +346,18 @@ pub fn error_responses(b: ResponsesBuilder) -> ResponsesBuilder {
 mod tests {
     use serde_json::{Value, json};
 
-    /// Properties of the document's mirror schemas (`*Row`, `*Response` of the catalog's
-    /// endpoints) that lack a type or a description, or that still carry the old placeholder.
+    /// Properties of the document's component schemas (objects, and the objects of an
+    /// `allOf`) that lack a type or a description, or that still carry the old placeholder.
     /// A `$ref` is typed by the schema it names, which is checked in turn.
-    fn untyped_fields(doc: &Value, mirror: &[String]) -> Vec<String> {
+    fn untyped_fields(doc: &Value) -> Vec<String> {
         let mut bad = Vec::new();
         let schemas = doc["components"]["schemas"].as_object().expect("schemas");
-        for (name, schema) in schemas.iter().filter(|(n, _)| mirror.contains(n)) {
-            let props = schema["properties"].as_object().into_iter().flatten();
+        for (name, schema) in schemas {
+            let parts = schema["allOf"].as_array().into_iter().flatten();
+            let objects = std::iter::once(schema).chain(parts);
+            let props = objects.flat_map(|s| s["properties"].as_object().into_iter().flatten());
             for (key, prop) in props {
-                let typed = ["type", "anyOf", "$ref"]
+                let typed = ["type", "anyOf", "oneOf", "allOf", "$ref"]
                     .iter()
                     .any(|k| prop.get(*k).is_some());
                 let desc = prop["description"].as_str().unwrap_or("").trim();
@@ -285,15 +369,30 @@ mod tests {
         bad
     }
 
+    /// Every property of every component schema (mirror, derived, admin, ops) is typed and
+    /// described, so a new undocumented field anywhere fails here.
     #[test]
     fn every_published_field_has_a_type_and_a_description() {
         let doc = serde_json::to_value(crate::routes::openapi()).unwrap();
+        let schemas = doc["components"]["schemas"].as_object().expect("schemas");
         let mirror: Vec<String> = crate::catalog::ENDPOINTS
             .iter()
             .flat_map(|ep| super::row_schemas(ep).into_iter().map(|(name, _)| name))
             .collect();
         assert!(mirror.len() > 50, "{mirror:?}");
-        let bad = untyped_fields(&doc, &mirror);
+        for name in &mirror {
+            assert!(schemas.contains_key(name), "{name} not published");
+        }
+        for name in [
+            "AdminStats",
+            "CacheStats",
+            "Readiness",
+            "DividendNotice",
+            "MarginRow",
+        ] {
+            assert!(schemas.contains_key(name), "{name} not published");
+        }
+        let bad = untyped_fields(&doc);
         assert!(bad.is_empty(), "untyped or undescribed: {bad:?}");
         // Rows and object answers are all there: one property per catalog key.
         for ep in crate::catalog::ENDPOINTS {
@@ -310,17 +409,57 @@ mod tests {
         }
     }
 
+    /// The pass-through dividend keys carry the mirror's types and their own descriptions, and
+    /// a nullable `$ref` is described on the property itself.
+    #[test]
+    fn derived_fields_are_completed_from_the_catalog() {
+        let doc = serde_json::to_value(crate::routes::openapi()).unwrap();
+        let s = &doc["components"]["schemas"];
+        let notice = &s["DividendNotice"]["properties"];
+        let row = &s["FinDividendRow"]["properties"];
+        for f in crate::catalog::docs_of("/fins/dividend") {
+            let (n, r) = (&notice[f.name], &row[f.name]);
+            assert_eq!(n["type"], r["type"], "{}", f.name);
+            assert_eq!(n["anyOf"], r["anyOf"], "{}", f.name);
+            assert_ne!(n["description"], r["description"], "{}", f.name);
+        }
+        assert!(
+            notice["DivRate"]["description"]
+                .as_str()
+                .unwrap()
+                .contains("yen")
+        );
+        let vs = &s["MarginRow"]["properties"]["ValSource"];
+        assert!(vs["description"].as_str().unwrap().contains("estimated"));
+        assert_eq!(vs["oneOf"][1]["$ref"], "#/components/schemas/ValSource");
+    }
+
     #[test]
     fn the_check_catches_an_untyped_or_placeholder_field() {
-        let doc = json!({"components": {"schemas": {"XRow": {"properties": {
-            "Typed": {"type": "number", "description": "Close. Unit: yen"},
-            "Untyped": {"description": "Something"},
-            "Placeholder": {"type": "string", "description": "See the upstream's documentation."},
-            "Blank": {"type": "string"}
-        }}}}});
-        let mut bad = untyped_fields(&doc, &["XRow".to_string()]);
+        let doc = json!({"components": {"schemas": {
+            "XRow": {"properties": {
+                "Typed": {"type": "number", "description": "Close. Unit: yen"},
+                "Untyped": {"description": "Something"},
+                "Placeholder": {"type": "string", "description": "See the upstream's documentation."},
+                "Blank": {"type": "string"}
+            }},
+            "Stats": {"allOf": [{"$ref": "#/components/schemas/XRow"}, {"properties": {
+                "count": {"type": "integer"},
+                "nested": {"oneOf": [{"type": "null"}, {"$ref": "#/components/schemas/XRow", "description": "Inside"}]}
+            }}]}
+        }}});
+        let mut bad = untyped_fields(&doc);
         bad.sort();
-        assert_eq!(bad, ["XRow.Blank", "XRow.Placeholder", "XRow.Untyped"]);
+        assert_eq!(
+            bad,
+            [
+                "Stats.count",
+                "Stats.nested",
+                "XRow.Blank",
+                "XRow.Placeholder",
+                "XRow.Untyped"
+            ]
+        );
     }
 
     #[test]

@@ -125,6 +125,8 @@ pub fn parse(raw: Option<&str>, today: NaiveDate, default_days: Option<i64>) -> 
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct MarketMarginResponse {
+    /// One row per application date from `from` to `to` with margin rows published, oldest
+    /// first.
     pub data: Vec<MarketMarginRow>,
 }
 

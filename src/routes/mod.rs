@@ -119,7 +119,9 @@ fn api_router() -> OpenApiRouter<AppState> {
 
 /// The OpenAPI document of everything `router` serves.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api_router().into_openapi()
+    let mut doc = api_router().into_openapi();
+    docs::complete(&mut doc);
+    doc
 }
 
 /// The document as checked in at `openapi/openapi.json`.
@@ -128,7 +130,8 @@ pub fn openapi_json() -> String {
 }
 
 pub fn router(state: AppState) -> Router {
-    let (router, doc) = api_router().split_for_parts();
+    let (router, mut doc) = api_router().split_for_parts();
+    docs::complete(&mut doc);
     router
         .merge(SwaggerUi::new("/docs").url("/openapi.json", doc))
         .with_state(state)

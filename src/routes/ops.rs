@@ -21,6 +21,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub struct Health {
     /// Always `ok` while the process serves requests.
     pub status: &'static str,
+    /// The proxy's version (`Cargo.toml`), e.g. `0.1.0`.
     pub version: &'static str,
 }
 
@@ -42,6 +43,7 @@ pub struct Readiness {
     pub mode: &'static str,
     /// `ok`, `down`, or `disabled` (no DATABASE_URL).
     pub postgres: &'static str,
+    /// Upstream fetch counts and the rate limiter's state.
     pub upstream: UpstreamHealth,
 }
 
@@ -53,6 +55,7 @@ pub struct UpstreamHealth {
     pub fetches: u64,
     /// Fetches that failed (after retries) since start.
     pub errors: u64,
+    /// The upstream rate limiter's state.
     pub limiter: LimiterView,
 }
 
@@ -65,6 +68,8 @@ pub struct LimiterView {
     pub calls: u64,
     /// Upstream 429 answers seen (each pauses every caller for a cool-down).
     pub rate_limited: u64,
+    /// Upstream calls repeated after a 429 (once the cool-down is over) or after a transient
+    /// failure (connection error, timeout, 5xx; with backoff), count since start.
     pub retries: u64,
     /// Requests that gave up waiting for a slot.
     pub queue_timeouts: u64,

@@ -59,8 +59,12 @@ pub struct RowStats {
     pub split_rewrites: u64,
     /// Complete slices held (code histories and date cross-sections).
     pub slices: u64,
+    /// Market rows held in memory, all datasets, count.
     pub rows_in_memory: u64,
+    /// Size of the JSON text of the rows held in memory, bytes (kept within the row store's
+    /// memory limit by evicting the slices fetched longest ago).
     pub memory_bytes: u64,
+    /// Days the held trading calendar (`/markets/calendar`) covers, count.
     pub calendar_days: u64,
     /// The current or last `sync` (CLI or scheduled).
     pub sync: crate::sync::SyncStats,

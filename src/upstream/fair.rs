@@ -24,6 +24,8 @@ use tokio::time::Instant;
 /// Per-client numbers for `/admin/stats` and `/metrics`.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct ClientQueueStats {
+    /// The client's queue name: the name of its key, `anonymous@<ip>` for an anonymous
+    /// caller, `admin`, or `proxy` for the proxy's own requests (sync, derived inputs).
     pub client: String,
     /// Requests of this client waiting for an upstream slot now.
     pub queued: usize,
