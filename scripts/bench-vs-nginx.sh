@@ -213,7 +213,8 @@ kill "$BURST_PID" 2>/dev/null || true
 
 rss_kb() { awk '/VmRSS/ {s += $2} END {print s}' "$@"; }
 NGINX_MASTER=$(cat "$WORK/nginx.pid")
-NGINX_RSS=$(rss_kb "/proc/$NGINX_MASTER/status" $(pgrep -P "$NGINX_MASTER" | sed 's|.*|/proc/&/status|'))
+mapfile -t NGINX_WORKERS < <(pgrep -P "$NGINX_MASTER" | sed 's|.*|/proc/&/status|')
+NGINX_RSS=$(rss_kb "/proc/$NGINX_MASTER/status" "${NGINX_WORKERS[@]}")
 PROXY_RSS=$(rss_kb "/proc/$PROXY_PID/status")
 NGINX_DISK=$(du -sk "$WORK/nginx-cache" | cut -f1)
 
