@@ -184,7 +184,17 @@ fn header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
     req.headers().get(name).and_then(|v| v.to_str().ok())
 }
 
-/// The middleware: decides by path prefix; open routes (health, metrics, docs) pass.
+/// Routes anyone may read: probes, metrics and the API's documentation. Everything else needs
+/// a client key (or the admin key under `/admin`), so a new route is closed unless listed here.
+fn is_open(path: &str) -> bool {
+    matches!(
+        path,
+        "/healthz" | "/readyz" | "/metrics" | "/openapi.json" | "/docs"
+    ) || path.starts_with("/docs/")
+}
+
+/// The middleware: the admin key for `/admin`, nothing for the open routes, a client key for
+/// every other path (data, derived data, charts and the margin page alike).
 pub async fn authorize(
     State(auth): State<std::sync::Arc<Auth>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -195,11 +205,11 @@ pub async fn authorize(
     let outcome = if path.starts_with("/admin") {
         auth.check_admin(header(&req, "x-api-key"))
             .map(|_| Client::Admin)
-    } else if path.starts_with("/v2") || path.starts_with("/derived") {
+    } else if is_open(path) {
+        Ok(Client::Anonymous(peer.ip()))
+    } else {
         auth.client_for(header(&req, "x-api-key"), peer)
             .and_then(|c| auth.check_quota(&c).map(|_| c))
-    } else {
-        Ok(Client::Anonymous(peer.ip()))
     };
     match outcome {
         Ok(client) => {

@@ -55,8 +55,32 @@ async fn client_keys_are_required_when_configured() {
         .await
         .unwrap();
     assert_eq!(r.status(), 403);
+    // So are the charts and the margin page drawn from them: closed unless a route is listed
+    // as open (Schemathesis found the charts served without a key when auth went by prefix).
+    let calls_before = app.upstream_calls();
+    for p in [
+        "/charts/margin.svg?code=33500",
+        "/charts/market-cap.svg?code=33500",
+        "/charts/margin/market.svg",
+        "/margin",
+        "/margin?code=33500",
+        "/no-such-route",
+    ] {
+        let r = app
+            .http
+            .get(format!("{}{p}", app.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403, "{p}");
+    }
+    assert_eq!(
+        app.upstream_calls(),
+        calls_before,
+        "refused charts reached the upstream"
+    );
     // Health, readiness, docs and metrics stay open.
-    for p in ["/healthz", "/readyz", "/openapi.json", "/metrics"] {
+    for p in ["/healthz", "/readyz", "/openapi.json", "/metrics", "/docs/"] {
         assert_eq!(
             app.http
                 .get(format!("{}{p}", app.url))
