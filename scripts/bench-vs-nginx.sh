@@ -123,7 +123,9 @@ head -64 "$WORK/codes" | sed 's|.*|/v2/equities/bars/daily?code=&\&from=2025-11-
 for d in 02 04 05 06 09 10 11 12 13 16 17 18 19 20 24 25; do
   echo "/v2/equities/bars/daily?date=2026-11-$d"
 done >"$WORK/large"
-sed -n 101,200p "$WORK/codes" | sed 's|.*|/v2/equities/bars/daily?code=&\&date=2026-11-18|' >"$WORK/queued"
+# Misses must be misses for the proxy's row store too: codes outside the medium histories and
+# days outside the large cross-sections (2026-11-26, 27, 30 are business days not warmed).
+sed -n 101,200p "$WORK/codes" | sed 's|.*|/v2/equities/bars/daily?code=&\&date=2026-11-30|' >"$WORK/queued"
 
 echo "== warming both caches (the proxy spaces upstream calls at its plan's rate)"
 WARM_T=$(date +%s)
@@ -181,7 +183,7 @@ echo "== cold storm: $STORM_N identical concurrent misses"
 WARM_URL=$(head -1 "$WORK/medium")
 # A small answer, so the waiters' latency measures how soon they learn of it, not the time
 # to send 500 copies of a large body over one machine's loopback.
-STORM_PATH="/v2/equities/bars/daily?code=$(head -1 "$WORK/codes")&date=2026-11-16"
+STORM_PATH="/v2/equities/bars/daily?code=$(sed -n 201p "$WORK/codes")&date=2026-11-26"
 storm() {
   local before; before=$(calls "$1")
   read -r _ ok failed p50 p90 p99 max < <("$PROBE" storm "http://127.0.0.1:$2$STORM_PATH" "$STORM_N" "http://127.0.0.1:$2$WARM_URL")
@@ -194,7 +196,7 @@ echo "== one request spelled four ways"
 spelled() {
   local before; before=$(calls "$1")
   local code; code=$(sed -n 250p "$WORK/codes"); local short="${code:0:4}"
-  for q in "code=$code&date=2026-11-17" "date=2026-11-17&code=$code" "code=$short&date=20261117" "code=$short&date=2026-11-17"; do
+  for q in "code=$code&date=2026-11-27" "date=2026-11-27&code=$code" "code=$short&date=20261127" "code=$short&date=2026-11-27"; do
     curl -fs -o /dev/null "http://127.0.0.1:$2/v2/equities/bars/daily?$q"
   done
   echo $(( $(calls "$1") - before ))
