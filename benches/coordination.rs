@@ -24,11 +24,9 @@ const KEY: &str = "bench-key";
 /// Small enough that the rate limit never binds: the figures are pure overhead.
 const WINDOW: Duration = Duration::from_millis(50);
 
-fn main() -> anyhow::Result<()> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    rt.block_on(run())
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    run().await
 }
 
 async fn fresh_schema() -> anyhow::Result<PgConnectOptions> {

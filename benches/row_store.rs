@@ -24,20 +24,14 @@ use jquants_proxy::store::Store;
 use jquants_proxy::upstream::{Upstream, UpstreamConfig};
 use secrecy::SecretString;
 
+mod support;
+use support::env_or;
+
 const KEY: &str = "bench-key";
 
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn main() -> anyhow::Result<()> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    rt.block_on(run())
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    run().await
 }
 
 fn now() -> chrono::DateTime<chrono::Utc> {
