@@ -50,7 +50,7 @@ impl Application {
         let (upstream_key, base_url, plan, demo_sim) = match &cfg.upstream_key {
             Some(k) => (k.clone(), cfg.upstream_base_url.clone(), cfg.plan, None),
             None => {
-                let key = format!("demo-{:016x}", rand_u64());
+                let key = format!("demo-{}", uuid::Uuid::new_v4().simple());
                 let mut sim_cfg = sim::SimConfig::new(key.clone());
                 sim_cfg.plan = Plan::Premium;
                 sim_cfg.clock = cfg.clock.clone();
@@ -172,18 +172,6 @@ impl Application {
         tracing::info!("shut down cleanly");
         Ok(())
     }
-}
-
-fn rand_u64() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_nanos(),
-    );
-    h.finish()
 }
 
 /// The routes with the full middleware stack: what the server runs. Public so tests can

@@ -109,15 +109,7 @@ const LEASE_OP_TIMEOUT: Duration = Duration::from_millis(1500);
 
 /// Names this process among replicas: pid plus a random part (pids repeat across hosts).
 pub fn holder_id() -> String {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_nanos(),
-    );
-    format!("{}-{:016x}", std::process::id(), h.finish())
+    format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple())
 }
 
 /// Cross-replica fetch leases in Postgres.
