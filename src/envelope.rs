@@ -2,8 +2,8 @@
 //!
 //! Rows are kept as the raw JSON text the upstream sent (zero-copy slices of its bodies), so
 //! numbers, strings, `""`, `"-"` and nulls reach clients byte for byte. A one-page answer is
-//! passed through untouched; pages are merged by concatenating raw rows; a merged answer
-//! larger than the configured size is cut into the proxy's own pages.
+//! passed through untouched; pages are merged by concatenating raw rows (a merged answer
+//! larger than the configured size is cut into the proxy's own pages by `cache::paging`).
 
 use anyhow::Context;
 use bytes::{BufMut, Bytes, BytesMut};
@@ -130,28 +130,6 @@ fn assemble_sliced(
     (body, rows, cursor)
 }
 
-/// Row index ranges of pages no larger than `max_bytes` (each page holds at least one row).
-/// `None` when the whole answer fits in one page.
-pub fn page_ranges(merged: &Merged, max_bytes: usize) -> Option<Vec<std::ops::Range<usize>>> {
-    if merged.body.len() <= max_bytes || merged.rows.len() < 2 {
-        return None;
-    }
-    // Room for the envelope and the key.
-    let budget = max_bytes.saturating_sub(200).max(1);
-    let mut ranges = Vec::new();
-    let (mut start, mut size) = (0, 0);
-    for (i, r) in merged.rows.iter().enumerate() {
-        if i > start && size + r.len() + 1 > budget {
-            ranges.push(start..i);
-            start = i;
-            size = 0;
-        }
-        size += r.len() + 1;
-    }
-    ranges.push(start..merged.rows.len());
-    Some(ranges)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,25 +182,5 @@ mod tests {
         let m = merge(get, vec![Bytes::from_static(br#"{"url":"https://x"}"#)]).unwrap();
         assert!(!m.is_empty());
         assert!(merge(bars(), vec![Bytes::from_static(b"<html>")]).is_err());
-    }
-
-    #[test]
-    fn pages_cover_every_row_once_within_budget() {
-        let rows: Vec<String> = (0..100)
-            .map(|i| format!(r#"{{"i":{i},"pad":"{}"}}"#, "x".repeat(i % 7 * 10)))
-            .collect();
-        let body = Bytes::from(format!(r#"{{"data":[{}]}}"#, rows.join(",")));
-        let m = parse(bars(), body).unwrap();
-        let ranges = page_ranges(&m, 1200).unwrap();
-        assert!(ranges.len() > 3);
-        let mut next = 0;
-        for r in &ranges {
-            assert_eq!(r.start, next);
-            next = r.end;
-            let page = assemble(&m.rows[r.clone()], Some("k"), None);
-            assert!(page.len() <= 1200, "page of {} bytes", page.len());
-        }
-        assert_eq!(next, 100);
-        assert!(page_ranges(&m, 1 << 20).is_none());
     }
 }

@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 
 use chrono::{DateTime, Utc};
 
-use super::{Cache, CacheStatus, Entry, FetchResult, Served, Tier, flight};
+use super::{Cache, CacheStatus, Entry, FetchResult, Served, Stale, flight};
 use crate::auth::Client;
 use crate::error::ApiError;
 use crate::request::CanonicalRequest;
@@ -19,15 +19,14 @@ impl Cache {
         &self,
         key: &str,
         client: &Client,
-        stale: Option<Arc<Entry>>,
-        stale_tier: Tier,
+        stale: Stale,
     ) -> Result<Served, ApiError> {
-        if let Some(s) = stale {
+        if let Some((entry, tier)) = stale {
             self.counters.stale.fetch_add(1, Ordering::Relaxed);
             return Ok(Served {
-                entry: s,
+                entry,
                 status: CacheStatus::Stale,
-                tier: stale_tier,
+                tier,
             });
         }
         let queue_key = client.queue_key();

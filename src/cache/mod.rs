@@ -11,6 +11,7 @@
 pub mod flight;
 pub mod freshness;
 mod miss;
+pub mod paging;
 pub(crate) mod splits;
 
 use std::collections::HashSet;
@@ -20,7 +21,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use axum::http::HeaderValue;
 use bytes::Bytes;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use sha2::{Digest, Sha256};
 
 use crate::auth::Client;
 use crate::catalog::{self, Endpoint};
@@ -72,12 +72,7 @@ impl Tier {
     }
 }
 
-/// One of the proxy's own pages of a large answer.
-#[derive(Debug)]
-pub struct Page {
-    pub body: Bytes,
-    pub gzip: Bytes,
-}
+pub use paging::Page;
 
 /// A cached answer, ready to send.
 #[derive(Debug)]
@@ -93,8 +88,7 @@ pub struct Entry {
     pub etag_header: Option<HeaderValue>,
     pub fetched_at: DateTime<Utc>,
     pub fresh_until: DateTime<Utc>,
-    /// The proxy's own pages when the answer exceeds the page size; page `i` names page
-    /// `i + 1` in its `pagination_key`.
+    /// The proxy's own pages when the answer exceeds the page size (`paging`).
     pub pages: Option<Vec<Page>>,
 }
 
@@ -120,27 +114,9 @@ impl Entry {
             fetched_at,
             fresh_until,
         } = m;
-        let etag = format!("\"{}\"", hex16(&Sha256::digest(&merged.body)));
-        let pages = envelope::page_ranges(&merged, max_page_bytes).map(|ranges| {
-            let n = ranges.len();
-            ranges
-                .into_iter()
-                .enumerate()
-                .map(|(i, r)| {
-                    let next = (i + 1 < n).then(|| page_key(&etag, i + 1));
-                    let last = i + 1 == n;
-                    let body = envelope::assemble(
-                        &merged.rows[r],
-                        next.as_deref(),
-                        if last { merged.cursor.as_ref() } else { None },
-                    );
-                    Page {
-                        gzip: crate::gzip::compress(&body),
-                        body,
-                    }
-                })
-                .collect()
-        });
+        let etag = paging::etag(&merged.body);
+        let pages =
+            paging::Cut::new(&merged, max_page_bytes, &key, &etag).map(|c| c.pages(&merged));
         let gzip = match (&pages, gzip) {
             (Some(_), _) => Bytes::new(),
             (None, Some(z)) => z,
@@ -191,36 +167,6 @@ impl Entry {
     pub fn is_fresh(&self, now: DateTime<Utc>) -> bool {
         now < self.fresh_until
     }
-
-    /// Which of this answer's pages a proxy `pagination_key` names.
-    pub fn page_index(&self, key: &str) -> Option<usize> {
-        let (etag, idx) = parse_page_key(key)?;
-        (etag == self.etag && idx < self.pages.as_ref()?.len()).then_some(idx)
-    }
-}
-
-fn hex16(d: &[u8]) -> String {
-    d.iter().take(16).map(|b| format!("{b:02x}")).collect()
-}
-
-/// Opaque to clients: which answer (by ETag) and which page.
-fn page_key(etag: &str, idx: usize) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(format!("jqp1:{}:{idx}", etag.trim_matches('"')))
-}
-
-/// (ETag, page index) of a proxy `pagination_key`.
-pub fn parse_page_key(key: &str) -> Option<(String, usize)> {
-    use base64::Engine;
-    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(key)
-        .ok()?;
-    let s = String::from_utf8(raw).ok()?;
-    let mut it = s.strip_prefix("jqp1:")?.split(':');
-    let etag = format!("\"{}\"", it.next()?);
-    let idx = it.next()?.parse().ok()?;
-    Some((etag, idx))
 }
 
 #[derive(Debug, Clone)]
@@ -312,11 +258,13 @@ pub struct CacheStats {
 /// same kind of failure; routes turn it into an `ApiError`.
 type FetchResult = Result<Arc<Entry>, UpstreamError>;
 
+/// An expired answer found on the way to a fetch, and the tier it came from.
+type Stale = Option<(Arc<Entry>, Tier)>;
+
 pub struct Cache {
     l1: moka::future::Cache<String, Arc<Entry>>,
-    /// Answers still being paged through by clients, by ETag, so a refresh in between does
-    /// not change the pages a client is following.
-    snapshots: moka::future::Cache<String, Arc<Entry>>,
+    /// Answers still being paged through by clients (`paging`).
+    snapshots: paging::Snapshots,
     store: Option<Arc<Store>>,
     rows: Arc<RowStore>,
     upstream: Upstream,
@@ -359,11 +307,7 @@ impl Cache {
             .max_capacity(cfg.max_bytes)
             .weigher(|_k: &String, v: &Arc<Entry>| v.weight())
             .build();
-        let snapshots = moka::future::Cache::builder()
-            .max_capacity(cfg.max_bytes / 4)
-            .weigher(|_k: &String, v: &Arc<Entry>| v.weight())
-            .time_to_idle(std::time::Duration::from_secs(30 * 60))
-            .build();
+        let snapshots = paging::Snapshots::new(cfg.max_bytes / 4);
         let pool = store.as_ref().map(|s| s.pool().clone());
         let rows = Arc::new(RowStore::new(pool, cfg.rows.clone()));
         let leases = store.as_ref().map(|s| {
@@ -419,9 +363,26 @@ impl Cache {
     ) -> Result<Served, ApiError> {
         let now = self.clock.now();
         let key = req.key();
-        let mut stale = None;
-        let mut stale_tier = Tier::L1;
-        if let Some(e) = self.l1.get(&key).await {
+        let stale = match self.lookup(req, &key, now).await {
+            Ok(fresh) => return Ok(fresh),
+            Err(stale) => stale,
+        };
+        if let Some((s, tier)) = &stale
+            && now < s.fresh_until + self.cfg.stale_while_revalidate
+        {
+            return Ok(self.revalidate(req, &key, client, s.clone(), *tier));
+        }
+        self.await_fetch(req, &key, client, stale).await
+    }
+
+    /// A fresh answer from L1, else from L2 (`Ok`); or the expired one found, if any.
+    async fn lookup(
+        &self,
+        req: &CanonicalRequest,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Served, Stale> {
+        if let Some(e) = self.l1.get(key).await {
             if e.is_fresh(now) {
                 self.counters.l1_hits.fetch_add(1, Ordering::Relaxed);
                 return Ok(Served {
@@ -430,55 +391,70 @@ impl Cache {
                     tier: Tier::L1,
                 });
             }
-            stale = Some(e);
-        } else if let Some(store) = &self.store
-            && let Some(stored) = store.get(&key, req.endpoint.path).await
-        {
-            match Entry::from_stored(stored, self.cfg.max_page_bytes) {
-                Ok(e) => {
-                    let e = Arc::new(e);
-                    self.l1.insert(key.clone(), e.clone()).await;
-                    if e.is_fresh(now) {
-                        self.counters.l2_hits.fetch_add(1, Ordering::Relaxed);
-                        return Ok(Served {
-                            entry: e,
-                            status: CacheStatus::Hit,
-                            tier: Tier::L2,
-                        });
-                    }
-                    stale = Some(e);
-                    stale_tier = Tier::L2;
+            return Err(Some((e, Tier::L1)));
+        }
+        let Some(store) = &self.store else {
+            return Err(None);
+        };
+        let stored = store.get(key, req.endpoint.path).await.ok_or(None)?;
+        match Entry::from_stored(stored, self.cfg.max_page_bytes) {
+            Ok(e) => {
+                let e = Arc::new(e);
+                self.l1.insert(key.to_string(), e.clone()).await;
+                if e.is_fresh(now) {
+                    self.counters.l2_hits.fetch_add(1, Ordering::Relaxed);
+                    return Ok(Served {
+                        entry: e,
+                        status: CacheStatus::Hit,
+                        tier: Tier::L2,
+                    });
                 }
-                Err(err) => {
-                    tracing::warn!(key, error = %err, "unreadable stored answer; refetching")
-                }
+                Err(Some((e, Tier::L2)))
+            }
+            Err(err) => {
+                tracing::warn!(key, error = %err, "unreadable stored answer; refetching");
+                Err(None)
             }
         }
-        if let Some(s) = &stale
-            && now < s.fresh_until + self.cfg.stale_while_revalidate
-        {
-            let this = Arc::clone(self);
-            let r = req.clone();
-            let c = client.queue_key();
-            self.flights
-                .spawn_if_idle(&key, async move { this.fetch_once(r, c).await });
-            self.counters.stale.fetch_add(1, Ordering::Relaxed);
-            return Ok(Served {
-                entry: s.clone(),
-                status: CacheStatus::Stale,
-                tier: stale_tier,
-            });
+    }
+
+    /// Serves an expired answer at once while one background refresh runs.
+    fn revalidate(
+        self: &Arc<Self>,
+        req: &CanonicalRequest,
+        key: &str,
+        client: &Client,
+        entry: Arc<Entry>,
+        tier: Tier,
+    ) -> Served {
+        let (this, r, c) = (Arc::clone(self), req.clone(), client.queue_key());
+        self.flights
+            .spawn_if_idle(key, async move { this.fetch_once(r, c).await });
+        self.counters.stale.fetch_add(1, Ordering::Relaxed);
+        Served {
+            entry,
+            status: CacheStatus::Stale,
+            tier,
         }
-        let this = Arc::clone(self);
-        let r = req.clone();
-        let c = client.queue_key();
+    }
+
+    /// Starts or joins the fetch of `req` and waits for it at most the bounded wait; the
+    /// expired answer, if any, stands in when the wait runs out or the upstream fails.
+    async fn await_fetch(
+        self: &Arc<Self>,
+        req: &CanonicalRequest,
+        key: &str,
+        client: &Client,
+        stale: Stale,
+    ) -> Result<Served, ApiError> {
+        let (this, r, c) = (Arc::clone(self), req.clone(), client.queue_key());
         let flight = self
             .flights
-            .run(&key, async move { this.fetch_once(r, c).await });
+            .run(key, async move { this.fetch_once(r, c).await });
         let max_wait = self.upstream.sharing().max_wait();
         let Ok((out, joined)) = tokio::time::timeout(max_wait, flight).await else {
             // The fetch runs on in its own task and lands in the cache.
-            return self.waited_too_long(&key, client, stale, stale_tier);
+            return self.waited_too_long(key, client, stale);
         };
         match out {
             Ok(entry) => {
@@ -495,13 +471,13 @@ impl Cache {
                 })
             }
             Err(e) => match stale {
-                Some(s) if serve_stale_on(&e) => {
+                Some((entry, tier)) if serve_stale_on(&e) => {
                     tracing::warn!(key, error = %e, "upstream failed; serving stale answer");
                     self.counters.stale.fetch_add(1, Ordering::Relaxed);
                     Ok(Served {
-                        entry: s,
+                        entry,
                         status: CacheStatus::Stale,
-                        tier: stale_tier,
+                        tier,
                     })
                 }
                 _ => Err(e.into()),
@@ -523,19 +499,6 @@ impl Cache {
     /// Fetches of complete answers from upstream so far.
     pub fn upstream_fetches(&self) -> u64 {
         self.counters.upstream_fetches.load(Ordering::Relaxed)
-    }
-
-    /// An answer a client is paging through, by the ETag in its `pagination_key`.
-    pub async fn snapshot(&self, etag: &str) -> Option<Arc<Entry>> {
-        self.snapshots.get(etag).await
-    }
-
-    pub async fn keep_snapshot(&self, entry: &Arc<Entry>) {
-        if entry.pages.is_some() {
-            self.snapshots
-                .insert(entry.etag.clone(), entry.clone())
-                .await;
-        }
     }
 
     /// Answers from the row store when its planner can, else fetches from upstream (and
@@ -731,20 +694,5 @@ impl Cache {
             },
             rows: self.rows.stats(),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn page_keys_round_trip_and_reject_garbage() {
-        let k = page_key("\"abc123\"", 3);
-        assert_eq!(parse_page_key(&k), Some(("\"abc123\"".to_string(), 3)));
-        assert_eq!(parse_page_key("not-base64!"), None);
-        use base64::Engine;
-        let foreign = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("other:abc:1");
-        assert_eq!(parse_page_key(&foreign), None);
     }
 }

@@ -15,6 +15,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::AppState;
+use crate::cache::paging::{self, PageKey};
 use crate::catalog;
 use crate::derived::margin::{self, MarginInterest, MarginRow};
 use crate::derived::margin_account::{AccountInput, AccountReport};
@@ -62,6 +63,13 @@ pub struct Range {
 }
 
 impl Range {
+    /// The client's `pagination_key`, checked to be one issued for this query.
+    fn pagination_key(&self) -> ApiResult<Option<PageKey>> {
+        let key = self.page_key.as_deref();
+        key.map(|k| PageKey::parse_for(k, &self.canonical))
+            .transpose()
+    }
+
     /// Rows carry dates as the upstream spells them (`YYYY-MM-DD`).
     pub fn contains(&self, date: &str) -> bool {
         let Some(d) = jst::parse_date(date) else {
@@ -185,15 +193,23 @@ pub async fn market_caps(st: &AppState, code: &str) -> ApiResult<(Vec<MarketCapR
 
 /// A derived answer that is never paged (a few hundred rows at most).
 pub fn json_response<T: Serialize>(st: &AppState, rows: &[T]) -> ApiResult<Response> {
-    derived_response(st, rows, None, usize::MAX)
+    Ok(json_body(st, answer(rows)?.body))
 }
 
-fn derived_response<T: Serialize>(
+/// A derived answer paged as the mirror pages: the page `key` names, the first without one.
+fn paged_response<T: Serialize>(
     st: &AppState,
     rows: &[T],
-    range: Option<&Range>,
-    max_page_bytes: usize,
+    range: &Range,
+    key: Option<&PageKey>,
 ) -> ApiResult<Response> {
+    let merged = answer(rows)?;
+    let body = paging::page_of(&merged, st.max_page_bytes, &range.canonical, key)?;
+    Ok(json_body(st, body))
+}
+
+/// `rows` in the mirror's `{"data": [...]}` envelope.
+fn answer<T: Serialize>(rows: &[T]) -> ApiResult<envelope::Merged> {
     let raw: Vec<Bytes> = rows
         .iter()
         .map(|r| {
@@ -202,68 +218,23 @@ fn derived_response<T: Serialize>(
                 .map_err(|e| ApiError::Internal(e.into()))
         })
         .collect::<ApiResult<_>>()?;
-    let body = envelope::assemble(&raw, None, None);
-    let merged = envelope::Merged {
-        body: body.clone(),
-        rows: raw,
-        cursor: None,
-    };
-    let page_body = match (envelope::page_ranges(&merged, max_page_bytes), range) {
-        (Some(ranges), Some(range)) => {
-            let idx = match &range.page_key {
-                None => 0,
-                Some(k) => page_index(k, &range.canonical).filter(|i| *i < ranges.len()).ok_or_else(|| {
-                    ApiError::bad_request("Invalid pagination_key: send the same query with the pagination_key of its previous page.")
-                })?,
-            };
-            let next = (idx + 1 < ranges.len()).then(|| page_key(&range.canonical, idx + 1));
-            envelope::assemble(&merged.rows[ranges[idx].clone()], next.as_deref(), None)
-        }
-        _ => body,
-    };
+    Ok(envelope::from_rows(&raw))
+}
+
+fn json_body(st: &AppState, body: Bytes) -> Response {
     let mut resp = (
         [(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         )],
-        page_body,
+        body,
     )
         .into_response();
     if st.demo {
         resp.headers_mut()
             .insert("x-jquants-proxy-mode", HeaderValue::from_static("demo"));
     }
-    Ok(resp)
-}
-
-fn query_tag(canonical: &str) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(canonical.as_bytes())
-        .iter()
-        .take(8)
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-fn page_key(canonical: &str, idx: usize) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(format!("jqpd1:{}:{idx}", query_tag(canonical)))
-}
-
-fn page_index(key: &str, canonical: &str) -> Option<usize> {
-    use base64::Engine;
-    let raw = String::from_utf8(
-        base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(key)
-            .ok()?,
-    )
-    .ok()?;
-    let rest = raw.strip_prefix("jqpd1:")?;
-    let (tag, idx) = rest.split_once(':')?;
-    (tag == query_tag(canonical))
-        .then(|| idx.parse().ok())
-        .flatten()
+    resp
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -296,12 +267,13 @@ async fn market_cap_route(
     RawQuery(q): RawQuery,
 ) -> ApiResult<Response> {
     let range = parse_range(q.as_deref(), true)?;
+    let key = range.pagination_key()?;
     let (rows, _) = market_caps(&st, &range.code).await?;
     let rows: Vec<_> = rows
         .into_iter()
         .filter(|r| range.contains(&r.date))
         .collect();
-    derived_response(&st, &rows, Some(&range), st.max_page_bytes)
+    paged_response(&st, &rows, &range, key.as_ref())
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -329,12 +301,13 @@ pub struct MarginResponse {
 )]
 async fn margin_route(State(st): State<AppState>, RawQuery(q): RawQuery) -> ApiResult<Response> {
     let range = parse_range(q.as_deref(), true)?;
+    let key = range.pagination_key()?;
     let rows: Vec<_> = margin_rows(&st, &range.code)
         .await?
         .into_iter()
         .filter(|r| range.contains(&r.date))
         .collect();
-    derived_response(&st, &rows, Some(&range), st.max_page_bytes)
+    paged_response(&st, &rows, &range, key.as_ref())
 }
 
 /// Every margin row of `code` with ratios and the cost estimate (inputs cached per code).
@@ -390,14 +363,12 @@ async fn dividends_route(State(st): State<AppState>, RawQuery(q): RawQuery) -> A
     let in_force = dividends::apply_chain(&notices);
     let latest = latest_close(&bars);
     let annual = dividends::annual_yields(&in_force, latest);
-    derived_response(
+    json_response(
         &st,
         &[DividendsAnswer {
             notices: in_force,
             annual,
         }],
-        None,
-        usize::MAX,
     )
 }
 
@@ -443,5 +414,5 @@ async fn margin_account_route(State(st): State<AppState>, body: Bytes) -> ApiRes
         prices.insert(code, close);
     }
     let report = account.evaluate(&prices)?;
-    derived_response(&st, &[report], None, usize::MAX)
+    json_response(&st, &[report])
 }

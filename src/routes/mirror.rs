@@ -18,10 +18,9 @@ use utoipa_axum::router::OpenApiRouter;
 use super::AppState;
 use super::docs;
 use crate::auth::Client;
-use crate::cache::{self, CacheStatus, Served, Tier};
+use crate::cache::Served;
 use crate::catalog::{ENDPOINTS, Endpoint, ParamKind};
-use crate::error::{ApiError, ApiResult};
-use crate::request;
+use crate::error::ApiResult;
 
 pub fn router() -> OpenApiRouter<AppState> {
     let mut r = OpenApiRouter::new();
@@ -115,46 +114,9 @@ async fn mirror(
 ) -> ApiResult<Response> {
     let parsed = st.admit(ep, query.as_deref())?;
     let client = client.map_or_else(|| Client::Named("anonymous".into()), |c| c.0);
-    let (served, page_index) = match &parsed.pagination_key {
-        None => (st.cache.get_as(&parsed.request, &client).await?, 0),
-        Some(pk) => resolve_page(&st, &parsed.request, pk, &client).await?,
-    };
-    Ok(respond(&st, &served, page_index, &headers))
-}
-
-async fn resolve_page(
-    st: &AppState,
-    req: &request::CanonicalRequest,
-    pk: &str,
-    client: &Client,
-) -> ApiResult<(Served, usize)> {
-    let invalid = || {
-        ApiError::bad_request(
-            "Invalid pagination_key: send the same query with the pagination_key of its previous page.",
-        )
-    };
-    let (etag, _) = cache::parse_page_key(pk).ok_or_else(invalid)?;
-    let entry = match st.cache.snapshot(&etag).await {
-        Some(e) => Served {
-            entry: e,
-            status: CacheStatus::Hit,
-            tier: Tier::L1,
-        },
-        None => {
-            let served = st.cache.get_as(req, client).await?;
-            if served.entry.etag != etag {
-                return Err(ApiError::bad_request(
-                    "This pagination_key has expired (the answer was refreshed). Request the first page again.",
-                ));
-            }
-            served
-        }
-    };
-    if entry.entry.key != req.key() {
-        return Err(invalid());
-    }
-    let idx = entry.entry.page_index(pk).ok_or_else(invalid)?;
-    Ok((entry, idx))
+    let key = parsed.pagination_key.as_deref();
+    let (served, page) = st.cache.page(&parsed.request, key, &client).await?;
+    Ok(respond(&st, &served, page, &headers))
 }
 
 /// The response for a served answer: the stored body (`Bytes`, shared, not copied), in the
@@ -169,10 +131,6 @@ fn respond(st: &AppState, served: &Served, page: usize, headers: &HeaderMap) -> 
         }
         None => (&e.merged.body, &e.gzip, e.etag_header.clone()),
     };
-    if page == 0 && e.pages.is_some() {
-        let (cache, entry) = (st.cache.clone(), e.clone());
-        tokio::spawn(async move { cache.keep_snapshot(&entry).await });
-    }
     let now = st.cache.clock().now();
     let max_age = (e.fresh_until - now).num_seconds().max(0);
     let age = (now - e.fetched_at).num_seconds().max(0);

@@ -247,6 +247,45 @@ async fn large_answers_are_paged_by_the_proxy_and_every_row_arrives_once() {
     assert_eq!(app.calls_to("/equities/bars/daily"), 1);
 }
 
+/// Derived answers are cut and keyed by the same paging as mirror answers.
+#[tokio::test]
+async fn derived_answers_are_paged_as_the_mirror_pages_and_keys_are_checked_first() {
+    let path = "/derived/margin?code=7203&from=2026-01-01&to=2026-11-20";
+    let whole: Value = spawn_app().await.get(path).await.json().await.unwrap();
+    assert!(whole.get("pagination_key").is_none());
+    let want = whole["data"].as_array().unwrap().clone();
+    let app = spawn_app_with(Options {
+        max_page_bytes: 4_000,
+        ..Default::default()
+    })
+    .await;
+    let app = &app;
+    let (got, sizes) = follow_pages(path, |p| async move {
+        let r = app.get(&p).await;
+        assert_eq!(r.status(), 200, "{p}");
+        r.bytes().await.unwrap()
+    })
+    .await;
+    assert!(sizes.len() > 3, "page sizes {sizes:?}");
+    assert!(sizes.iter().all(|n| *n <= 4_000), "page sizes {sizes:?}");
+    assert_eq!(got, want);
+    // A key of another query, or none of ours, is refused before anything is fetched.
+    let first: Value = app.get(path).await.json().await.unwrap();
+    let k = urlencode(first["pagination_key"].as_str().unwrap());
+    let calls = app.upstream_calls();
+    for bad in [
+        format!("/derived/margin?code=6758&from=2026-01-01&to=2026-11-20&pagination_key={k}"),
+        "/derived/margin?code=6758&pagination_key=bogus".to_string(),
+    ] {
+        let r = app.get(&bad).await;
+        assert_eq!(r.status(), 400, "{bad}");
+        let v: Value = r.json().await.unwrap();
+        let msg = v["message"].as_str().unwrap_or_default();
+        assert!(msg.starts_with("Invalid pagination_key"), "{bad}: {msg}");
+    }
+    assert_eq!(app.upstream_calls(), calls);
+}
+
 #[tokio::test]
 async fn gzip_only_when_asked_and_demo_header_absent_in_live_mode() {
     let app = spawn_app().await;
