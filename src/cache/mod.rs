@@ -6,7 +6,8 @@
 //! fetch (`flight`); an expired answer is served at once while one background refresh runs
 //! (stale-while-revalidate); when the upstream fails, an expired answer is served marked
 //! stale (stale-if-error); freshness follows the upstream's schedule (`freshness`); a newly
-//! seen split invalidates the adjusted histories it rewrote (`splits`).
+//! seen split invalidates the adjusted histories it rewrote (`splits`). Answers larger than
+//! the page size are served in the proxy's own pages (`paging`).
 
 pub mod flight;
 pub mod freshness;
