@@ -263,7 +263,7 @@ impl Cache {
         let Some(raw) = key else {
             let served = self.get_as(req, client).await?;
             if served.entry.pages.is_some() {
-                self.keep_snapshot(&served.entry);
+                self.keep_snapshot(&served.entry).await;
             }
             return Ok((served, 0));
         };
@@ -287,13 +287,11 @@ impl Cache {
         Ok((served, index))
     }
 
-    /// Keeps `entry` for the clients paging through it, off the request's path.
-    fn keep_snapshot(&self, entry: &Arc<Entry>) {
-        let (snapshots, entry) = (self.snapshots.0.clone(), entry.clone());
-        tokio::spawn(async move {
-            let id = Snapshots::id(&entry.key, &entry.etag);
-            snapshots.insert(id, entry).await;
-        });
+    /// Keeps `entry` for the clients paging through it, before its first page is sent, so
+    /// the key on that page always finds it.
+    async fn keep_snapshot(&self, entry: &Arc<Entry>) {
+        let id = Snapshots::id(&entry.key, &entry.etag);
+        self.snapshots.0.insert(id, entry.clone()).await;
     }
 }
 

@@ -247,6 +247,31 @@ async fn large_answers_are_paged_by_the_proxy_and_every_row_arrives_once() {
     assert_eq!(app.calls_to("/equities/bars/daily"), 1);
 }
 
+/// A client paging through an answer gets the pages it started on, from the snapshot kept
+/// for it, even when the cache has dropped (or refreshed) the answer in between.
+#[tokio::test]
+async fn pages_come_from_the_snapshot_a_client_is_following() {
+    let app = spawn_app_with(Options {
+        max_page_bytes: 30_000,
+        ..Default::default()
+    })
+    .await;
+    let path = "/v2/equities/bars/daily?date=2026-11-19";
+    let first: Value = app.get(path).await.json().await.unwrap();
+    let k = urlencode(first["pagination_key"].as_str().unwrap());
+    app.state
+        .cache
+        .purge(Some("/equities/bars/daily"), None)
+        .await;
+    let calls = app.calls_to("/equities/bars/daily");
+    let r = app.get(&format!("{path}&pagination_key={k}")).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["x-cache"], "HIT");
+    let second: Value = r.json().await.unwrap();
+    assert_ne!(second["data"][0], first["data"][0]);
+    assert_eq!(app.calls_to("/equities/bars/daily"), calls);
+}
+
 /// Derived answers are cut and keyed by the same paging as mirror answers.
 #[tokio::test]
 async fn derived_answers_are_paged_as_the_mirror_pages_and_keys_are_checked_first() {
