@@ -199,6 +199,16 @@ pub struct Served {
     pub tier: Tier,
 }
 
+impl Served {
+    fn hit(entry: Arc<Entry>, tier: Tier) -> Served {
+        Served {
+            entry,
+            status: CacheStatus::Hit,
+            tier,
+        }
+    }
+}
+
 #[derive(Default)]
 struct Counters {
     l1_hits: AtomicU64,
@@ -386,11 +396,7 @@ impl Cache {
         if let Some(e) = self.l1.get(key).await {
             if e.is_fresh(now) {
                 self.counters.l1_hits.fetch_add(1, Ordering::Relaxed);
-                return Ok(Served {
-                    entry: e,
-                    status: CacheStatus::Hit,
-                    tier: Tier::L1,
-                });
+                return Ok(Served::hit(e, Tier::L1));
             }
             return Err(Some((e, Tier::L1)));
         }
@@ -404,11 +410,7 @@ impl Cache {
                 self.l1.insert(key.to_string(), e.clone()).await;
                 if e.is_fresh(now) {
                     self.counters.l2_hits.fetch_add(1, Ordering::Relaxed);
-                    return Ok(Served {
-                        entry: e,
-                        status: CacheStatus::Hit,
-                        tier: Tier::L2,
-                    });
+                    return Ok(Served::hit(e, Tier::L2));
                 }
                 Err(Some((e, Tier::L2)))
             }

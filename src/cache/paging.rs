@@ -26,7 +26,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
-use super::{Cache, CacheStatus, Entry, Served, Tier};
+use super::{Cache, Entry, Served, Tier};
 use crate::auth::Client;
 use crate::envelope::{self, Merged};
 use crate::error::ApiError;
@@ -275,11 +275,7 @@ impl Cache {
             .get(&Snapshots::id(&canonical, &key.answer))
             .await;
         let served = match snapshot {
-            Some(entry) => Served {
-                entry,
-                status: CacheStatus::Hit,
-                tier: Tier::L1,
-            },
+            Some(entry) => Served::hit(entry, Tier::L1),
             None => self.get_as(req, client).await?,
         };
         let pages = served.entry.pages.as_ref().map_or(0, Vec::len);

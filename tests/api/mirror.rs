@@ -4,7 +4,7 @@
 use jquants_proxy::catalog::{ENDPOINTS, Endpoint, ParamKind};
 use serde_json::Value;
 
-use crate::helpers::{Options, spawn_app, spawn_app_with};
+use crate::helpers::{Options, TestApp, spawn_app, spawn_app_with};
 
 /// A valid query for `ep` the simulator has data for (the `td/files` number comes from `td/list`).
 pub fn sample_query(ep: &Endpoint, disc_no: Option<&str>) -> String {
@@ -206,28 +206,36 @@ where
     }
 }
 
+/// [`follow_pages`] through the proxy, every page a 200.
+async fn follow_proxy_pages(app: &TestApp, path: &str) -> (Vec<Value>, Vec<usize>) {
+    follow_pages(path, |p| async move {
+        let r = app.get(&p).await;
+        assert_eq!(r.status(), 200, "{p}");
+        r.bytes().await.unwrap()
+    })
+    .await
+}
+
+/// An app whose answers larger than `max_page_bytes` are paged by the proxy.
+fn paged(max_page_bytes: usize) -> Options {
+    Options {
+        max_page_bytes,
+        ..Default::default()
+    }
+}
+
 fn urlencode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 #[tokio::test]
 async fn large_answers_are_paged_by_the_proxy_and_every_row_arrives_once() {
-    let app = spawn_app_with(Options {
-        max_page_bytes: 30_000,
-        ..Default::default()
-    })
-    .await;
+    let app = spawn_app_with(paged(30_000)).await;
     let path = "/v2/equities/bars/daily?date=2026-11-19";
     let direct: Value = app.direct(path).await.json().await.unwrap();
     let want = direct["data"].as_array().unwrap().clone();
     app.sim.reset();
-    let app = &app;
-    let (got, sizes) = follow_pages(path, |p| async move {
-        let r = app.get(&p).await;
-        assert_eq!(r.status(), 200, "{p}");
-        r.bytes().await.unwrap()
-    })
-    .await;
+    let (got, sizes) = follow_proxy_pages(&app, path).await;
     assert!(sizes.iter().all(|n| *n <= 30_000), "page sizes {sizes:?}");
     let pages = sizes.len();
     assert!(pages > 3);
@@ -251,11 +259,7 @@ async fn large_answers_are_paged_by_the_proxy_and_every_row_arrives_once() {
 /// for it, even when the cache has dropped (or refreshed) the answer in between.
 #[tokio::test]
 async fn pages_come_from_the_snapshot_a_client_is_following() {
-    let app = spawn_app_with(Options {
-        max_page_bytes: 30_000,
-        ..Default::default()
-    })
-    .await;
+    let app = spawn_app_with(paged(30_000)).await;
     let path = "/v2/equities/bars/daily?date=2026-11-19";
     let first: Value = app.get(path).await.json().await.unwrap();
     let k = urlencode(first["pagination_key"].as_str().unwrap());
@@ -279,18 +283,8 @@ async fn derived_answers_are_paged_as_the_mirror_pages_and_keys_are_checked_firs
     let whole: Value = spawn_app().await.get(path).await.json().await.unwrap();
     assert!(whole.get("pagination_key").is_none());
     let want = whole["data"].as_array().unwrap().clone();
-    let app = spawn_app_with(Options {
-        max_page_bytes: 4_000,
-        ..Default::default()
-    })
-    .await;
-    let app = &app;
-    let (got, sizes) = follow_pages(path, |p| async move {
-        let r = app.get(&p).await;
-        assert_eq!(r.status(), 200, "{p}");
-        r.bytes().await.unwrap()
-    })
-    .await;
+    let app = spawn_app_with(paged(4_000)).await;
+    let (got, sizes) = follow_proxy_pages(&app, path).await;
     assert!(sizes.len() > 3, "page sizes {sizes:?}");
     assert!(sizes.iter().all(|n| *n <= 4_000), "page sizes {sizes:?}");
     assert_eq!(got, want);
