@@ -25,9 +25,7 @@ use jquants_proxy::upstream::{Upstream, UpstreamConfig};
 use secrecy::SecretString;
 
 mod support;
-use support::env_or;
-
-const KEY: &str = "bench-key";
+use support::{KEY, env_or, premium_sim};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -39,10 +37,8 @@ fn now() -> chrono::DateTime<chrono::Utc> {
 }
 
 async fn simulator(issues: usize) -> anyhow::Result<SimHandle> {
-    let mut s = SimConfig::new(KEY);
-    s.plan = Plan::Premium;
+    let mut s = premium_sim();
     s.issues = issues;
-    s.clock = Clock::fixed(now());
     s.rate_window = Duration::from_millis(100);
     sim::spawn(s, "127.0.0.1:0".parse()?).await
 }

@@ -194,11 +194,8 @@ async fn the_upstream_key_never_appears_in_responses_or_logs() {
         seen.push_str(&r.text().await.unwrap());
     }
     // An upstream failure path too.
-    app.sim.set_faults(jquants_proxy::sim::Faults {
-        error_status: Some(500),
-        error_count: Some(10),
-        ..Default::default()
-    });
+    app.sim
+        .set_faults(jquants_proxy::sim::Faults::errors(500, 10));
     let r = app.get("/v2/equities/bars/daily?code=86970").await;
     seen.push_str(&r.text().await.unwrap());
     assert!(!seen.contains(SIM_KEY), "upstream key in a response");

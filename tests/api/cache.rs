@@ -188,11 +188,7 @@ async fn stale_answers_are_served_during_an_upstream_outage() {
 #[tokio::test]
 async fn errors_are_never_cached() {
     let app = spawn_app().await;
-    app.sim.set_faults(Faults {
-        error_status: Some(500),
-        error_count: Some(10),
-        ..Default::default()
-    });
+    app.sim.set_faults(Faults::errors(500, 10));
     assert_eq!(app.get(HISTORY).await.status(), 502);
     app.sim.set_faults(Faults::default());
     assert_eq!(cache_header(&app, HISTORY).await.0, "MISS");
@@ -202,11 +198,7 @@ async fn errors_are_never_cached() {
 async fn waiters_on_one_failed_fetch_all_get_the_upstreams_own_error() {
     let app = slow_upstream_app().await;
     // A 403 is not retried: one upstream call, and every waiter sees a 403, not a 500.
-    app.sim.set_faults(Faults {
-        error_status: Some(403),
-        error_count: Some(1),
-        ..Default::default()
-    });
+    app.sim.set_faults(Faults::errors(403, 1));
     let tasks: Vec<_> = (0..20)
         .map(|_| {
             let app = app.clone();

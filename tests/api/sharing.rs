@@ -453,11 +453,7 @@ async fn a_429_seen_by_one_replica_cools_every_replica_down() {
     let r = replicas(2, &light(SharingConfig::default()), db.clone()).await;
     let paths = distinct_paths(&r.sim, 2).await;
     r.sim.reset();
-    r.sim.set_faults(jquants_proxy::sim::Faults {
-        error_status: Some(429),
-        error_count: Some(1),
-        ..Default::default()
-    });
+    r.sim.set_faults(jquants_proxy::sim::Faults::errors(429, 1));
     let h = r.http.clone();
     let first = format!("{}{}", r.urls[0], paths[0]);
     let limited = tokio::spawn(async move { get(&h, &first, SINGLE.1).await });
