@@ -13,8 +13,7 @@ use std::time::{Duration, Instant};
 
 use jquants_proxy::cache::flight::{Across, Leases, holder_id};
 use jquants_proxy::catalog::{Plan, RateGroup};
-use jquants_proxy::jst::{self, Clock};
-use jquants_proxy::sim::{self, SimConfig};
+use jquants_proxy::sim;
 use jquants_proxy::store::Store;
 use jquants_proxy::upstream::{Upstream, UpstreamConfig, UpstreamRequest};
 use secrecy::SecretString;

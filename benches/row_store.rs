@@ -19,7 +19,7 @@ use jquants_proxy::catalog::{self, Plan};
 use jquants_proxy::jst::{self, Clock};
 use jquants_proxy::request::{self, CanonicalRequest};
 use jquants_proxy::rows::{RowConfig, RowStore};
-use jquants_proxy::sim::{self, SimConfig, SimHandle};
+use jquants_proxy::sim::{self, SimHandle};
 use jquants_proxy::store::Store;
 use jquants_proxy::upstream::{Upstream, UpstreamConfig};
 use secrecy::SecretString;
