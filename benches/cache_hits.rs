@@ -6,15 +6,11 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use jquants_proxy::catalog::Plan;
 use jquants_proxy::config::ServeConfig;
-use jquants_proxy::jst::{self, Clock};
-use jquants_proxy::sim::{self, SimConfig};
-use jquants_proxy::startup::Application;
-use secrecy::SecretString;
+use jquants_proxy::sim;
 
 mod support;
-use support::env_or;
+use support::{env_or, premium_sim, serve};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -25,23 +21,8 @@ async fn run() -> anyhow::Result<()> {
     let secs: u64 = env_or("BENCH_SECS", 10);
     let concurrency: usize = env_or("BENCH_CONCURRENCY", 32);
     let gzip = std::env::var("BENCH_GZIP").is_ok_and(|v| v == "1");
-    let clock = Clock::fixed(jst::at(
-        chrono::NaiveDate::from_ymd_opt(2026, 11, 20).unwrap(),
-        20,
-        0,
-    ));
-    let mut scfg = SimConfig::new("bench-key");
-    scfg.plan = Plan::Premium;
-    scfg.clock = clock.clone();
-    let sim = sim::spawn(scfg, "127.0.0.1:0".parse()?).await?;
-    let mut cfg = ServeConfig::new("127.0.0.1:0".parse()?);
-    cfg.upstream_key = Some(SecretString::from("bench-key".to_string()));
-    cfg.upstream_base_url = sim.base_url();
-    cfg.plan = Plan::Premium;
-    cfg.clock = clock;
-    let app = Application::build(cfg).await?;
-    let base = format!("http://127.0.0.1:{}", app.port());
-    tokio::spawn(app.run_until_stopped());
+    let sim = sim::spawn(premium_sim(), "127.0.0.1:0".parse()?).await?;
+    let base = serve(&sim, ServeConfig::new("127.0.0.1:0".parse()?)).await?;
 
     // 64 distinct cached answers: single-day bars of one code (small) and one whole day (large).
     let mut urls: Vec<String> = (1..=60)

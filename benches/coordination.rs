@@ -13,14 +13,15 @@ use std::time::{Duration, Instant};
 
 use jquants_proxy::cache::flight::{Across, Leases, holder_id};
 use jquants_proxy::catalog::{Plan, RateGroup};
-use jquants_proxy::jst::{self, Clock};
-use jquants_proxy::sim::{self, SimConfig};
+use jquants_proxy::sim;
 use jquants_proxy::store::Store;
 use jquants_proxy::upstream::{Upstream, UpstreamConfig, UpstreamRequest};
 use secrecy::SecretString;
 use sqlx::postgres::PgConnectOptions;
 
-const KEY: &str = "bench-key";
+mod support;
+use support::{KEY, env_or, premium_sim};
+
 /// Small enough that the rate limit never binds: the figures are pure overhead.
 const WINDOW: Duration = Duration::from_millis(50);
 
@@ -68,20 +69,10 @@ fn summarize(mut times: Vec<Duration>) -> (Duration, Duration) {
 }
 
 async fn run() -> anyhow::Result<()> {
-    let n: usize = std::env::var("BENCH_CALLS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(500);
-    let clock = Clock::fixed(jst::at(
-        chrono::NaiveDate::from_ymd_opt(2026, 11, 20).unwrap(),
-        20,
-        0,
-    ));
-    let mut scfg = SimConfig::new(KEY);
-    scfg.plan = Plan::Premium;
+    let n: usize = env_or("BENCH_CALLS", 500);
+    let mut scfg = premium_sim();
     scfg.rate_window = WINDOW;
     scfg.issues = 50;
-    scfg.clock = clock;
     let sim = sim::spawn(scfg, "127.0.0.1:0".parse()?).await?;
     let cfg = UpstreamConfig::new(sim.base_url(), SecretString::from(KEY), Plan::Premium)
         .with_rate_window(WINDOW);

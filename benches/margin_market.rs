@@ -6,15 +6,11 @@
 
 use std::time::{Duration, Instant};
 
-use jquants_proxy::catalog::Plan;
 use jquants_proxy::config::ServeConfig;
-use jquants_proxy::jst::{self, Clock};
-use jquants_proxy::sim::{self, SimConfig};
-use jquants_proxy::startup::Application;
-use secrecy::SecretString;
+use jquants_proxy::sim;
 
 mod support;
-use support::env_or;
+use support::{env_or, premium_sim, serve};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -32,29 +28,16 @@ async fn get(http: &reqwest::Client, url: &str) -> anyhow::Result<(Duration, usi
 async fn run() -> anyhow::Result<()> {
     let issues: usize = env_or("BENCH_ISSUES", 4000);
     let runs: usize = env_or("BENCH_RUNS", 10);
-    let clock = Clock::fixed(jst::at(
-        chrono::NaiveDate::from_ymd_opt(2026, 11, 20).unwrap(),
-        20,
-        0,
-    ));
     // Short rate windows: the cold runs measure the computation, not the upstream's limits.
     let window = Duration::from_millis(100);
-    let mut scfg = SimConfig::new("bench-key");
-    scfg.plan = Plan::Premium;
+    let mut scfg = premium_sim();
     scfg.issues = issues;
     scfg.rate_window = window;
-    scfg.clock = clock.clone();
     let sim = sim::spawn(scfg, "127.0.0.1:0".parse()?).await?;
     let mut cfg = ServeConfig::new("127.0.0.1:0".parse()?);
-    cfg.upstream_key = Some(SecretString::from("bench-key".to_string()));
-    cfg.upstream_base_url = sim.base_url();
-    cfg.plan = Plan::Premium;
-    cfg.clock = clock;
     cfg.rate_window = window;
     cfg.cache_max_bytes = 4 << 30;
-    let app = Application::build(cfg).await?;
-    let base = format!("http://127.0.0.1:{}", app.port());
-    tokio::spawn(app.run_until_stopped());
+    let base = serve(&sim, cfg).await?;
     let http = reqwest::Client::new();
 
     println!("margin_market: {issues} simulated issues, warm = median of {runs} runs");

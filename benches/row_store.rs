@@ -19,15 +19,13 @@ use jquants_proxy::catalog::{self, Plan};
 use jquants_proxy::jst::{self, Clock};
 use jquants_proxy::request::{self, CanonicalRequest};
 use jquants_proxy::rows::{RowConfig, RowStore};
-use jquants_proxy::sim::{self, SimConfig, SimHandle};
+use jquants_proxy::sim::{self, SimHandle};
 use jquants_proxy::store::Store;
 use jquants_proxy::upstream::{Upstream, UpstreamConfig};
 use secrecy::SecretString;
 
 mod support;
-use support::env_or;
-
-const KEY: &str = "bench-key";
+use support::{KEY, env_or, premium_sim};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -39,10 +37,8 @@ fn now() -> chrono::DateTime<chrono::Utc> {
 }
 
 async fn simulator(issues: usize) -> anyhow::Result<SimHandle> {
-    let mut s = SimConfig::new(KEY);
-    s.plan = Plan::Premium;
+    let mut s = premium_sim();
     s.issues = issues;
-    s.clock = Clock::fixed(now());
     s.rate_window = Duration::from_millis(100);
     sim::spawn(s, "127.0.0.1:0".parse()?).await
 }

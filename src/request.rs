@@ -250,17 +250,7 @@ fn check_combination(
             names.join(", ")
         )));
     }
-    let combos: Vec<String> = endpoint
-        .patterns
-        .iter()
-        .map(|p| {
-            if p.is_empty() {
-                "(none)".to_string()
-            } else {
-                p.join(", ")
-            }
-        })
-        .collect();
+    let combos = endpoint.combinations("(none)", ", ");
     Err(ApiError::bad_request(format!(
         "Invalid combination of parameters: {}. Valid combinations: {}",
         given.join(", "),

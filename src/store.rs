@@ -136,17 +136,23 @@ impl Store {
         what: &str,
         fut: impl Future<Output = Result<T, sqlx::Error>>,
     ) -> Option<T> {
-        match tokio::time::timeout(OP_TIMEOUT, fut).await {
-            Ok(Ok(v)) => Some(v),
-            Ok(Err(e)) => {
-                self.fail(what, e);
-                None
-            }
-            Err(_) => {
-                self.fail(what, "timed out");
-                None
-            }
+        within(OP_TIMEOUT, fut)
+            .await
+            .map_err(|e| self.fail(what, e))
+            .ok()
+    }
+
+    /// Runs one write statement while the store is healthy; `None` when it is not or the
+    /// statement failed (the failure marks the store unhealthy).
+    async fn write(
+        &self,
+        what: &str,
+        statement: sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    ) -> Option<sqlx::postgres::PgQueryResult> {
+        if !self.is_healthy() {
+            return None;
         }
+        self.timed(what, statement.execute(&self.pool)).await
     }
 
     /// Migrates if needed, then flushes queued writes. Marks the store healthy on success.
@@ -292,19 +298,14 @@ impl Store {
                 && code.is_none_or(|c| p.code.as_deref() == Some(c)))
         });
         drop(q);
-        if !self.is_healthy() {
-            return 0;
-        }
-        self.timed(
+        self.write(
             "purge",
             sqlx::query("DELETE FROM cached_response WHERE ($1::text IS NULL OR endpoint = $1) AND ($2::text IS NULL OR code = $2)")
                 .bind(endpoint)
-                .bind(code)
-                .execute(&self.pool),
+                .bind(code),
         )
         .await
-        .map(|r| r.rows_affected())
-        .unwrap_or(0)
+        .map_or(0, |r| r.rows_affected())
     }
 
     /// Records a split; true if it was not known before (so it must invalidate).
@@ -315,17 +316,12 @@ impl Store {
         factor: f64,
         seen_at: DateTime<Utc>,
     ) -> Option<bool> {
-        if !self.is_healthy() {
-            return None;
-        }
-        self.timed(
+        let insert = sqlx::query(
+            "INSERT INTO split_event (code, ex_date, factor, seen_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+        );
+        self.write(
             "split",
-            sqlx::query("INSERT INTO split_event (code, ex_date, factor, seen_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
-                .bind(code)
-                .bind(ex_date)
-                .bind(factor)
-                .bind(seen_at)
-                .execute(&self.pool),
+            insert.bind(code).bind(ex_date).bind(factor).bind(seen_at),
         )
         .await
         .map(|r| r.rows_affected() == 1)
@@ -340,24 +336,18 @@ impl Store {
         ex_date: NaiveDate,
         published: DateTime<Utc>,
     ) -> u64 {
-        if !self.is_healthy() {
-            return 0;
-        }
-        self.timed(
-            "invalidate",
-            sqlx::query(
-                "DELETE FROM cached_response WHERE endpoint = $1 AND fetched_at < $4
-                   AND (code = $2 OR (code IS NULL AND (last_date IS NULL OR last_date < $3)))",
-            )
+        let delete = sqlx::query(
+            "DELETE FROM cached_response WHERE endpoint = $1 AND fetched_at < $4
+               AND (code = $2 OR (code IS NULL AND (last_date IS NULL OR last_date < $3)))",
+        );
+        let bound = delete
             .bind(endpoint)
             .bind(code)
             .bind(ex_date)
-            .bind(published)
-            .execute(&self.pool),
-        )
-        .await
-        .map(|r| r.rows_affected())
-        .unwrap_or(0)
+            .bind(published);
+        self.write("invalidate", bound)
+            .await
+            .map_or(0, |r| r.rows_affected())
     }
 
     pub async fn stats(&self) -> StoreStats {
@@ -388,6 +378,27 @@ impl Store {
         self.timed("ping", sqlx::query("SELECT 1").execute(&self.pool))
             .await
             .is_some()
+    }
+}
+
+/// Why one Postgres statement gave no value.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum StatementError {
+    #[error(transparent)]
+    Failed(#[from] sqlx::Error),
+    #[error("timed out")]
+    TimedOut,
+}
+
+/// Runs one statement with a deadline, so that a stalled database degrades a caller instead of
+/// blocking it.
+pub(crate) async fn within<T>(
+    limit: Duration,
+    statement: impl Future<Output = Result<T, sqlx::Error>>,
+) -> Result<T, StatementError> {
+    match tokio::time::timeout(limit, statement).await {
+        Ok(result) => Ok(result?),
+        Err(_) => Err(StatementError::TimedOut),
     }
 }
 

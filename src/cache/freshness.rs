@@ -204,21 +204,11 @@ mod tests {
     #[test]
     fn statements_settle_after_the_final_run() {
         let q = req("/fins/summary", "date=20260303");
-        assert!(!is_settled(
-            Dataset::Statements,
-            &q,
-            jst::at(d(2026, 3, 3), 23, 0)
-        ));
-        assert!(!is_settled(
-            Dataset::Statements,
-            &q,
-            jst::at(d(2026, 3, 4), 0, 45)
-        ));
-        assert!(is_settled(
-            Dataset::Statements,
-            &q,
-            jst::at(d(2026, 3, 4), 7, 0)
-        ));
+        // Settled from 06:00 the next day, after the final run at 00:30.
+        for (day, h, m, settled) in [(3, 23, 0, false), (4, 0, 45, false), (4, 7, 0, true)] {
+            let at = jst::at(d(2026, 3, day), h, m);
+            assert_eq!(is_settled(Dataset::Statements, &q, at), settled, "{at}");
+        }
         let at_19 = jst::at(d(2026, 3, 3), 19, 45);
         assert_eq!(
             next_change(Dataset::Statements, at_19),
@@ -247,16 +237,10 @@ mod tests {
     #[test]
     fn margin_interest_settles_a_week_later_and_urls_are_short_lived() {
         let q = req("/markets/margin-interest", "date=20260220");
-        assert!(!is_settled(
-            Dataset::MarginInterest,
-            &q,
-            jst::at(d(2026, 2, 24), 17, 0)
-        ));
-        assert!(is_settled(
-            Dataset::MarginInterest,
-            &q,
-            jst::at(d(2026, 2, 28), 17, 0)
-        ));
+        for (day, settled) in [(24, false), (28, true)] {
+            let at = jst::at(d(2026, 2, day), 17, 0);
+            assert_eq!(is_settled(Dataset::MarginInterest, &q, at), settled, "{at}");
+        }
         let now = jst::at(d(2026, 3, 3), 10, 0);
         let url = req("/bulk/get", "key=abc");
         assert_eq!(fresh_until(&url, now, false), now + Duration::minutes(4));

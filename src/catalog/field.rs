@@ -1,5 +1,5 @@
 //! What a response key holds: its JSON type as the upstream sends it, whether it may be null,
-//! and its meaning and unit. The table itself is generated (`fields.rs`); the OpenAPI row
+//! and its meaning and unit. The table itself is generated (`fields.tsv`); the OpenAPI row
 //! schemas are built from it, and the simulator's rows are checked against it, so the
 //! published contract and what clients receive cannot drift apart.
 

@@ -215,6 +215,19 @@ impl Endpoint {
     pub fn param(&self, name: &str) -> Option<&'static Param> {
         self.params.iter().find(|p| p.name == name)
     }
+
+    /// The valid parameter combinations, each written as its names joined by `sep`, the
+    /// empty one as `none`.
+    pub fn combinations(&self, none: &str, sep: &str) -> Vec<String> {
+        let write = |p: &&[&str]| {
+            if p.is_empty() {
+                none.to_string()
+            } else {
+                p.join(sep)
+            }
+        };
+        self.patterns.iter().map(write).collect()
+    }
 }
 
 const NOTES: &str = "upstream documentation after the January 2026 snapshot (docs/upstream.md)";

@@ -144,49 +144,22 @@ mod tests {
         }
         assert!(missing.is_empty(), "undocumented fields: {missing:?}");
         // Spot checks that the keys are the ones the issue names and carry their unit.
-        let mc = &schemas[0].1["properties"];
-        assert!(
-            mc["MktCapExTr"]["description"]
-                .as_str()
-                .unwrap()
-                .contains("yen")
-        );
-        assert!(
-            mc["ShOut"]["description"]
-                .as_str()
-                .unwrap()
-                .contains("shares")
-        );
-        let mr = &schemas[1].1["properties"];
-        assert!(
-            mr["LongValToMktCap"]["description"]
-                .as_str()
-                .unwrap()
-                .contains("fraction")
-        );
-        assert!(
-            mr["PlRate"]["description"]
-                .as_str()
-                .unwrap()
-                .contains("ESTIMATED")
-        );
-        assert!(
-            mr["LongCost"]["description"]
-                .as_str()
-                .unwrap()
-                .contains("yen")
-        );
-        let mm = &schemas[2].1["properties"];
-        for (k, unit) in [
-            ("LongVol", "shares"),
-            ("LongVal", "yen"),
-            ("MktCapExTr", "yen"),
-            ("LongValToMktCap", "fraction"),
-            ("PlRate", "fraction"),
-            ("Issues", "count"),
+        for (i, k, unit) in [
+            (0, "MktCapExTr", "yen"),
+            (0, "ShOut", "shares"),
+            (1, "LongValToMktCap", "fraction"),
+            (1, "PlRate", "ESTIMATED"),
+            (1, "LongCost", "yen"),
+            (2, "LongVol", "shares"),
+            (2, "LongVal", "yen"),
+            (2, "MktCapExTr", "yen"),
+            (2, "LongValToMktCap", "fraction"),
+            (2, "PlRate", "fraction"),
+            (2, "Issues", "count"),
         ] {
-            let d = mm[k]["description"].as_str().unwrap();
-            assert!(d.contains(unit), "MarketMarginRow.{k}: {d}");
+            let (name, schema) = &schemas[i];
+            let d = schema["properties"][k]["description"].as_str().unwrap();
+            assert!(d.contains(unit), "{name}.{k}: {d}");
         }
     }
 

@@ -277,17 +277,7 @@ pub fn row_schemas(ep: &'static Endpoint) -> Vec<(String, RefOr<Schema>)> {
 }
 
 pub fn mirror_description(ep: &Endpoint) -> String {
-    let combos: Vec<String> = ep
-        .patterns
-        .iter()
-        .map(|p| {
-            if p.is_empty() {
-                "(no parameters)".to_string()
-            } else {
-                p.join(" + ")
-            }
-        })
-        .collect();
+    let combos = ep.combinations("(no parameters)", " + ");
     let mut d = format!(
         "Mirror of the upstream's `GET /v2{}`. Valid parameter combinations: {}. Minimum plan: {}. \
          Any other combination is a 400 that costs no upstream call, as are dates that do not \

@@ -23,6 +23,17 @@ pub struct Faults {
     pub path_prefix: Option<String>,
 }
 
+impl Faults {
+    /// The next `count` requests fail with `status`; nothing else is injected.
+    pub fn errors(status: u16, count: u64) -> Self {
+        Faults {
+            error_status: Some(status),
+            error_count: Some(count),
+            ..Faults::default()
+        }
+    }
+}
+
 #[derive(Debug, PartialEq)]
 pub enum Action {
     None,

@@ -34,7 +34,7 @@ use crate::request::CanonicalRequest;
 pub use fair::ClientQueueStats;
 use limiter::Limiter;
 pub use limiter::LimiterStats;
-use service::{HttpService, RateLimit, Retry, RetryPolicy};
+use service::{HttpService, RetryPolicy};
 use shared::SharedBudget;
 
 pub const DEFAULT_BASE_URL: &str = "https://api.jquants.com/v2";
@@ -354,7 +354,7 @@ impl Upstream {
     }
 }
 
-/// The whole stack in one place; retry is outside the limiter so every attempt queues.
+/// The whole stack in one place; retry waits for a limiter slot before every attempt.
 fn build_stack(
     http: HttpService,
     limiter: Arc<Limiter>,
@@ -365,13 +365,7 @@ fn build_stack(
         .map_err(service::from_box)
         .timeout(request_timeout)
         .service(http);
-    let limited = RateLimit {
-        inner: attempt,
-        limiter: limiter.clone(),
-    };
-    BoxCloneSyncService::new(Retry {
-        inner: limited,
-        limiter,
-        policy,
-    })
+    BoxCloneSyncService::new(tower::service_fn(move |req| {
+        service::retry(attempt.clone(), limiter.clone(), policy.clone(), req)
+    }))
 }

@@ -1,6 +1,6 @@
-//! The layers of the upstream tower stack, outermost first: [`Retry`] (429 cool-down and
-//! backoff for 5xx/connection errors), [`RateLimit`] (every attempt waits for a limiter
-//! slot), a per-attempt timeout, and [`HttpService`] (one reqwest call, body read in full
+//! The layers of the upstream tower stack, outermost first: [`retry`] (429 cool-down and
+//! backoff for 5xx/connection errors; every attempt first waits for a limiter slot), a
+//! per-attempt timeout, and [`HttpService`] (one reqwest call, body read in full
 //! and classified).
 
 use std::sync::Arc;
@@ -193,46 +193,26 @@ fn upstream_message(body: &[u8]) -> Option<String> {
     (!m.is_empty()).then(|| m.to_string())
 }
 
-/// Waits for a limiter slot before every attempt.
-#[derive(Clone)]
-pub(crate) struct RateLimit<S> {
-    pub(crate) inner: S,
-    pub(crate) limiter: Arc<Limiter>,
-}
-
-impl<S> Service<UpstreamRequest> for RateLimit<S>
+/// One attempt through `inner` after waiting for a limiter slot, so that every retry queues
+/// again like a new request.
+async fn limited_attempt<S>(
+    limiter: &Limiter,
+    inner: S,
+    req: UpstreamRequest,
+) -> Result<UpstreamResponse, AttemptError>
 where
-    S: Service<UpstreamRequest, Response = UpstreamResponse, Error = AttemptError>
-        + Clone
-        + Send
-        + 'static,
-    S::Future: Send,
+    S: Service<UpstreamRequest, Response = UpstreamResponse, Error = AttemptError>,
 {
-    type Response = UpstreamResponse;
-    type Error = AttemptError;
-    type Future = BoxFuture<'static, Result<UpstreamResponse, AttemptError>>;
-
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        // The wait happens in the future, per request, so clones share no readiness state.
-        Poll::Ready(Ok(()))
+    limiter
+        .acquire(req.group, &req.client)
+        .await
+        .map_err(|_| AttemptError::Final(UpstreamError::QueueTimeout))?;
+    let path = req.path;
+    let res = inner.oneshot(req).await;
+    if matches!(res, Err(AttemptError::TimedOut)) {
+        count_call(path, "timeout");
     }
-
-    fn call(&mut self, req: UpstreamRequest) -> Self::Future {
-        let inner = self.inner.clone();
-        let limiter = self.limiter.clone();
-        Box::pin(async move {
-            limiter
-                .acquire(req.group, &req.client)
-                .await
-                .map_err(|_| AttemptError::Final(UpstreamError::QueueTimeout))?;
-            let path = req.path;
-            let res = inner.oneshot(req).await;
-            if matches!(res, Err(AttemptError::TimedOut)) {
-                count_call(path, "timeout");
-            }
-            res
-        })
-    }
+    res
 }
 
 #[derive(Debug, Clone)]
@@ -243,84 +223,64 @@ pub(crate) struct RetryPolicy {
     pub(crate) max_429_retries: usize,
 }
 
-/// Decides what a failed attempt means and when to try again.
-#[derive(Clone)]
-pub(crate) struct Retry<S> {
-    pub(crate) inner: S,
-    pub(crate) limiter: Arc<Limiter>,
-    pub(crate) policy: Arc<RetryPolicy>,
-}
-
-impl<S> Service<UpstreamRequest> for Retry<S>
+/// Runs `req` through `inner`, one limited attempt at a time; decides what a failed attempt
+/// means and when to try again.
+pub(crate) async fn retry<S>(
+    inner: S,
+    limiter: Arc<Limiter>,
+    policy: Arc<RetryPolicy>,
+    req: UpstreamRequest,
+) -> Result<UpstreamResponse, UpstreamError>
 where
-    S: Service<UpstreamRequest, Response = UpstreamResponse, Error = AttemptError>
-        + Clone
-        + Send
-        + 'static,
-    S::Future: Send,
+    S: Service<UpstreamRequest, Response = UpstreamResponse, Error = AttemptError> + Clone,
 {
-    type Response = UpstreamResponse;
-    type Error = UpstreamError;
-    type Future = BoxFuture<'static, Result<UpstreamResponse, UpstreamError>>;
-
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, req: UpstreamRequest) -> Self::Future {
-        let inner = self.inner.clone();
-        let limiter = self.limiter.clone();
-        let policy = self.policy.clone();
-        Box::pin(async move {
-            let mut backoff = ExponentialBuilder::new()
-                .with_min_delay(policy.base_delay)
-                .with_max_delay(policy.base_delay.saturating_mul(16))
-                .with_max_times(policy.max_retries)
-                .with_jitter()
-                .build();
-            let mut retries_429 = 0;
-            loop {
-                match inner.clone().oneshot(req.clone()).await {
-                    Ok(resp) => return Ok(resp),
-                    Err(AttemptError::Final(e)) => return Err(e),
-                    Err(AttemptError::TooMany) => {
-                        metrics::counter!("jqp_upstream_429_total").increment(1);
-                        // No Retry-After comes with it and a key that keeps pushing gets
-                        // locked out, so everyone stops until the cool-down is over.
-                        let until = limiter.pause(policy.cooldown);
-                        tracing::warn!(
+    let mut backoff = ExponentialBuilder::new()
+        .with_min_delay(policy.base_delay)
+        .with_max_delay(policy.base_delay.saturating_mul(16))
+        .with_max_times(policy.max_retries)
+        .with_jitter()
+        .build();
+    let mut retries_429 = 0;
+    loop {
+        match limited_attempt(&limiter, inner.clone(), req.clone()).await {
+            Ok(resp) => return Ok(resp),
+            Err(AttemptError::Final(e)) => return Err(e),
+            Err(AttemptError::TooMany) => {
+                metrics::counter!("jqp_upstream_429_total").increment(1);
+                // No Retry-After comes with it and a key that keeps pushing gets
+                // locked out, so everyone stops until the cool-down is over.
+                let until = limiter.pause(policy.cooldown);
+                tracing::warn!(
+                    path = req.path,
+                    cooldown_ms = policy.cooldown.as_millis() as u64,
+                    "upstream 429; pausing all upstream calls"
+                );
+                if retries_429 >= policy.max_429_retries {
+                    return Err(UpstreamError::RateLimited);
+                }
+                retries_429 += 1;
+                note_retry(&limiter, "429");
+                // Outside the limiter so the cool-down does not count against this
+                // request's queue timeout.
+                tokio::time::sleep_until(until).await;
+            }
+            Err(e @ (AttemptError::Transient(_) | AttemptError::TimedOut)) => {
+                let detail = e.to_string();
+                match backoff.next() {
+                    Some(delay) => {
+                        tracing::info!(
                             path = req.path,
-                            cooldown_ms = policy.cooldown.as_millis() as u64,
-                            "upstream 429; pausing all upstream calls"
+                            detail = %detail,
+                            delay_ms = delay.as_millis() as u64,
+                            "upstream attempt failed; retrying"
                         );
-                        if retries_429 >= policy.max_429_retries {
-                            return Err(UpstreamError::RateLimited);
-                        }
-                        retries_429 += 1;
-                        note_retry(&limiter, "429");
-                        // Outside the limiter so the cool-down does not count against this
-                        // request's queue timeout.
-                        tokio::time::sleep_until(until).await;
+                        note_retry(&limiter, "transient");
+                        tokio::time::sleep(delay).await;
                     }
-                    Err(e @ (AttemptError::Transient(_) | AttemptError::TimedOut)) => {
-                        let detail = e.to_string();
-                        match backoff.next() {
-                            Some(delay) => {
-                                tracing::info!(
-                                    path = req.path,
-                                    detail = %detail,
-                                    delay_ms = delay.as_millis() as u64,
-                                    "upstream attempt failed; retrying"
-                                );
-                                note_retry(&limiter, "transient");
-                                tokio::time::sleep(delay).await;
-                            }
-                            None => return Err(UpstreamError::Unavailable(detail)),
-                        }
-                    }
+                    None => return Err(UpstreamError::Unavailable(detail)),
                 }
             }
-        })
+        }
     }
 }
 

@@ -84,17 +84,10 @@ impl SharedBudget {
         fut: impl Future<Output = Result<T, sqlx::Error>>,
     ) -> Option<T> {
         let start = std::time::Instant::now();
-        let out = match tokio::time::timeout(OP_TIMEOUT, fut).await {
-            Ok(Ok(v)) => Some(v),
-            Ok(Err(e)) => {
-                self.failed(what, e);
-                None
-            }
-            Err(_) => {
-                self.failed(what, "timed out");
-                None
-            }
-        };
+        let out = crate::store::within(OP_TIMEOUT, fut)
+            .await
+            .map_err(|e| self.failed(what, e))
+            .ok();
         if out.is_some() {
             self.ops.fetch_add(1, Ordering::Relaxed);
             self.op_nanos

@@ -104,6 +104,36 @@ fn config(base: &str, plan: Plan, window: Duration) -> UpstreamConfig {
     c
 }
 
+/// An upstream on `server` with the Premium plan and a 600 ms rate window.
+fn premium(server: &TestServer) -> Upstream {
+    Upstream::new(config(
+        &server.base,
+        Plan::Premium,
+        Duration::from_millis(600),
+    ))
+    .unwrap()
+}
+
+/// Every page of `path?query`, canonicalised as the proxy would ask for it.
+async fn fetch_pages(
+    up: &Upstream,
+    path: &str,
+    query: Option<&str>,
+) -> Result<Vec<Bytes>, UpstreamError> {
+    let endpoint = crate::catalog::find(path).unwrap();
+    let canonical = crate::request::parse(endpoint, query).unwrap().request;
+    up.fetch_pages(&canonical, &Arc::from("test")).await
+}
+
+/// Starts `req` in the background, so that the test can watch the limiter while it waits.
+fn spawn_call(
+    up: &Upstream,
+    req: UpstreamRequest,
+) -> tokio::task::JoinHandle<Result<UpstreamResponse, UpstreamError>> {
+    let up = up.clone();
+    tokio::spawn(async move { up.call(req).await })
+}
+
 fn req(path: &'static str, query: impl Into<String>) -> UpstreamRequest {
     UpstreamRequest {
         path,
@@ -291,10 +321,7 @@ async fn a_429_pauses_everyone_then_the_request_succeeds() {
     let cooldown = cfg.cooldown_after_429;
     assert_eq!(cooldown, Duration::from_millis(600));
     let up = Upstream::new(cfg).unwrap();
-    let first = {
-        let up = up.clone();
-        tokio::spawn(async move { up.call(req("/equities/master", "a=1")).await })
-    };
+    let first = spawn_call(&up, req("/equities/master", "a=1"));
     tokio::time::sleep(Duration::from_millis(100)).await;
     let stats = up.limiter_stats();
     assert_eq!(stats.rate_limited, 1);
@@ -449,12 +476,7 @@ async fn client_errors_are_not_retried_and_keep_the_upstream_message() {
         _ => (StatusCode::FORBIDDEN, "").into_response(),
     })
     .await;
-    let up = Upstream::new(config(
-        &server.base,
-        Plan::Premium,
-        Duration::from_millis(600),
-    ))
-    .unwrap();
+    let up = premium(&server);
     let cases = [
         (
             "bad=1",
@@ -514,18 +536,8 @@ async fn pagination_keys_are_followed_with_the_same_query() {
         }
     })
     .await;
-    let up = Upstream::new(config(
-        &server.base,
-        Plan::Premium,
-        Duration::from_millis(600),
-    ))
-    .unwrap();
-    let endpoint = crate::catalog::find("/equities/bars/daily").unwrap();
-    let canonical = crate::request::parse(endpoint, Some("date=20240105&code=7203"))
-        .unwrap()
-        .request;
-    let pages = up
-        .fetch_pages(&canonical, &Arc::from("test"))
+    let up = premium(&server);
+    let pages = fetch_pages(&up, "/equities/bars/daily", Some("date=20240105&code=7203"))
         .await
         .unwrap();
     let pages: Vec<&[u8]> = pages.iter().map(|p| &p[..]).collect();
@@ -553,16 +565,8 @@ async fn a_repeated_pagination_key_stops_the_loop() {
     let server =
         TestServer::start(|_, _| json(StatusCode::OK, r#"{"data": [], "pagination_key": "same"}"#))
             .await;
-    let up = Upstream::new(config(
-        &server.base,
-        Plan::Premium,
-        Duration::from_millis(600),
-    ))
-    .unwrap();
-    let endpoint = crate::catalog::find("/equities/master").unwrap();
-    let canonical = crate::request::parse(endpoint, None).unwrap().request;
-    let e = up
-        .fetch_pages(&canonical, &Arc::from("test"))
+    let up = premium(&server);
+    let e = fetch_pages(&up, "/equities/master", None)
         .await
         .unwrap_err();
     assert!(matches!(e, UpstreamError::Unavailable(_)), "{e:?}");
@@ -594,12 +598,7 @@ async fn gzip_is_requested_and_decoded_and_the_key_is_sent() {
             .into_response()
     })
     .await;
-    let up = Upstream::new(config(
-        &server.base,
-        Plan::Premium,
-        Duration::from_millis(600),
-    ))
-    .unwrap();
+    let up = premium(&server);
     let resp = up
         .call(req("/equities/bars/daily", "code=72030"))
         .await
@@ -661,10 +660,7 @@ async fn a_cooldown_longer_than_the_queue_timeout_fails_fast() {
     cfg.cooldown_after_429 = Duration::from_millis(400);
     cfg.queue_timeout = Duration::from_millis(100);
     let up = Upstream::new(cfg).unwrap();
-    let first = {
-        let up = up.clone();
-        tokio::spawn(async move { up.call(req("/equities/master", "a=1")).await })
-    };
+    let first = spawn_call(&up, req("/equities/master", "a=1"));
     tokio::time::sleep(Duration::from_millis(50)).await;
     let before = up.limiter_stats();
     let e = up.call(req("/equities/master", "b=1")).await.unwrap_err();

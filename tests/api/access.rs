@@ -46,14 +46,8 @@ async fn client_keys_are_required_when_configured() {
     assert_eq!(ok.status(), 200);
     // Derived routes are data too.
     let r = app
-        .http
-        .get(format!(
-            "{}/derived/market-cap?code=3350&date=2025-03-28",
-            app.url
-        ))
-        .send()
-        .await
-        .unwrap();
+        .get("/derived/market-cap?code=3350&date=2025-03-28")
+        .await;
     assert_eq!(r.status(), 403);
     // So are the charts and the margin page drawn from them: closed unless a route is listed
     // as open (Schemathesis found the charts served without a key when auth went by prefix).
@@ -66,12 +60,7 @@ async fn client_keys_are_required_when_configured() {
         "/margin?code=33500",
         "/no-such-route",
     ] {
-        let r = app
-            .http
-            .get(format!("{}{p}", app.url))
-            .send()
-            .await
-            .unwrap();
+        let r = app.get(p).await;
         assert_eq!(r.status(), 403, "{p}");
     }
     assert_eq!(
@@ -81,16 +70,7 @@ async fn client_keys_are_required_when_configured() {
     );
     // Health, readiness, docs and metrics stay open.
     for p in ["/healthz", "/readyz", "/openapi.json", "/metrics", "/docs/"] {
-        assert_eq!(
-            app.http
-                .get(format!("{}{p}", app.url))
-                .send()
-                .await
-                .unwrap()
-                .status(),
-            200,
-            "{p}"
-        );
+        assert_eq!(app.get(p).await.status(), 200, "{p}");
     }
 }
 
@@ -214,11 +194,8 @@ async fn the_upstream_key_never_appears_in_responses_or_logs() {
         seen.push_str(&r.text().await.unwrap());
     }
     // An upstream failure path too.
-    app.sim.set_faults(jquants_proxy::sim::Faults {
-        error_status: Some(500),
-        error_count: Some(10),
-        ..Default::default()
-    });
+    app.sim
+        .set_faults(jquants_proxy::sim::Faults::errors(500, 10));
     let r = app.get("/v2/equities/bars/daily?code=86970").await;
     seen.push_str(&r.text().await.unwrap());
     assert!(!seen.contains(SIM_KEY), "upstream key in a response");

@@ -91,13 +91,7 @@ async fn a_restarted_proxy_answers_from_postgres_with_zero_upstream_calls() {
 
 #[tokio::test]
 async fn two_hundred_concurrent_identical_misses_make_one_upstream_call() {
-    let app = Arc::new(
-        spawn_app_with(Options {
-            sim_latency: Duration::from_millis(300),
-            ..Default::default()
-        })
-        .await,
-    );
+    let app = slow_upstream_app().await;
     let mut tasks = vec![];
     for _ in 0..200 {
         let app = app.clone();
@@ -194,11 +188,7 @@ async fn stale_answers_are_served_during_an_upstream_outage() {
 #[tokio::test]
 async fn errors_are_never_cached() {
     let app = spawn_app().await;
-    app.sim.set_faults(Faults {
-        error_status: Some(500),
-        error_count: Some(10),
-        ..Default::default()
-    });
+    app.sim.set_faults(Faults::errors(500, 10));
     assert_eq!(app.get(HISTORY).await.status(), 502);
     app.sim.set_faults(Faults::default());
     assert_eq!(cache_header(&app, HISTORY).await.0, "MISS");
@@ -206,19 +196,9 @@ async fn errors_are_never_cached() {
 
 #[tokio::test]
 async fn waiters_on_one_failed_fetch_all_get_the_upstreams_own_error() {
-    let app = Arc::new(
-        spawn_app_with(Options {
-            sim_latency: Duration::from_millis(300),
-            ..Default::default()
-        })
-        .await,
-    );
+    let app = slow_upstream_app().await;
     // A 403 is not retried: one upstream call, and every waiter sees a 403, not a 500.
-    app.sim.set_faults(Faults {
-        error_status: Some(403),
-        error_count: Some(1),
-        ..Default::default()
-    });
+    app.sim.set_faults(Faults::errors(403, 1));
     let tasks: Vec<_> = (0..20)
         .map(|_| {
             let app = app.clone();
@@ -404,4 +384,13 @@ async fn a_new_split_invalidates_that_codes_adjusted_history_and_only_that() {
     // Learning the same split again (another answer holding it) invalidates nothing more.
     cache_header(&app, &format!("/v2/equities/bars/daily?code={code}")).await;
     assert_eq!(cache_header(&app, &range(&code)).await.0, "HIT");
+}
+
+/// An app whose upstream takes 300 ms to answer, so that concurrent requests overlap.
+async fn slow_upstream_app() -> Arc<TestApp> {
+    let opts = Options {
+        sim_latency: Duration::from_millis(300),
+        ..Default::default()
+    };
+    Arc::new(spawn_app_with(opts).await)
 }

@@ -322,3 +322,40 @@ impl Relay {
         self.up.store(true, std::sync::atomic::Ordering::SeqCst);
     }
 }
+
+/// `n` distinct daily-bar requests (`/v2/equities/bars/daily?code=..&date=..`): every issue
+/// `sim` lists, on each of `dates` in turn.
+pub async fn distinct_bar_paths(sim: &SimHandle, dates: &[&str], n: usize) -> Vec<String> {
+    let master: serde_json::Value = reqwest::Client::new()
+        .get(format!("{}/equities/master", sim.base_url()))
+        .header("x-api-key", SIM_KEY)
+        .send()
+        .await
+        .expect("simulator request")
+        .json()
+        .await
+        .expect("JSON body");
+    let codes: Vec<String> = master["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["Code"].as_str().unwrap().to_string())
+        .collect();
+    let paths: Vec<String> = dates
+        .iter()
+        .flat_map(|d| {
+            codes
+                .iter()
+                .map(move |c| format!("/v2/equities/bars/daily?code={c}&date={d}"))
+        })
+        .take(n)
+        .collect();
+    assert_eq!(paths.len(), n, "not enough distinct requests");
+    paths
+}
+
+/// The body of `GET url` as text (e.g. `/metrics`).
+pub async fn get_text(http: &reqwest::Client, url: &str) -> String {
+    let r = http.get(url).send().await.expect("request");
+    r.text().await.expect("text body")
+}

@@ -7,9 +7,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use jquants_proxy::catalog::Plan;
-use serde_json::Value;
 
-use crate::helpers::{Options, spawn_app_with};
+use crate::helpers::{Options, distinct_bar_paths, spawn_app_with};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_burst_of_distinct_requests_never_causes_an_upstream_429() {
@@ -23,13 +22,6 @@ async fn a_burst_of_distinct_requests_never_causes_an_upstream_429() {
         .await,
     );
     let limit = Plan::Light.per_minute() as f64; // per window
-    let master: Value = app.direct_json("/v2/equities/master").await;
-    let codes: Vec<String> = master["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["Code"].as_str().unwrap().to_string())
-        .collect();
     let dates = [
         "2026-11-12",
         "2026-11-13",
@@ -39,16 +31,7 @@ async fn a_burst_of_distinct_requests_never_causes_an_upstream_429() {
         "2026-11-19",
         "2026-11-20",
     ];
-    let paths: Vec<String> = dates
-        .iter()
-        .flat_map(|d| {
-            codes
-                .iter()
-                .map(move |c| format!("/v2/equities/bars/daily?code={c}&date={d}"))
-        })
-        .take(2000)
-        .collect();
-    assert_eq!(paths.len(), 2000, "not enough distinct requests");
+    let paths = distinct_bar_paths(&app.sim, &dates, 2000).await;
     app.sim.reset();
     let started = Instant::now();
     let sem = Arc::new(tokio::sync::Semaphore::new(200));

@@ -13,7 +13,8 @@ use serde_json::Value;
 use sqlx::postgres::PgConnectOptions;
 
 use crate::helpers::{
-    Options, Relay, default_now, fresh_schema, serve_config, spawn_app_with, spawn_sim, start,
+    Options, Relay, default_now, distinct_bar_paths, fresh_schema, get_text, serve_config,
+    spawn_app_with, spawn_sim, start,
 };
 
 const WINDOW: Duration = Duration::from_secs(1);
@@ -34,35 +35,10 @@ fn light(sharing: SharingConfig) -> Options {
     }
 }
 
-/// `n` distinct daily-bar requests (issue x date), each a miss.
+/// `n` distinct daily-bar requests (issue x date) over four trading days, each a miss.
 async fn distinct_paths(sim: &SimHandle, n: usize) -> Vec<String> {
-    let master: Value = reqwest::Client::new()
-        .get(format!("{}/equities/master", sim.base_url()))
-        .header("x-api-key", crate::helpers::SIM_KEY)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let codes: Vec<String> = master["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["Code"].as_str().unwrap().to_string())
-        .collect();
     let dates = ["2026-11-16", "2026-11-17", "2026-11-18", "2026-11-19"];
-    let paths: Vec<String> = dates
-        .iter()
-        .flat_map(|d| {
-            codes
-                .iter()
-                .map(move |c| format!("/v2/equities/bars/daily?code={c}&date={d}"))
-        })
-        .take(n)
-        .collect();
-    assert_eq!(paths.len(), n, "not enough distinct requests");
-    paths
+    distinct_bar_paths(sim, &dates, n).await
 }
 
 async fn get(http: &reqwest::Client, url: &str, key: &str) -> reqwest::Response {
@@ -448,15 +424,7 @@ async fn postgres_stopped_mid_run_falls_back_to_the_local_share_and_recovers() {
         .as_f64()
         .unwrap();
     assert!((share - 1.0 / 3.0).abs() < 1e-9, "{ready}");
-    let metrics = r
-        .http
-        .get(format!("{}/metrics", r.urls[0]))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = get_text(&r.http, &format!("{}/metrics", r.urls[0])).await;
     assert!(
         metrics.contains("jqp_upstream_coordination_shared 0"),
         "{metrics}"
@@ -485,11 +453,7 @@ async fn a_429_seen_by_one_replica_cools_every_replica_down() {
     let r = replicas(2, &light(SharingConfig::default()), db.clone()).await;
     let paths = distinct_paths(&r.sim, 2).await;
     r.sim.reset();
-    r.sim.set_faults(jquants_proxy::sim::Faults {
-        error_status: Some(429),
-        error_count: Some(1),
-        ..Default::default()
-    });
+    r.sim.set_faults(jquants_proxy::sim::Faults::errors(429, 1));
     let h = r.http.clone();
     let first = format!("{}{}", r.urls[0], paths[0]);
     let limited = tokio::spawn(async move { get(&h, &first, SINGLE.1).await });

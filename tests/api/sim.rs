@@ -91,6 +91,11 @@ fn rows(v: &Value) -> &Vec<Value> {
     v["data"].as_array().expect("data array")
 }
 
+/// The rows of one answer (its `data` array).
+async fn data(h: &SimHandle, pq: &str) -> Vec<Value> {
+    rows(&get(h, pq).await.json()).clone()
+}
+
 fn keys(row: &Value) -> Vec<String> {
     row.as_object().unwrap().keys().cloned().collect()
 }
@@ -497,11 +502,7 @@ async fn statements_have_their_own_cap() {
 async fn faults_are_injected_and_cleared() {
     let h = start(cfg(Plan::Premium)).await;
     let q = "/markets/calendar?from=20260101&to=20260105";
-    h.set_faults(Faults {
-        error_count: Some(2),
-        error_status: Some(502),
-        ..Default::default()
-    });
+    h.set_faults(Faults::errors(502, 2));
     assert_eq!(get(&h, q).await.status, 502);
     assert_eq!(get(&h, q).await.status, 502);
     assert_eq!(get(&h, q).await.status, 200);
@@ -585,13 +586,11 @@ async fn stats_count_requests_but_not_pages_or_control_calls() {
 #[tokio::test]
 async fn code_33500_matches_the_market_cap_article() {
     let h = start(cfg(Plan::Premium)).await;
-    let v = get(
+    let r = data(
         &h,
         "/equities/bars/daily?code=3350&from=20250327&to=20250331",
     )
-    .await
-    .json();
-    let r = rows(&v);
+    .await;
     let f: Vec<(String, f64)> = r
         .iter()
         .map(|x| {
@@ -790,20 +789,15 @@ async fn clock_control_endpoint_moves_data_visibility() {
 #[tokio::test]
 async fn margin_interest_by_publication_date() {
     let h = start(cfg(Plan::Premium)).await;
-    let v = get(&h, "/markets/margin-interest?published_date=20260925")
-        .await
-        .json();
-    let r = rows(&v);
+    let r = data(&h, "/markets/margin-interest?published_date=20260925").await;
     assert!(r.iter().all(|x| x["PubDate"] == "2026-09-25"));
     let dates: BTreeSet<&str> = r.iter().map(|x| x["Date"].as_str().unwrap()).collect();
     assert_eq!(dates, BTreeSet::from(["2026-09-18", "2026-09-24"]));
-    let v = get(
+    let r = data(
         &h,
         "/markets/margin-interest?code=7203&published_date=20261120",
     )
-    .await
-    .json();
-    let r = rows(&v);
+    .await;
     assert_eq!(r.len(), 1);
     assert_eq!(r[0]["Date"], "2026-11-19");
     assert!(r[0]["ShrtVal"].is_number());

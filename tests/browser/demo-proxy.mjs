@@ -1,5 +1,6 @@
 // The demo proxy the browser tests run against: the built binary in demo mode (no
-// JQUANTS_API_KEY, no database) on a free port, and the "offline" check they share.
+// JQUANTS_API_KEY, no database) on a free port, the browser they drive, and the "offline"
+// check they share.
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -7,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const BIN = process.env.JQP_BIN || path.join(ROOT, 'target', 'debug', 'jquants-proxy');
@@ -89,3 +91,20 @@ export function isLocal(url) {
   return hostname === '127.0.0.1';
 }
 
+
+// Headless system Chromium; playwright-core starts each launch with a fresh temporary
+// profile (user data dir).
+export function launchChromium() {
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+}
+
+// A new page `width` px wide that records every URL it requests and every uncaught error.
+export async function watchedPage(browser, width) {
+  const context = await browser.newContext({ viewport: { width, height: 1000 } });
+  const page = await context.newPage();
+  const requested = [];
+  context.on('request', (req) => requested.push(req.url()));
+  const pageErrors = [];
+  page.on('pageerror', (e) => pageErrors.push(String(e)));
+  return { page, requested, pageErrors };
+}

@@ -13,8 +13,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
-import { CHROMIUM, CHROMIUM_ARGS, SHOTS, isLocal, startDemoProxy } from './demo-proxy.mjs';
+import { SHOTS, isLocal, launchChromium, startDemoProxy, watchedPage } from './demo-proxy.mjs';
 
 const COLUMNS = ['申込日', '信用売残', '信用買残', '信用評価', '信用倍率', '信用買残比率', '万株', '億円'];
 
@@ -54,13 +53,8 @@ test('the margin page renders its table and charts in demo mode', { timeout: 1_0
   const proxy = await startDemoProxy(['--cache-max-bytes', String(2 * 1024 ** 3)]);
   let browser;
   try {
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
-    const context = await browser.newContext({ viewport: { width: 1100, height: 1000 } });
-    const page = await context.newPage();
-    const requested = [];
-    context.on('request', (req) => requested.push(req.url()));
-    const pageErrors = [];
-    page.on('pageerror', (e) => pageErrors.push(String(e)));
+    browser = await launchChromium();
+    const { page, requested, pageErrors } = await watchedPage(browser, 1100);
 
     // One issue: a year of weekly (then daily) rows, the margin and the market-cap charts.
     await checkPage(page, `${proxy.base}/margin?code=7203`, 'margin-7203.png', 30, 2, 120_000);

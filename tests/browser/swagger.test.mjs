@@ -11,8 +11,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
-import { CHROMIUM, CHROMIUM_ARGS, SHOTS, isLocal, startDemoProxy } from './demo-proxy.mjs';
+import { SHOTS, isLocal, launchChromium, startDemoProxy, watchedPage } from './demo-proxy.mjs';
 
 const OP_PATH = '/v2/markets/calendar';
 const FROM = '2026-11-20';
@@ -28,19 +27,8 @@ test('Swagger UI at /docs runs "Try it out" against the demo proxy', { timeout: 
     assert.equal(cal.status, 200, `direct GET ${OP_PATH}`);
     assert.equal(cal.headers.get('x-jquants-proxy-mode'), 'demo');
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      // playwright-core starts each launch with a fresh temporary profile (user data dir).
-      args: CHROMIUM_ARGS,
-    });
-    const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
-    const page = await context.newPage();
-
-    const requested = [];
-    context.on('request', (req) => requested.push(req.url()));
-    const pageErrors = [];
-    page.on('pageerror', (e) => pageErrors.push(String(e)));
+    browser = await launchChromium();
+    const { page, requested, pageErrors } = await watchedPage(browser, 1280);
 
     const resp = await page.goto(`${proxy.base}/docs/`, { waitUntil: 'load' });
     assert.equal(resp.status(), 200, 'GET /docs/');

@@ -2,68 +2,21 @@
 upstream) and the proxy (`serve`) in front of it, with two client keys. JQP_BIN names the
 binary (scripts/test.sh sets it to the debug build)."""
 
-import os
-import socket
-import subprocess
-import time
+import sys
+from pathlib import Path
 
 import pytest
-import requests
+
+# tests/: the stack starter shared with the Python client tests.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from jqp_stack import binary, clean_env, free_port, sim_and_proxy  # noqa: E402,F401  (re-exported)
 
 SIM_KEY = "contract-sim-key-1234"
 CLIENT_KEYS = {"alpha": "contract-alpha-key-5678", "beta": "contract-beta-key-9012"}
 
 
-def binary() -> str:
-    return os.environ.get("JQP_BIN", "target/debug/jquants-proxy")
-
-
-def clean_env() -> dict:
-    """The environment without any of the proxy's own settings (the test sets them)."""
-    return {k: v for k, v in os.environ.items() if not k.startswith(("JQUANTS_", "JQP_", "JQSIM_", "DATABASE_URL"))}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(url: str, timeout: float = 60.0) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            if requests.get(url, timeout=2).status_code < 500:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{url} did not come up")
-
-
 @pytest.fixture(scope="session")
 def stack():
     """(sim base URL, proxy base URL)."""
-    sim_port, proxy_port = free_port(), free_port()
-    env = clean_env()
-    sim = subprocess.Popen(
-        [binary(), "sim", "--listen", f"127.0.0.1:{sim_port}", "--api-key", SIM_KEY, "--plan", "premium", "--issues", "200"],
-        env=env,
-    )
-    proxy_env = dict(env)
-    proxy_env.update(
-        JQUANTS_API_KEY=SIM_KEY,
-        JQUANTS_BASE_URL=f"http://127.0.0.1:{sim_port}/v2",
-        JQUANTS_PLAN="premium",
-        JQP_CLIENT_KEYS=",".join(f"{n}:{k}" for n, k in CLIENT_KEYS.items()),
-    )
-    proxy = subprocess.Popen([binary(), "serve", "--listen", f"127.0.0.1:{proxy_port}"], env=proxy_env)
-    try:
-        wait_for(f"http://127.0.0.1:{sim_port}/__sim/stats")
-        wait_for(f"http://127.0.0.1:{proxy_port}/healthz")
-        yield f"http://127.0.0.1:{sim_port}", f"http://127.0.0.1:{proxy_port}"
-    finally:
-        for p in (proxy, sim):
-            p.terminate()
-        for p in (proxy, sim):
-            p.wait(timeout=20)
+    with sim_and_proxy(SIM_KEY, CLIENT_KEYS, issues=200) as urls:
+        yield urls

@@ -5,10 +5,8 @@ Starts the built binary twice: `sim` (the upstream) and `serve` in front of it. 
 the binary (scripts/test.sh sets it).
 """
 
-import os
-import socket
-import subprocess
-import time
+import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -16,54 +14,18 @@ import requests
 
 import jquantsapi
 
+# tests/: the stack starter shared with the contract tests.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from jqp_stack import sim_and_proxy  # noqa: E402
+
 SIM_KEY = "py-sim-key-1234"
 CLIENT_KEY = "py-client-key-5678"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(url: str, timeout: float = 60.0) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            if requests.get(url, timeout=2).status_code < 500:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{url} did not come up")
-
-
 @pytest.fixture(scope="module")
 def servers():
-    binary = os.environ.get("JQP_BIN", "target/debug/jquants-proxy")
-    sim_port, proxy_port = free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("JQUANTS_", "JQP_", "JQSIM_", "DATABASE_URL"))}
-    sim = subprocess.Popen(
-        [binary, "sim", "--listen", f"127.0.0.1:{sim_port}", "--api-key", SIM_KEY, "--plan", "premium", "--issues", "300"],
-        env=env,
-    )
-    proxy_env = dict(env)
-    proxy_env.update(
-        JQUANTS_API_KEY=SIM_KEY,
-        JQUANTS_BASE_URL=f"http://127.0.0.1:{sim_port}/v2",
-        JQUANTS_PLAN="premium",
-        JQP_CLIENT_KEYS=f"python:{CLIENT_KEY}",
-    )
-    proxy = subprocess.Popen([binary, "serve", "--listen", f"127.0.0.1:{proxy_port}"], env=proxy_env)
-    try:
-        wait_for(f"http://127.0.0.1:{sim_port}/__sim/stats")
-        wait_for(f"http://127.0.0.1:{proxy_port}/healthz")
-        yield f"http://127.0.0.1:{sim_port}", f"http://127.0.0.1:{proxy_port}"
-    finally:
-        for p in (proxy, sim):
-            p.terminate()
-        for p in (proxy, sim):
-            p.wait(timeout=20)
+    with sim_and_proxy(SIM_KEY, {"python": CLIENT_KEY}, issues=300) as urls:
+        yield urls
 
 
 def client(base: str, key: str) -> jquantsapi.ClientV2:
