@@ -11,6 +11,7 @@ use jquants_proxy::config::ServeConfig;
 use jquants_proxy::jst::{self, Clock};
 use jquants_proxy::sim::{self, SimConfig};
 use jquants_proxy::startup::Application;
+use jquants_proxy::upstream::UpstreamConfig;
 use secrecy::SecretString;
 
 mod support;
@@ -35,9 +36,11 @@ async fn run() -> anyhow::Result<()> {
     scfg.clock = clock.clone();
     let sim = sim::spawn(scfg, "127.0.0.1:0".parse()?).await?;
     let mut cfg = ServeConfig::new("127.0.0.1:0".parse()?);
-    cfg.upstream_key = Some(SecretString::from("bench-key".to_string()));
-    cfg.upstream_base_url = sim.base_url();
-    cfg.plan = Plan::Premium;
+    cfg.upstream = UpstreamConfig::new(
+        sim.base_url(),
+        SecretString::from("bench-key".to_string()),
+        Plan::Premium,
+    );
     cfg.clock = clock;
     let app = Application::build(cfg).await?;
     let base = format!("http://127.0.0.1:{}", app.port());

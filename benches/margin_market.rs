@@ -11,6 +11,7 @@ use jquants_proxy::config::ServeConfig;
 use jquants_proxy::jst::{self, Clock};
 use jquants_proxy::sim::{self, SimConfig};
 use jquants_proxy::startup::Application;
+use jquants_proxy::upstream::UpstreamConfig;
 use secrecy::SecretString;
 
 mod support;
@@ -46,12 +47,16 @@ async fn run() -> anyhow::Result<()> {
     scfg.clock = clock.clone();
     let sim = sim::spawn(scfg, "127.0.0.1:0".parse()?).await?;
     let mut cfg = ServeConfig::new("127.0.0.1:0".parse()?);
-    cfg.upstream_key = Some(SecretString::from("bench-key".to_string()));
-    cfg.upstream_base_url = sim.base_url();
-    cfg.plan = Plan::Premium;
+    cfg.upstream = UpstreamConfig {
+        rate_window: window,
+        ..UpstreamConfig::new(
+            sim.base_url(),
+            SecretString::from("bench-key".to_string()),
+            Plan::Premium,
+        )
+    };
     cfg.clock = clock;
-    cfg.rate_window = window;
-    cfg.cache_max_bytes = 4 << 30;
+    cfg.cache.max_bytes = 4 << 30;
     let app = Application::build(cfg).await?;
     let base = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
