@@ -44,7 +44,7 @@ impl Default for Options {
     fn default() -> Self {
         Self {
             plan: Plan::Premium,
-            sim_page_bytes: 5_000_000,
+            sim_page_bytes: SimConfig::default().page_bytes,
             sim_latency: Duration::ZERO,
             max_page_bytes: CacheConfig::default().max_page_bytes,
             database: false,
