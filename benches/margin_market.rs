@@ -35,8 +35,8 @@ async fn run() -> anyhow::Result<()> {
     scfg.rate_window = window;
     let sim = sim::spawn(scfg, "127.0.0.1:0".parse()?).await?;
     let mut cfg = ServeConfig::new("127.0.0.1:0".parse()?);
-    cfg.rate_window = window;
-    cfg.cache_max_bytes = 4 << 30;
+    cfg.upstream.rate_window = window;
+    cfg.cache.max_bytes = 4 << 30;
     let base = serve(&sim, cfg).await?;
     let http = reqwest::Client::new();
 

@@ -1,19 +1,27 @@
 //! Access control. J-Quants data is licensed to the subscriber: only the firm's own apps
 //! may read it through the proxy, and the upstream key never crosses the proxy's boundary.
 //!
-//! - Data routes (`/v2/*`, `/derived/*`): with client keys configured, `x-api-key` must be
-//!   one of them (so official J-Quants clients work unchanged). Without client keys, only
-//!   loopback peers are served unless the operator allows anonymous access; demo mode
-//!   (simulated data, nothing licensed) serves everyone and says so at start-up.
-//! - Admin routes (`/admin/*`): the admin key, always; closed when none is configured.
+//! - Client routes (`/v2/*`, `/derived/*`, `/charts/*`, `/margin`): with client keys
+//!   configured, one of them must be presented, as `x-api-key` (so official J-Quants clients
+//!   work unchanged) or, from a browser, as the password of HTTP Basic auth (any user name).
+//!   Without client keys, only loopback peers are served unless the operator allows anonymous
+//!   access; demo mode (simulated data, nothing licensed) serves everyone and says so.
+//! - Admin routes (`/admin/*`): the admin key as `x-api-key`, always; closed when none is
+//!   configured.
 //! - Per-client quotas keep one app from spending the whole upstream budget.
+//!
+//! Invariant: the check is attached to routers, not chosen by path. `routes::access` puts
+//! every route into a group with its [`Access`]; [`guard`] is that group's `route_layer`, so a
+//! route is closed unless it is deliberately added to the open group.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, Request, State};
+use axum::http::header::AUTHORIZATION;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -21,6 +29,21 @@ use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
+
+/// Who may call `serve`. [`Default`]: no client keys, no admin key, loopback clients only, no
+/// quota.
+#[derive(Debug, Clone, Default)]
+pub struct AuthConfig {
+    /// `(name, key)`: clients present the key; logs, metrics and quotas use the name.
+    pub client_keys: Vec<(String, SecretString)>,
+    /// Key of the `/admin/*` routes; `None` closes them.
+    pub admin_key: Option<SecretString>,
+    /// Without client keys, also serve non-loopback clients without a key (demo mode sets it:
+    /// simulated data is nobody's licence).
+    pub allow_anonymous: bool,
+    /// Requests per minute allowed to each client (0: no quota).
+    pub client_quota_per_minute: u32,
+}
 
 /// Who is calling, for logs, metrics and quotas. Built per request without allocating: names
 /// are shared with the key table, an anonymous caller is its address until displayed.
@@ -62,7 +85,6 @@ pub struct Auth {
     admin: Option<[u8; 32]>,
     upstream: Option<[u8; 32]>,
     allow_anonymous: bool,
-    demo: bool,
     quota: Option<DefaultKeyedRateLimiter<Client>>,
 }
 
@@ -75,7 +97,6 @@ impl std::fmt::Debug for Auth {
             )
             .field("admin", &self.admin.is_some())
             .field("allow_anonymous", &self.allow_anonymous)
-            .field("demo", &self.demo)
             .finish()
     }
 }
@@ -89,37 +110,34 @@ fn eq_ct(a: &[u8; 32], b: &[u8; 32]) -> bool {
 }
 
 impl Auth {
-    pub fn new(
-        clients: &[(String, SecretString)],
-        admin: Option<&SecretString>,
-        upstream: Option<&SecretString>,
-        allow_anonymous: bool,
-        demo: bool,
-        quota_per_minute: u32,
-    ) -> anyhow::Result<Auth> {
-        let upstream = upstream.map(|k| digest(k.expose_secret()));
-        let clients: Vec<_> = clients
+    pub fn new(cfg: &AuthConfig) -> Auth {
+        let clients = cfg
+            .client_keys
             .iter()
             .map(|(n, k)| (Arc::from(n.as_str()), digest(k.expose_secret())))
             .collect();
-        let admin = admin.map(|k| digest(k.expose_secret()));
-        if let Some(up) = &upstream {
-            anyhow::ensure!(
-                !clients.iter().any(|(_, k)| eq_ct(k, up))
-                    && admin.as_ref().is_none_or(|a| !eq_ct(a, up)),
-                "a client or admin key equals the upstream J-Quants key; the upstream key must never be given to clients"
-            );
-        }
-        let quota =
-            NonZeroU32::new(quota_per_minute).map(|n| RateLimiter::keyed(Quota::per_minute(n)));
-        Ok(Auth {
+        let quota = NonZeroU32::new(cfg.client_quota_per_minute)
+            .map(|n| RateLimiter::keyed(Quota::per_minute(n)));
+        Auth {
             clients,
-            admin,
-            upstream,
-            allow_anonymous,
-            demo,
+            admin: cfg.admin_key.as_ref().map(|k| digest(k.expose_secret())),
+            upstream: None,
+            allow_anonymous: cfg.allow_anonymous,
             quota,
-        })
+        }
+    }
+
+    /// Refuses `upstream_key` whenever a client presents it; fails when a configured client
+    /// or admin key equals it.
+    pub fn refusing(mut self, upstream_key: &SecretString) -> anyhow::Result<Auth> {
+        let up = digest(upstream_key.expose_secret());
+        anyhow::ensure!(
+            !self.clients.iter().any(|(_, k)| eq_ct(k, &up))
+                && self.admin.as_ref().is_none_or(|a| !eq_ct(a, &up)),
+            "a client or admin key equals the upstream J-Quants key; the upstream key must never be given to clients"
+        );
+        self.upstream = Some(up);
+        Ok(self)
     }
 
     fn client_for(&self, key: Option<&str>, peer: SocketAddr) -> Result<Client, ApiError> {
@@ -139,7 +157,7 @@ impl Auth {
                 .map(|(n, _)| Client::Named(n.clone()))
                 .ok_or(ApiError::InvalidKey);
         }
-        if self.demo || self.allow_anonymous || peer.ip().is_loopback() {
+        if self.allow_anonymous || peer.ip().is_loopback() {
             return Ok(Client::Anonymous(peer.ip()));
         }
         Err(ApiError::Forbidden(
@@ -180,38 +198,94 @@ impl Auth {
     }
 }
 
+/// Who a group of routes admits, and how a refusal reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// API clients: a client key; a refusal is J-Quants' `403 {"message": ...}`.
+    Client,
+    /// Pages a browser opens: a client key too, but a missing or wrong one is a 401 with a
+    /// Basic challenge, so the browser asks for it.
+    Browser,
+    /// The admin key.
+    Admin,
+}
+
+/// The state of [`guard`]: the access rules and the group it guards.
+#[derive(Debug, Clone)]
+pub struct Guard {
+    auth: Arc<Auth>,
+    access: Access,
+}
+
+impl Guard {
+    pub fn new(auth: Arc<Auth>, access: Access) -> Guard {
+        Guard { auth, access }
+    }
+
+    fn admit(&self, req: &Request, peer: SocketAddr) -> Result<Client, ApiError> {
+        let auth = &self.auth;
+        match self.access {
+            Access::Admin => auth
+                .check_admin(header(req, "x-api-key"))
+                .map(|_| Client::Admin),
+            Access::Client => auth.client(presented_key(req).as_deref(), peer),
+            Access::Browser => {
+                auth.client(presented_key(req).as_deref(), peer)
+                    .map_err(|e| match e {
+                        ApiError::InvalidKey => ApiError::LoginRequired,
+                        other => other,
+                    })
+            }
+        }
+    }
+}
+
+impl Auth {
+    /// The caller presenting `key`, within its quota.
+    fn client(&self, key: Option<&str>, peer: SocketAddr) -> Result<Client, ApiError> {
+        let client = self.client_for(key, peer)?;
+        self.check_quota(&client)?;
+        Ok(client)
+    }
+}
+
 fn header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
     req.headers().get(name).and_then(|v| v.to_str().ok())
 }
 
-/// Routes anyone may read: probes, metrics and the API's documentation. Everything else needs
-/// a client key (or the admin key under `/admin`), so a new route is closed unless listed here.
-fn is_open(path: &str) -> bool {
-    matches!(
-        path,
-        "/healthz" | "/readyz" | "/metrics" | "/openapi.json" | "/docs"
-    ) || path.starts_with("/docs/")
+/// The client key a caller presents: `x-api-key` (what J-Quants clients send) or else the
+/// password of HTTP Basic auth (what a browser can send), whatever the user name.
+fn presented_key(req: &Request) -> Option<Cow<'_, str>> {
+    if let Some(key) = header(req, "x-api-key") {
+        return Some(Cow::Borrowed(key));
+    }
+    basic_password(header(req, AUTHORIZATION.as_str())?).map(Cow::Owned)
 }
 
-/// The middleware: the admin key for `/admin`, nothing for the open routes, a client key for
-/// every other path (data, derived data, charts and the margin page alike).
-pub async fn authorize(
-    State(auth): State<std::sync::Arc<Auth>>,
+/// The password of an `Authorization: Basic base64(user:password)` value (RFC 7617).
+fn basic_password(value: &str) -> Option<String> {
+    use base64::Engine;
+    let (scheme, encoded) = value.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    // The user name cannot contain ':'; the password may.
+    Some(text.split_once(':')?.1.to_string())
+}
+
+/// The middleware each guarded group of routes gets as its `route_layer` (and the fallback,
+/// so an unknown path tells a caller without a key nothing).
+pub async fn guard(
+    State(guard): State<Guard>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     mut req: Request,
     next: Next,
 ) -> Response {
-    let path = req.uri().path();
-    let outcome = if path.starts_with("/admin") {
-        auth.check_admin(header(&req, "x-api-key"))
-            .map(|_| Client::Admin)
-    } else if is_open(path) {
-        Ok(Client::Anonymous(peer.ip()))
-    } else {
-        auth.client_for(header(&req, "x-api-key"), peer)
-            .and_then(|c| auth.check_quota(&c).map(|_| c))
-    };
-    match outcome {
+    match guard.admit(&req, peer) {
         Ok(client) => {
             tracing::Span::current().record("client", tracing::field::display(&client));
             req.extensions_mut().insert(client);
@@ -233,17 +307,16 @@ mod tests {
         SecretString::from(s.to_string())
     }
 
+    fn clients(keys: &[(&str, &str)]) -> AuthConfig {
+        AuthConfig {
+            client_keys: keys.iter().map(|(n, k)| (n.to_string(), key(k))).collect(),
+            ..Default::default()
+        }
+    }
+
     #[test]
     fn keys_when_configured_loopback_only_otherwise() {
-        let with_keys = Auth::new(
-            &[("research".into(), key("research-key-1"))],
-            None,
-            None,
-            false,
-            false,
-            0,
-        )
-        .unwrap();
+        let with_keys = Auth::new(&clients(&[("research", "research-key-1")]));
         assert_eq!(
             with_keys
                 .client_for(Some("research-key-1"), peer("10.1.2.3"))
@@ -260,14 +333,17 @@ mod tests {
             Err(ApiError::InvalidKey)
         ));
 
-        let none = Auth::new(&[], None, None, false, false, 0).unwrap();
+        let none = Auth::new(&AuthConfig::default());
         assert!(none.client_for(None, peer("127.0.0.1")).is_ok());
         assert!(none.client_for(None, "[::1]:5000".parse().unwrap()).is_ok());
         assert!(matches!(
             none.client_for(None, peer("192.168.1.9")),
             Err(ApiError::Forbidden(_))
         ));
-        let anon = Auth::new(&[], None, None, true, false, 0).unwrap();
+        let anon = Auth::new(&AuthConfig {
+            allow_anonymous: true,
+            ..Default::default()
+        });
         assert!(anon.client_for(None, peer("192.168.1.9")).is_ok());
     }
 
@@ -275,17 +351,16 @@ mod tests {
     fn upstream_key_is_never_a_client_key() {
         let up = key("upstream-secret-key");
         assert!(
-            Auth::new(
-                &[("x".into(), up.clone())],
-                None,
-                Some(&up),
-                false,
-                false,
-                0
-            )
-            .is_err()
+            Auth::new(&clients(&[("x", "upstream-secret-key")]))
+                .refusing(&up)
+                .is_err()
         );
-        let auth = Auth::new(&[], None, Some(&up), true, false, 0).unwrap();
+        let auth = Auth::new(&AuthConfig {
+            allow_anonymous: true,
+            ..Default::default()
+        })
+        .refusing(&up)
+        .unwrap();
         assert!(matches!(
             auth.client_for(Some("upstream-secret-key"), peer("127.0.0.1")),
             Err(ApiError::InvalidKey)
@@ -294,12 +369,16 @@ mod tests {
 
     #[test]
     fn admin_needs_its_key_and_quotas_bite() {
-        let closed = Auth::new(&[], None, None, false, false, 0).unwrap();
+        let closed = Auth::new(&AuthConfig::default());
         assert!(matches!(
             closed.check_admin(Some("anything")),
             Err(ApiError::Forbidden(_))
         ));
-        let auth = Auth::new(&[], Some(&key("admin-key-123")), None, false, false, 3).unwrap();
+        let auth = Auth::new(&AuthConfig {
+            admin_key: Some(key("admin-key-123")),
+            client_quota_per_minute: 3,
+            ..Default::default()
+        });
         assert!(auth.check_admin(Some("admin-key-123")).is_ok());
         assert!(matches!(
             auth.check_admin(Some("admin-key-124")),
@@ -317,5 +396,23 @@ mod tests {
             })
         ));
         assert!(auth.check_quota(&Client::Named("other".into())).is_ok());
+    }
+
+    #[test]
+    fn basic_auth_carries_the_key_as_its_password() {
+        // base64("anyone:research-key-1:with-colon")
+        let value = "Basic YW55b25lOnJlc2VhcmNoLWtleS0xOndpdGgtY29sb24=";
+        assert_eq!(
+            basic_password(value).as_deref(),
+            Some("research-key-1:with-colon")
+        );
+        assert_eq!(
+            basic_password("basic OnNlY3JldA==").as_deref(),
+            Some("secret")
+        );
+        assert_eq!(basic_password("Bearer OnNlY3JldA=="), None);
+        assert_eq!(basic_password("Basic not base64!"), None);
+        // No ':' means no password.
+        assert_eq!(basic_password("Basic c2VjcmV0"), None);
     }
 }

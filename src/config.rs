@@ -1,4 +1,7 @@
-//! Typed configuration of `serve`: CLI flags with environment equivalents (clap `env`).
+//! Typed configuration of `serve`: CLI flags with environment equivalents (clap `env`),
+//! mapped onto the settings each subsystem owns (`UpstreamConfig`, `CacheConfig`,
+//! `AuthConfig`, `HttpConfig`, ...). Each default is written once, in its subsystem's
+//! `Default`; the flags show the same values by reading them from there.
 //! Secrets are `SecretString`s so that no `Debug` or log line can print them.
 
 use std::net::SocketAddr;
@@ -7,8 +10,11 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
+use crate::auth::AuthConfig;
+use crate::cache::CacheConfig;
 use crate::catalog::Plan;
 use crate::jst::Clock;
+use crate::upstream::UpstreamConfig;
 
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum LogFormat {
@@ -33,18 +39,18 @@ pub struct ServeArgs {
     )]
     pub jquants_base_url: String,
     /// Upstream plan: sets the rate limit (free 5, light 60, standard 120, premium 500 per minute).
-    #[arg(long, env = "JQUANTS_PLAN", default_value = "free")]
+    #[arg(long, env = "JQUANTS_PLAN", default_value = UpstreamConfig::default().plan.as_str())]
     pub jquants_plan: Plan,
     /// Postgres URL for the persistent cache tier; without it the cache is memory only.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<SecretString>,
     /// Bound of the in-memory cache, in bytes.
-    #[arg(long, env = "JQP_CACHE_MAX_BYTES", default_value_t = 512 * 1024 * 1024)]
+    #[arg(long, env = "JQP_CACHE_MAX_BYTES", default_value_t = CacheConfig::default().max_bytes)]
     pub cache_max_bytes: u64,
     /// Merged answers larger than this are served in the proxy's own pages.
-    #[arg(long, env = "JQP_MAX_PAGE_BYTES", default_value_t = 5_000_000)]
+    #[arg(long, env = "JQP_MAX_PAGE_BYTES", default_value_t = CacheConfig::default().max_page_bytes)]
     pub max_page_bytes: usize,
-    /// Client keys as comma-separated `name:key` pairs; clients send them as `x-api-key`.
+    /// Client keys as comma-separated `name:key` pairs; clients send them as `x-api-key` (browsers: as the Basic auth password).
     #[arg(long, env = "JQP_CLIENT_KEYS", hide_env_values = true)]
     pub client_keys: Option<SecretString>,
     /// File with one `name:key` per line (`#` comments allowed).
@@ -54,13 +60,13 @@ pub struct ServeArgs {
     #[arg(long, env = "JQP_ADMIN_KEY", hide_env_values = true)]
     pub admin_key: Option<SecretString>,
     /// Accept unauthenticated clients from any address when no client keys are configured.
-    #[arg(long, env = "JQP_ALLOW_ANONYMOUS", default_value_t = false)]
+    #[arg(long, env = "JQP_ALLOW_ANONYMOUS", default_value_t = AuthConfig::default().allow_anonymous)]
     pub allow_anonymous: bool,
     /// Requests per minute allowed to each client (0: no quota).
-    #[arg(long, env = "JQP_CLIENT_QUOTA_PER_MINUTE", default_value_t = 0)]
+    #[arg(long, env = "JQP_CLIENT_QUOTA_PER_MINUTE", default_value_t = AuthConfig::default().client_quota_per_minute)]
     pub client_quota_per_minute: u32,
     /// Log format.
-    #[arg(long, env = "JQP_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    #[arg(long, env = "JQP_LOG_FORMAT", value_enum, default_value_t = LogFormat::default())]
     pub log_format: LogFormat,
     #[command(flatten)]
     pub sync: crate::sync::ScheduleArgs,
@@ -68,109 +74,107 @@ pub struct ServeArgs {
     pub sharing: crate::upstream::SharingConfig,
 }
 
-/// Everything `startup` needs. Built from [`ServeArgs`] in production; tests fill it directly.
+/// Everything `startup` needs, one settings struct per subsystem. Built from [`ServeArgs`] in
+/// production; tests start from [`ServeConfig::new`] and change what they test.
 #[derive(Debug, Clone)]
 pub struct ServeConfig {
     pub listen: SocketAddr,
-    /// `None`: demo mode.
-    pub upstream_key: Option<SecretString>,
-    pub upstream_base_url: String,
-    pub plan: Plan,
+    /// The upstream client; without an `api_key` the proxy runs in demo mode.
+    pub upstream: UpstreamConfig,
+    /// The persistent cache tier; `None`: memory only.
     pub database: Option<sqlx::postgres::PgConnectOptions>,
-    pub cache_max_bytes: u64,
-    pub max_page_bytes: usize,
-    pub client_keys: Vec<(String, SecretString)>,
-    pub admin_key: Option<SecretString>,
-    pub allow_anonymous: bool,
-    pub client_quota_per_minute: u32,
-    /// Length of the upstream's rate-limit window (60 s; tests shrink it).
-    pub rate_window: Duration,
-    /// Upstream cool-down after a 429 (60 s; tests shrink it).
-    pub cooldown_after_429: Duration,
-    /// How long an upstream fetch may wait for a slot (it outlives the client's bounded
-    /// wait, `sharing.max_wait`, so its answer still lands in the cache).
-    pub queue_timeout: Duration,
-    /// Per HTTP attempt to the upstream.
-    pub upstream_timeout: Duration,
-    pub max_retries: usize,
-    pub retry_base_delay: Duration,
-    /// Whole-request timeout of the HTTP server.
-    pub request_timeout: Duration,
-    pub stale_while_revalidate: chrono::Duration,
-    pub clock: Clock,
+    pub cache: CacheConfig,
+    pub auth: AuthConfig,
+    pub http: HttpConfig,
     /// The scheduled sync of the market row store (off by default).
     pub sync: crate::sync::ScheduleArgs,
-    /// Fair queuing between clients and coordination between replicas.
-    pub sharing: crate::upstream::SharingConfig,
+    pub clock: Clock,
+}
+
+/// The HTTP server's own settings.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// Whole-request timeout: longer than the upstream's queue and retries take for a client
+    /// that waits (`sharing.max_wait`), so only a stuck request hits it.
+    pub request_timeout: Duration,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            request_timeout: Duration::from_secs(300),
+        }
+    }
 }
 
 impl ServeConfig {
-    /// Production defaults around an address.
+    /// Every subsystem's defaults, around an address.
     pub fn new(listen: SocketAddr) -> Self {
         Self {
             listen,
-            upstream_key: None,
-            upstream_base_url: crate::upstream::DEFAULT_BASE_URL.into(),
-            plan: Plan::Free,
+            upstream: Default::default(),
             database: None,
-            cache_max_bytes: 512 * 1024 * 1024,
-            max_page_bytes: 5_000_000,
-            client_keys: vec![],
-            admin_key: None,
-            allow_anonymous: false,
-            client_quota_per_minute: 0,
-            rate_window: Duration::from_secs(60),
-            cooldown_after_429: Duration::from_secs(60),
-            // How long a fetch keeps its place in the upstream queue; clients stop waiting
-            // after `sharing.max_wait` and come back for the cached answer.
-            queue_timeout: Duration::from_secs(600),
-            upstream_timeout: Duration::from_secs(60),
-            max_retries: 3,
-            retry_base_delay: Duration::from_millis(500),
-            request_timeout: Duration::from_secs(300),
-            stale_while_revalidate: chrono::Duration::hours(1),
-            clock: Clock::system(),
+            cache: Default::default(),
+            auth: Default::default(),
+            http: Default::default(),
             sync: Default::default(),
-            sharing: Default::default(),
+            clock: Clock::system(),
         }
     }
 
     pub fn from_args(args: &ServeArgs) -> anyhow::Result<Self> {
-        use anyhow::Context;
         use secrecy::ExposeSecret;
-        let mut cfg = Self::new(args.listen);
-        cfg.upstream_key = args
-            .jquants_api_key
-            .clone()
-            .filter(|k| !k.expose_secret().trim().is_empty());
-        cfg.upstream_base_url = args.jquants_base_url.trim_end_matches('/').to_string();
-        cfg.plan = args.jquants_plan;
-        if let Some(url) = &args.database_url {
-            cfg.database = Some(
+        let database = match &args.database_url {
+            Some(url) => Some(
                 url.expose_secret()
                     .parse()
                     .map_err(|e| anyhow::anyhow!("DATABASE_URL: {e}"))?,
-            );
-        }
-        cfg.cache_max_bytes = args.cache_max_bytes;
-        cfg.max_page_bytes = args.max_page_bytes;
-        if let Some(keys) = &args.client_keys {
-            let keys = parse_client_keys(keys.expose_secret(), ',').context("JQP_CLIENT_KEYS")?;
-            cfg.client_keys.extend(keys);
-        }
-        if let Some(path) = &args.client_keys_file {
-            let context = || format!("JQP_CLIENT_KEYS_FILE ({})", path.display());
-            let text = std::fs::read_to_string(path).with_context(context)?;
-            cfg.client_keys
-                .extend(parse_client_keys(&text, '\n').with_context(context)?);
-        }
-        cfg.admin_key = args.admin_key.clone();
-        cfg.allow_anonymous = args.allow_anonymous;
-        cfg.client_quota_per_minute = args.client_quota_per_minute;
-        cfg.sync = args.sync.clone();
-        cfg.sharing = args.sharing.clone();
-        Ok(cfg)
+            ),
+            None => None,
+        };
+        Ok(Self {
+            upstream: UpstreamConfig {
+                base_url: args.jquants_base_url.trim_end_matches('/').to_string(),
+                api_key: args
+                    .jquants_api_key
+                    .clone()
+                    .filter(|k| !k.expose_secret().trim().is_empty()),
+                plan: args.jquants_plan,
+                sharing: args.sharing.clone(),
+                ..Default::default()
+            },
+            database,
+            cache: CacheConfig {
+                max_bytes: args.cache_max_bytes,
+                max_page_bytes: args.max_page_bytes,
+                ..Default::default()
+            },
+            auth: AuthConfig {
+                client_keys: client_keys(args)?,
+                admin_key: args.admin_key.clone(),
+                allow_anonymous: args.allow_anonymous,
+                client_quota_per_minute: args.client_quota_per_minute,
+            },
+            sync: args.sync.clone(),
+            ..Self::new(args.listen)
+        })
     }
+}
+
+/// The keys of `JQP_CLIENT_KEYS`, then those of `JQP_CLIENT_KEYS_FILE`.
+fn client_keys(args: &ServeArgs) -> anyhow::Result<Vec<(String, SecretString)>> {
+    use anyhow::Context;
+    use secrecy::ExposeSecret;
+    let mut keys = Vec::new();
+    if let Some(list) = &args.client_keys {
+        keys.extend(parse_client_keys(list.expose_secret(), ',').context("JQP_CLIENT_KEYS")?);
+    }
+    if let Some(path) = &args.client_keys_file {
+        let context = || format!("JQP_CLIENT_KEYS_FILE ({})", path.display());
+        let text = std::fs::read_to_string(path).with_context(context)?;
+        keys.extend(parse_client_keys(&text, '\n').with_context(context)?);
+    }
+    Ok(keys)
 }
 
 /// `name:key` items separated by `sep`; blank items and `#` comments are skipped.

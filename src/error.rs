@@ -9,6 +9,9 @@ use axum::response::{IntoResponse, Response};
 /// The upstream's exact wording for a bad or missing key.
 pub const INVALID_KEY: &str = "The incoming api key is invalid or expired.";
 
+/// What a 401 asks a browser for: the client key, as the password of HTTP Basic auth.
+pub const BASIC_CHALLENGE: HeaderValue = HeaderValue::from_static(r#"Basic realm="jquants-proxy""#);
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     /// A request the upstream would reject with 400; it never reaches the upstream.
@@ -17,6 +20,10 @@ pub enum ApiError {
     /// Missing or wrong client key (the upstream's 403 wording).
     #[error("{INVALID_KEY}")]
     InvalidKey,
+    /// Missing or wrong client key on a page a browser opens: a 401 with a Basic challenge, so
+    /// the browser asks for the key (as the password).
+    #[error("This page needs a client key: enter it as the password (any user name).")]
+    LoginRequired,
     /// Authenticated but not allowed here (admin route without admin key, non-loopback peer).
     #[error("{0}")]
     Forbidden(String),
@@ -52,6 +59,7 @@ impl ApiError {
         match self {
             Self::BadRequest(_) => "bad_request",
             Self::InvalidKey => "invalid_key",
+            Self::LoginRequired => "login_required",
             Self::Forbidden(_) => "forbidden",
             Self::NotFound(_) => "not_found",
             Self::ClientQuota { .. } => "client_quota_exceeded",
@@ -67,6 +75,7 @@ impl ApiError {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::InvalidKey | Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::LoginRequired => StatusCode::UNAUTHORIZED,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::ClientQuota { .. } | Self::QueueWait { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Upstream { status, .. } => *status,
@@ -125,6 +134,10 @@ impl IntoResponse for ApiError {
         if let Some(secs) = self.retry_after() {
             resp.headers_mut()
                 .insert(axum::http::header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        if let Self::LoginRequired = self {
+            resp.headers_mut()
+                .insert(axum::http::header::WWW_AUTHENTICATE, BASIC_CHALLENGE);
         }
         resp
     }

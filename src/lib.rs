@@ -14,7 +14,8 @@
 //!   cache -> routes and the middleware stack, and binds (port 0 in tests).
 //! - `routes`: the HTTP surface: the mirror (`/v2/*`), `derived` data (`/derived/*`), admin,
 //!   operations and the OpenAPI document.
-//! - `auth`: client keys, per-client quotas and the admin key.
+//! - `auth`: client keys (`x-api-key`, or a browser's Basic password), per-client quotas and
+//!   the admin key; `routes::access` puts every route in a group guarded by it.
 //! - `catalog`: every upstream endpoint as data (parameters, valid combinations, fields,
 //!   plan, update schedule).
 //! - `request`: validation and canonicalisation of a request against the catalog, shared

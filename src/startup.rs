@@ -21,8 +21,8 @@ use tower_http::sensitive_headers::SetSensitiveHeadersLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
 
-use crate::auth::{self, Auth};
-use crate::cache::{Cache, CacheConfig};
+use crate::auth::{Auth, AuthConfig};
+use crate::cache::Cache;
 use crate::catalog::Plan;
 use crate::config::ServeConfig;
 use crate::error::ApiError;
@@ -47,36 +47,17 @@ impl Application {
         let listener = TcpListener::bind(cfg.listen).await?;
         // Metrics recorded before the recorder exists are lost: install it first.
         crate::telemetry::prometheus();
-        let (upstream_key, base_url, plan, demo_sim) = match &cfg.upstream_key {
-            Some(k) => (k.clone(), cfg.upstream_base_url.clone(), cfg.plan, None),
+        let (upstream_cfg, demo_sim) = match &cfg.upstream.api_key {
+            Some(_) => (cfg.upstream.clone(), None),
             None => {
-                let key = format!("demo-{}", uuid::Uuid::new_v4().simple());
-                let mut sim_cfg = sim::SimConfig::new(key.clone());
-                sim_cfg.plan = Plan::Premium;
-                sim_cfg.clock = cfg.clock.clone();
-                let handle = sim::spawn(sim_cfg, "127.0.0.1:0".parse()?).await?;
-                tracing::warn!(
-                    simulator = %handle.base_url(),
-                    "DEMO MODE: no JQUANTS_API_KEY set; serving SIMULATED data from the built-in J-Quants simulator (responses carry x-jquants-proxy-mode: demo)"
-                );
-                (
-                    SecretString::from(key),
-                    handle.base_url(),
-                    Plan::Premium,
-                    Some(handle),
-                )
+                let (upstream_cfg, handle) = demo_upstream(&cfg).await?;
+                (upstream_cfg, Some(handle))
             }
         };
         let demo = demo_sim.is_some();
-        let mut ucfg = UpstreamConfig::new(base_url, upstream_key.clone(), plan);
-        ucfg.rate_window = cfg.rate_window;
-        ucfg.cooldown_after_429 = cfg.cooldown_after_429;
-        ucfg.queue_timeout = cfg.queue_timeout;
-        ucfg.request_timeout = cfg.upstream_timeout;
-        ucfg.max_retries = cfg.max_retries;
-        ucfg.retry_base_delay = cfg.retry_base_delay;
-        ucfg.sharing = cfg.sharing.clone();
-        let upstream = Upstream::new(ucfg)?;
+        let plan = upstream_cfg.plan;
+        let auth = Arc::new(access(&cfg, &upstream_cfg, demo)?);
+        let upstream = Upstream::new(upstream_cfg)?;
         let store = match &cfg.database {
             // Simulated answers must never sit where a later live run would serve them.
             Some(_) if demo => {
@@ -96,44 +77,16 @@ impl Application {
         if let Some(store) = &store {
             upstream.coordinate_through(store.clone());
         }
-        let cache = Cache::new(
-            upstream,
-            store,
-            cfg.clock.clone(),
-            CacheConfig {
-                max_bytes: cfg.cache_max_bytes,
-                max_page_bytes: cfg.max_page_bytes,
-                stale_while_revalidate: cfg.stale_while_revalidate,
-                ..Default::default()
-            },
-        );
+        let cache = Cache::new(upstream, store, cfg.clock.clone(), cfg.cache.clone());
         crate::sync::spawn_schedule(cache.clone(), &cfg.sync)?;
-        let upstream_for_auth = (!demo).then(|| upstream_key.clone());
-        let auth = Arc::new(Auth::new(
-            &cfg.client_keys,
-            cfg.admin_key.as_ref(),
-            upstream_for_auth.as_ref(),
-            cfg.allow_anonymous,
-            demo,
-            cfg.client_quota_per_minute,
-        )?);
-        if cfg.client_keys.is_empty() && !demo {
-            if cfg.allow_anonymous {
-                tracing::warn!(
-                    "no client keys and anonymous access allowed: anyone who can reach this port reads licensed data"
-                );
-            } else {
-                tracing::info!("no client keys configured: only loopback clients are served");
-            }
-        }
         let state = AppState {
             cache,
             auth: auth.clone(),
             demo,
             plan,
-            max_page_bytes: cfg.max_page_bytes,
+            max_page_bytes: cfg.cache.max_page_bytes,
         };
-        let router = app_router(state.clone(), cfg.request_timeout);
+        let router = app_router(state.clone(), cfg.http.request_timeout);
         tracing::info!(addr = %listener.local_addr()?, plan = plan.as_str(), demo, "jquants-proxy listening");
         Ok(Application {
             listener,
@@ -174,24 +127,68 @@ impl Application {
     }
 }
 
+/// Demo mode: the in-process simulator (Premium, on the app's clock) as the upstream, with
+/// every other upstream setting as configured.
+async fn demo_upstream(cfg: &ServeConfig) -> anyhow::Result<(UpstreamConfig, sim::SimHandle)> {
+    let key = format!("demo-{}", uuid::Uuid::new_v4().simple());
+    let mut sim_cfg = sim::SimConfig::new(key.clone());
+    sim_cfg.plan = Plan::Premium;
+    sim_cfg.clock = cfg.clock.clone();
+    let handle = sim::spawn(sim_cfg, "127.0.0.1:0".parse()?).await?;
+    tracing::warn!(
+        simulator = %handle.base_url(),
+        "DEMO MODE: no JQUANTS_API_KEY set; serving SIMULATED data from the built-in J-Quants simulator (responses carry x-jquants-proxy-mode: demo)"
+    );
+    let upstream = UpstreamConfig {
+        base_url: handle.base_url(),
+        api_key: Some(SecretString::from(key)),
+        plan: Plan::Premium,
+        ..cfg.upstream.clone()
+    };
+    Ok((upstream, handle))
+}
+
+/// Access control as configured. Demo mode serves everyone (its data is simulated, nobody's
+/// licence) and has no subscription key to refuse.
+fn access(cfg: &ServeConfig, upstream: &UpstreamConfig, demo: bool) -> anyhow::Result<Auth> {
+    if demo {
+        return Ok(Auth::new(&AuthConfig {
+            allow_anonymous: true,
+            ..cfg.auth.clone()
+        }));
+    }
+    if cfg.auth.client_keys.is_empty() {
+        if cfg.auth.allow_anonymous {
+            tracing::warn!(
+                "no client keys and anonymous access allowed: anyone who can reach this port reads licensed data"
+            );
+        } else {
+            tracing::info!("no client keys configured: only loopback clients are served");
+        }
+    }
+    let auth = Auth::new(&cfg.auth);
+    match &upstream.api_key {
+        Some(key) => auth.refusing(key),
+        None => Ok(auth),
+    }
+}
+
 /// The routes with the full middleware stack: what the server runs. Public so tests can
 /// drive it without a socket (e.g. with a mocked non-loopback peer).
 pub fn app_router(state: AppState, request_timeout: Duration) -> Router {
-    let auth = state.auth.clone();
-    with_middleware(routes::router(state), auth, request_timeout)
+    with_middleware(routes::router(state), request_timeout)
 }
 
 /// The one middleware stack, outermost first: sensitive headers, request id, trace,
-/// catch-panic, timeout, compression; then per-route metrics and access control.
-fn with_middleware(router: Router, auth: Arc<Auth>, timeout: Duration) -> Router {
+/// catch-panic, timeout, compression; then per-route metrics. Access control is not here: each
+/// group of routes carries its own (`routes::access`).
+fn with_middleware(router: Router, timeout: Duration) -> Router {
     let sensitive: Arc<[HeaderName]> = Arc::from([
         HeaderName::from_static("x-api-key"),
         axum::http::header::AUTHORIZATION,
         axum::http::header::COOKIE,
     ]);
     router
-        .fallback(fallback)
-        .layer(middleware::from_fn_with_state(auth, auth::authorize))
         .layer(middleware::from_fn(record_metrics))
         .layer(
             ServiceBuilder::new()
@@ -212,15 +209,6 @@ fn with_middleware(router: Router, auth: Arc<Auth>, timeout: Duration) -> Router
                 .layer(TimeoutLayer::with_status_code(StatusCode::GATEWAY_TIMEOUT, timeout))
                 .layer(CompressionLayer::new().gzip(true)),
         )
-}
-
-/// Unknown paths: under `/v2` the upstream answers 403, so the mirror does too.
-async fn fallback(req: Request) -> Response {
-    if req.uri().path().starts_with("/v2") {
-        ApiError::Forbidden("Missing Authentication Token".into()).into_response()
-    } else {
-        ApiError::NotFound(format!("No route for {}", req.uri().path())).into_response()
-    }
 }
 
 async fn record_metrics(req: Request, next: Next) -> Response {

@@ -261,16 +261,25 @@ pub async fn cli(args: SyncArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Settings of the sync `serve` runs on a schedule.
-#[derive(clap::Args, Debug, Clone, Default)]
+/// Settings of the sync `serve` runs on a schedule. [`Default`]: off, a week back.
+#[derive(clap::Args, Debug, Clone)]
 pub struct ScheduleArgs {
     /// Endpoint paths to keep synced in the background, each run shortly after the datasets'
     /// JST update time (comma separated; empty: off).
     #[arg(long, env = "JQP_SYNC_DATASETS", value_delimiter = ',')]
     pub sync_datasets: Vec<String>,
     /// Days back (from today) each scheduled run covers; held fresh days cost nothing.
-    #[arg(long, env = "JQP_SYNC_DAYS", default_value_t = 7)]
+    #[arg(long, env = "JQP_SYNC_DAYS", default_value_t = ScheduleArgs::default().sync_days)]
     pub sync_days: u32,
+}
+
+impl Default for ScheduleArgs {
+    fn default() -> Self {
+        Self {
+            sync_datasets: vec![],
+            sync_days: 7,
+        }
+    }
 }
 
 /// How long after a dataset's update time the scheduled run starts (the upstream is late

@@ -6,6 +6,7 @@ use jquants_proxy::config::ServeConfig;
 use jquants_proxy::jst::{self, Clock};
 use jquants_proxy::sim::{SimConfig, SimHandle};
 use jquants_proxy::startup::Application;
+use jquants_proxy::upstream::UpstreamConfig;
 use secrecy::SecretString;
 
 /// The simulator's key, which the proxy uses upstream.
@@ -37,9 +38,14 @@ pub fn premium_sim() -> SimConfig {
 /// returns its base URL.
 #[allow(dead_code)] // Only the benches that run the whole proxy call it.
 pub async fn serve(sim: &SimHandle, mut cfg: ServeConfig) -> anyhow::Result<String> {
-    cfg.upstream_key = Some(SecretString::from(KEY.to_string()));
-    cfg.upstream_base_url = sim.base_url();
-    cfg.plan = Plan::Premium;
+    cfg.upstream = UpstreamConfig {
+        rate_window: cfg.upstream.rate_window,
+        ..UpstreamConfig::new(
+            sim.base_url(),
+            SecretString::from(KEY.to_string()),
+            Plan::Premium,
+        )
+    };
     cfg.clock = bench_clock();
     let app = Application::build(cfg).await?;
     let base = format!("http://127.0.0.1:{}", app.port());

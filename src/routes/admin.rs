@@ -41,7 +41,6 @@ pub struct Purged {
 /// Drops cached answers so the next request fetches them again.
 #[utoipa::path(
     post, path = "/admin/cache/purge", tag = "admin", params(PurgeQuery),
-    security(("admin_key" = [])),
     responses((status = 200, body = Purged), (status = 400, body = super::ErrorBody), (status = 403, body = super::ErrorBody))
 )]
 async fn purge(State(st): State<AppState>, Query(q): Query<PurgeQuery>) -> ApiResult<Json<Purged>> {
@@ -66,7 +65,7 @@ async fn purge(State(st): State<AppState>, Query(q): Query<PurgeQuery>) -> ApiRe
 
 /// Entries, bytes and hit ratio per tier, and upstream calls saved.
 #[utoipa::path(
-    get, path = "/admin/cache/stats", tag = "admin", security(("admin_key" = [])),
+    get, path = "/admin/cache/stats", tag = "admin",
     responses((status = 200, body = CacheStats), (status = 403, body = super::ErrorBody))
 )]
 async fn stats(State(st): State<AppState>) -> Json<CacheStats> {
@@ -102,7 +101,7 @@ pub struct AdminStats {
 
 /// Cache statistics and upstream sharing: per-client queue depth and waits, coordination.
 #[utoipa::path(
-    get, path = "/admin/stats", tag = "admin", security(("admin_key" = [])),
+    get, path = "/admin/stats", tag = "admin",
     responses((status = 200, body = AdminStats), (status = 403, body = super::ErrorBody))
 )]
 async fn all_stats(State(st): State<AppState>) -> Json<AdminStats> {

@@ -181,7 +181,6 @@ fn within(date: &str, from: NaiveDate, to: NaiveDate) -> bool {
 /// reference lines at -3.5 %, -10 % and -15 %. Default range: the last year.
 #[utoipa::path(
     get, path = "/charts/margin.svg", tag = "charts", params(derived::RangeQuery),
-    security(("api_key" = [])),
     responses(
         (status = 200, description = "SVG chart", content_type = "image/svg+xml", body = String),
         (status = 400, body = super::ErrorBody), (status = 403, body = super::ErrorBody), (status = 502, body = super::ErrorBody)
@@ -203,7 +202,6 @@ async fn margin_chart(State(st): State<AppState>, RawQuery(q): RawQuery) -> ApiR
 /// `/derived/margin/market`. Default range: the last eight weeks.
 #[utoipa::path(
     get, path = "/charts/margin/market.svg", tag = "charts", params(margin_market::MarketQuery),
-    security(("api_key" = [])),
     responses(
         (status = 200, description = "SVG chart", content_type = "image/svg+xml", body = String),
         (status = 400, body = super::ErrorBody), (status = 403, body = super::ErrorBody), (status = 502, body = super::ErrorBody)
@@ -228,7 +226,6 @@ async fn market_margin_chart(
 /// on split and consolidation days. Default range: the last year.
 #[utoipa::path(
     get, path = "/charts/market-cap.svg", tag = "charts", params(derived::RangeQuery),
-    security(("api_key" = [])),
     responses(
         (status = 200, description = "SVG chart", content_type = "image/svg+xml", body = String),
         (status = 400, body = super::ErrorBody), (status = 403, body = super::ErrorBody), (status = 502, body = super::ErrorBody)

@@ -300,19 +300,19 @@ pub fn mirror_description(ep: &Endpoint) -> String {
     d
 }
 
+/// An error response in the upstream's `{"message"}` shape.
+pub fn error_response(desc: &str) -> ResponseBuilder {
+    ResponseBuilder::new().description(desc).content(
+        "application/json",
+        ContentBuilder::new()
+            .schema(Some(RefOr::Ref(Ref::from_schema_name("ErrorBody"))))
+            .build(),
+    )
+}
+
 /// The error responses every data route shares, all in the upstream's `{"message"}` shape.
 pub fn error_responses(b: ResponsesBuilder) -> ResponsesBuilder {
-    let err = |desc: &str| {
-        ResponseBuilder::new()
-            .description(desc)
-            .content(
-                "application/json",
-                ContentBuilder::new()
-                    .schema(Some(RefOr::Ref(Ref::from_schema_name("ErrorBody"))))
-                    .build(),
-            )
-            .build()
-    };
+    let err = |desc: &str| error_response(desc).build();
     b.response(
         "400",
         err("Invalid parameters or combination (no upstream call is made)"),

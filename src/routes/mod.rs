@@ -2,6 +2,7 @@
 //! the OpenAPI document with Swagger UI. Every route is registered through utoipa-axum's
 //! `OpenApiRouter`, so the served routes and the documented ones are the same list.
 
+pub mod access;
 pub mod admin;
 pub mod charts;
 pub mod derived;
@@ -15,11 +16,11 @@ use std::sync::Arc;
 
 use axum::Router;
 use utoipa::OpenApi;
-use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::auth::Auth;
+use crate::auth::{Access, Auth};
 use crate::cache::Cache;
 use crate::catalog::Plan;
 
@@ -69,7 +70,7 @@ pub struct ErrorBody {
 #[openapi(
     info(
         title = "jquants-proxy",
-        description = "Caching mirror of the J-Quants API V2, with derived data. Mirror routes take the upstream's parameters and return its bodies byte for byte; clients authenticate with their own `x-api-key`.\n\nOpenAPI cannot express which parameters may be combined, so each mirror operation lists its valid combinations in its description. A request whose parameters each match their schema is still refused with a 400 (costing no upstream call) when: its combination is not one listed; a date does not exist (2026-02-30); a date lies outside the subscription plan's history window; `from` is after `to`; or a `pagination_key` is not one this proxy issued for the same query. `/v2/equities/trades` is CSV-only upstream and always a 403.",
+        description = "Caching mirror of the J-Quants API V2, with derived data. Mirror routes take the upstream's parameters and return its bodies byte for byte; clients authenticate with their own `x-api-key` (or, from a browser, the same key as the password of HTTP Basic auth).\n\nOpenAPI cannot express which parameters may be combined, so each mirror operation lists its valid combinations in its description. A request whose parameters each match their schema is still refused with a 400 (costing no upstream call) when: its combination is not one listed; a date does not exist (2026-02-30); a date lies outside the subscription plan's history window; `from` is after `to`; or a `pagination_key` is not one this proxy issued for the same query. `/v2/equities/trades` is CSV-only upstream and always a 403.",
         license(name = "MIT")
     ),
     components(schemas(ErrorBody)),
@@ -97,6 +98,17 @@ impl utoipa::Modify for Security {
             ))),
         );
         components.add_security_scheme(
+            "client_basic",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Basic)
+                    .description(Some(
+                        "The same client key as the password of HTTP Basic auth, any user name: what a browser sends for `/margin` and `/charts/*` after asking for it",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
             "admin_key",
             SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
                 "x-api-key",
@@ -106,20 +118,19 @@ impl utoipa::Modify for Security {
     }
 }
 
-fn api_router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .merge(mirror::router())
-        .merge(derived::router())
-        .merge(margin_market::router())
-        .merge(charts::router())
-        .merge(page::router())
-        .merge(admin::router())
-        .merge(ops::router())
+/// Every route, in its access group; `guard` puts a guarded group's check in front of it.
+fn api_router(
+    guard: impl Fn(Access, OpenApiRouter<AppState>) -> OpenApiRouter<AppState>,
+) -> OpenApiRouter<AppState> {
+    access::guarded().into_iter().fold(
+        OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(access::open()),
+        |all, (who, routes)| all.merge(guard(who, access::document(who, routes))),
+    )
 }
 
 /// The OpenAPI document of everything `router` serves.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    let mut doc = api_router().into_openapi();
+    let mut doc = api_router(|_, routes| routes).into_openapi();
     docs::complete(&mut doc);
     doc
 }
@@ -129,12 +140,13 @@ pub fn openapi_json() -> String {
     openapi().to_pretty_json().expect("OpenAPI serialises")
 }
 
+/// Every route with its access check, the API's documentation and the fallback.
 pub fn router(state: AppState) -> Router {
-    let (router, mut doc) = api_router().split_for_parts();
+    let (router, mut doc) =
+        api_router(|who, routes| access::guard(&state, who, routes)).split_for_parts();
     docs::complete(&mut doc);
-    router
-        .merge(SwaggerUi::new("/docs").url("/openapi.json", doc))
-        .with_state(state)
+    let router = router.merge(SwaggerUi::new("/docs").url("/openapi.json", doc));
+    access::fallback(&state, router).with_state(state)
 }
 
 #[cfg(test)]

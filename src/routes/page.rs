@@ -98,7 +98,6 @@ fn page(title: &str, charts: &[String], rows: &[TableRow], demo: bool) -> String
 /// (default: the last eight weeks), one issue with it (default: the last year).
 #[utoipa::path(
     get, path = "/margin", tag = "charts", params(PageQuery),
-    security(("api_key" = [])),
     responses(
         (status = 200, description = "HTML page", content_type = "text/html", body = String),
         (status = 400, body = super::ErrorBody), (status = 403, body = super::ErrorBody), (status = 502, body = super::ErrorBody)

@@ -56,30 +56,30 @@ pub struct SimArgs {
     #[arg(
         long,
         env = "JQSIM_API_KEY",
-        default_value = "demo-key",
+        default_value = DEMO_KEY,
         hide_env_values = true
     )]
     pub api_key: String,
     /// Subscription plan of that key: free, light, standard or premium.
-    #[arg(long, env = "JQSIM_PLAN", default_value = "premium")]
+    #[arg(long, env = "JQSIM_PLAN", default_value = SimConfig::default().plan.as_str())]
     pub plan: Plan,
     /// Number of listed issues to simulate.
-    #[arg(long, env = "JQSIM_ISSUES", default_value_t = 4000)]
+    #[arg(long, env = "JQSIM_ISSUES", default_value_t = SimConfig::default().issues)]
     pub issues: usize,
     /// Seed of the synthetic market.
-    #[arg(long, env = "JQSIM_SEED", default_value_t = 42)]
+    #[arg(long, env = "JQSIM_SEED", default_value_t = SimConfig::default().seed)]
     pub seed: u64,
     /// Latency added to every /v2 response, in milliseconds.
-    #[arg(long, env = "JQSIM_LATENCY_MS", default_value_t = 0)]
+    #[arg(long, env = "JQSIM_LATENCY_MS", default_value_t = SimConfig::default().latency.as_millis() as u64)]
     pub latency_ms: u64,
     /// Page size limit in bytes (the upstream cuts at about 5 MB).
-    #[arg(long, env = "JQSIM_PAGE_BYTES", default_value_t = 5_000_000)]
+    #[arg(long, env = "JQSIM_PAGE_BYTES", default_value_t = SimConfig::default().page_bytes)]
     pub page_bytes: usize,
     /// How long heavy rate-limit excess locks the key out, in seconds.
-    #[arg(long, env = "JQSIM_LOCKOUT_SECS", default_value_t = 300)]
+    #[arg(long, env = "JQSIM_LOCKOUT_SECS", default_value_t = SimConfig::default().lockout.as_secs())]
     pub lockout_secs: u64,
     /// Length of the rate-limit window in milliseconds (a minute upstream).
-    #[arg(long, env = "JQSIM_RATE_WINDOW_MS", default_value_t = 60_000)]
+    #[arg(long, env = "JQSIM_RATE_WINDOW_MS", default_value_t = SimConfig::default().rate_window.as_millis() as u64)]
     pub rate_window_ms: u64,
     /// Pin "now" (RFC 3339, e.g. 2026-11-20T11:00:00Z) instead of following the system
     /// clock; it can be moved later with `POST /__sim/clock`.
@@ -103,9 +103,23 @@ pub struct SimConfig {
 }
 
 impl SimConfig {
+    /// The defaults around `api_key`.
     pub fn new(api_key: impl Into<String>) -> Self {
         SimConfig {
             api_key: api_key.into(),
+            ..Self::default()
+        }
+    }
+}
+
+/// The key the simulator accepts unless given one.
+const DEMO_KEY: &str = "demo-key";
+
+/// The simulator's defaults, each written once (the `sim` flags show them from here).
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            api_key: DEMO_KEY.into(),
             plan: Plan::Premium,
             issues: 4000,
             seed: 42,

@@ -42,19 +42,25 @@ pub const DEFAULT_BASE_URL: &str = "https://api.jquants.com/v2";
 /// How often a request is retried after a 429 before giving up with `RateLimited`.
 const MAX_429_RETRIES: usize = 2;
 
+/// The upstream client's settings. [`Default`] holds the production value of each, once;
+/// `serve` maps its flags onto it, tests and benchmarks override fields.
 #[derive(Clone, Debug)]
 pub struct UpstreamConfig {
     /// e.g. `https://api.jquants.com/v2` (a trailing slash is removed).
     pub base_url: String,
-    pub api_key: SecretString,
+    /// The subscription key. `None`: there is none, so `serve` runs in demo mode and fills in
+    /// its simulator's key; [`Upstream::new`] refuses to start without one.
+    pub api_key: Option<SecretString>,
     pub plan: Plan,
-    /// 60 s in production; tests, benchmarks and the simulator shrink it.
+    /// The upstream's rate-limit window, 60 s; tests, benchmarks and the simulator shrink it.
     pub rate_window: Duration,
     /// Emission interval = `rate_window / limit * (1 + safety_margin)`.
     pub safety_margin: f64,
     /// Per HTTP attempt, body included.
     pub request_timeout: Duration,
-    /// Longest wait for a limiter slot before `UpstreamError::QueueTimeout`.
+    /// Longest wait for a limiter slot before `UpstreamError::QueueTimeout`. It outlives the
+    /// client's bounded wait (`sharing.max_wait`), so a fetch keeps its place in the queue and
+    /// its answer still lands in the cache for the client's retry.
     pub queue_timeout: Duration,
     pub cooldown_after_429: Duration,
     /// For 5xx and connection errors.
@@ -62,6 +68,24 @@ pub struct UpstreamConfig {
     /// First backoff delay; doubles per retry, with jitter.
     pub retry_base_delay: Duration,
     pub sharing: SharingConfig,
+}
+
+impl Default for UpstreamConfig {
+    fn default() -> Self {
+        Self {
+            base_url: DEFAULT_BASE_URL.into(),
+            api_key: None,
+            plan: Plan::Free,
+            rate_window: Duration::from_secs(60),
+            safety_margin: 0.05,
+            request_timeout: Duration::from_secs(60),
+            queue_timeout: Duration::from_secs(600),
+            cooldown_after_429: Duration::from_secs(60),
+            max_retries: 3,
+            retry_base_delay: Duration::from_millis(500),
+            sharing: SharingConfig::default(),
+        }
+    }
 }
 
 /// How one subscription is shared between client apps and between proxy replicas.
@@ -73,16 +97,20 @@ pub struct SharingConfig {
     #[arg(
         long = "max-wait-secs",
         env = "JQP_MAX_WAIT_SECS",
-        default_value_t = 25.0
+        default_value_t = SharingConfig::default().max_wait_secs
     )]
     pub max_wait_secs: f64,
     /// Proxy replicas sharing the subscription. Without a reachable Postgres each replica
     /// keeps to 1/N of the plan; with it they share one budget.
-    #[arg(long, env = "JQP_REPLICAS", default_value_t = 1)]
+    #[arg(long, env = "JQP_REPLICAS", default_value_t = SharingConfig::default().replicas)]
     pub replicas: u32,
     /// Seconds a cross-replica fetch lease lasts unless its holder renews it; the others
     /// wait at most this long for a crashed holder.
-    #[arg(long = "lease-secs", env = "JQP_LEASE_SECS", default_value_t = 10.0)]
+    #[arg(
+        long = "lease-secs",
+        env = "JQP_LEASE_SECS",
+        default_value_t = SharingConfig::default().lease_secs
+    )]
     pub lease_secs: f64,
 }
 
@@ -107,20 +135,13 @@ impl SharingConfig {
 }
 
 impl UpstreamConfig {
-    /// Production defaults.
+    /// The production defaults for this subscription.
     pub fn new(base_url: impl Into<String>, api_key: SecretString, plan: Plan) -> Self {
         Self {
             base_url: base_url.into(),
-            api_key,
+            api_key: Some(api_key),
             plan,
-            rate_window: Duration::from_secs(60),
-            safety_margin: 0.05,
-            request_timeout: Duration::from_secs(30),
-            queue_timeout: Duration::from_secs(30),
-            cooldown_after_429: Duration::from_secs(60),
-            max_retries: 3,
-            retry_base_delay: Duration::from_millis(500),
-            sharing: SharingConfig::default(),
+            ..Self::default()
         }
     }
 
@@ -220,7 +241,11 @@ impl Upstream {
             "safety_margin must be >= 0"
         );
         anyhow::ensure!(!cfg.rate_window.is_zero(), "rate_window must be > 0");
-        let mut api_key = HeaderValue::from_str(cfg.api_key.expose_secret())
+        let api_key = cfg
+            .api_key
+            .as_ref()
+            .context("no upstream key (JQUANTS_API_KEY)")?;
+        let mut api_key = HeaderValue::from_str(api_key.expose_secret())
             .context("JQUANTS_API_KEY is not a valid header value")?;
         api_key.set_sensitive(true);
 

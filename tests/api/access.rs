@@ -51,17 +51,20 @@ async fn client_keys_are_required_when_configured() {
     assert_eq!(r.status(), 403);
     // So are the charts and the margin page drawn from them: closed unless a route is listed
     // as open (Schemathesis found the charts served without a key when auth went by prefix).
+    // They are what a browser opens, so they refuse with 401 and a Basic challenge; unknown
+    // paths refuse as the API does.
     let calls_before = app.upstream_calls();
-    for p in [
-        "/charts/margin.svg?code=33500",
-        "/charts/market-cap.svg?code=33500",
-        "/charts/margin/market.svg",
-        "/margin",
-        "/margin?code=33500",
-        "/no-such-route",
+    for (p, status) in [
+        ("/charts/margin.svg?code=33500", 401),
+        ("/charts/market-cap.svg?code=33500", 401),
+        ("/charts/margin/market.svg", 401),
+        ("/margin", 401),
+        ("/margin?code=33500", 401),
+        ("/no-such-route", 403),
+        ("/admin/no-such-route", 403),
     ] {
         let r = app.get(p).await;
-        assert_eq!(r.status(), 403, "{p}");
+        assert_eq!(r.status(), status, "{p}");
     }
     assert_eq!(
         app.upstream_calls(),
@@ -72,6 +75,55 @@ async fn client_keys_are_required_when_configured() {
     for p in ["/healthz", "/readyz", "/openapi.json", "/metrics", "/docs/"] {
         assert_eq!(app.get(p).await.status(), 200, "{p}");
     }
+}
+
+#[tokio::test]
+async fn a_browser_opens_the_margin_page_with_the_key_as_basic_password() {
+    let app = spawn_app_with(keyed()).await;
+    let page = format!("{}/margin?code=7203", app.url);
+    let r = app.http.get(&page).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(
+        r.headers()["www-authenticate"],
+        r#"Basic realm="jquants-proxy""#
+    );
+    let v: Value = r.json().await.unwrap();
+    assert!(v["message"].as_str().unwrap().contains("password"), "{v}");
+    let wrong = app.http.get(&page).basic_auth("me", Some("wrong-key-9999"));
+    let r = wrong.send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    assert!(r.headers().contains_key("www-authenticate"));
+    assert_eq!(
+        app.upstream_calls(),
+        0,
+        "refused pages reached the upstream"
+    );
+
+    let ok = app
+        .http
+        .get(&page)
+        .basic_auth("anyone", Some("research-key-123"));
+    let r = ok.send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("id=\"margin-table\""), "not the margin page");
+    // The charts the page embeds: the browser sends the same credentials.
+    let chart = format!("{}/charts/margin.svg?code=7203", app.url);
+    let r = app
+        .http
+        .get(&chart)
+        .basic_auth("anyone", Some("research-key-123"));
+    assert_eq!(r.send().await.unwrap().status(), 200);
+    // API routes take Basic credentials too, and keep J-Quants' 403 without them.
+    let api = format!("{}/v2/markets/calendar", app.url);
+    let r = app.http.get(&api).basic_auth("x", Some("research-key-123"));
+    assert_eq!(r.send().await.unwrap().status(), 200);
+    let r = app.http.get(&api).basic_auth("x", Some("wrong-key-9999"));
+    let r = r.send().await.unwrap();
+    assert_eq!(r.status(), 403);
+    assert!(!r.headers().contains_key("www-authenticate"));
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v, serde_json::json!({ "message": INVALID }));
 }
 
 async fn status_from(peer: &str, opts: Options) -> (u16, Value) {

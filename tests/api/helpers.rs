@@ -5,12 +5,15 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use chrono::NaiveDate;
+use jquants_proxy::auth::AuthConfig;
+use jquants_proxy::cache::CacheConfig;
 use jquants_proxy::catalog::Plan;
 use jquants_proxy::config::ServeConfig;
 use jquants_proxy::jst::{self, Clock};
 use jquants_proxy::routes::AppState;
 use jquants_proxy::sim::{self, SimConfig, SimHandle};
 use jquants_proxy::startup::Application;
+use jquants_proxy::upstream::UpstreamConfig;
 use secrecy::SecretString;
 use sqlx::postgres::PgConnectOptions;
 
@@ -41,14 +44,14 @@ impl Default for Options {
     fn default() -> Self {
         Self {
             plan: Plan::Premium,
-            sim_page_bytes: 5_000_000,
+            sim_page_bytes: SimConfig::default().page_bytes,
             sim_latency: Duration::ZERO,
-            max_page_bytes: 5_000_000,
+            max_page_bytes: CacheConfig::default().max_page_bytes,
             database: false,
             client_keys: vec![],
             admin_key: Some("admin-test-key".into()),
             upstream_key: SIM_KEY.into(),
-            rate_window: Duration::from_secs(60),
+            rate_window: UpstreamConfig::default().rate_window,
             issues: 300,
             client_quota: 0,
             sharing: Default::default(),
@@ -190,26 +193,32 @@ pub fn serve_config(
     db: Option<PgConnectOptions>,
 ) -> ServeConfig {
     let mut cfg = ServeConfig::new("127.0.0.1:0".parse::<SocketAddr>().unwrap());
-    cfg.upstream_key = Some(SecretString::from(opts.upstream_key.clone()));
-    cfg.upstream_base_url = sim.base_url();
-    cfg.plan = opts.plan;
+    cfg.upstream = UpstreamConfig {
+        base_url: sim.base_url(),
+        api_key: Some(SecretString::from(opts.upstream_key.clone())),
+        plan: opts.plan,
+        rate_window: opts.rate_window,
+        cooldown_after_429: opts.rate_window,
+        queue_timeout: Duration::from_secs(30),
+        request_timeout: Duration::from_secs(10),
+        retry_base_delay: Duration::from_millis(20),
+        max_retries: 2,
+        sharing: opts.sharing.clone(),
+        ..Default::default()
+    };
     cfg.database = db;
-    cfg.max_page_bytes = opts.max_page_bytes;
-    cfg.client_keys = opts
-        .client_keys
-        .iter()
-        .map(|(n, k)| (n.clone(), SecretString::from(k.clone())))
-        .collect();
-    cfg.admin_key = opts.admin_key.clone().map(SecretString::from);
-    cfg.client_quota_per_minute = opts.client_quota;
-    cfg.rate_window = opts.rate_window;
-    cfg.cooldown_after_429 = opts.rate_window;
-    cfg.queue_timeout = Duration::from_secs(30);
-    cfg.upstream_timeout = Duration::from_secs(10);
-    cfg.retry_base_delay = Duration::from_millis(20);
-    cfg.max_retries = 2;
+    cfg.cache.max_page_bytes = opts.max_page_bytes;
+    cfg.auth = AuthConfig {
+        client_keys: opts
+            .client_keys
+            .iter()
+            .map(|(n, k)| (n.clone(), SecretString::from(k.clone())))
+            .collect(),
+        admin_key: opts.admin_key.clone().map(SecretString::from),
+        client_quota_per_minute: opts.client_quota,
+        ..Default::default()
+    };
     cfg.clock = clock.clone();
-    cfg.sharing = opts.sharing.clone();
     cfg
 }
 
