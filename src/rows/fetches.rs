@@ -1,6 +1,7 @@
 //! The upstream calls the row store makes on its own, each because it saves more than it
 //! costs: the whole trading calendar (one call, made when a request names a day the held
-//! calendar does not know, that answers every closed day after it), a split code's
+//! calendar does not know and that may be a holiday, answering every closed day after it), a
+//! split code's
 //! whole history (once per split), a range's one missing day (a cross-section that serves
 //! every code). Each answer is stored like any other: rows first, then coverage.
 
@@ -18,15 +19,16 @@ use crate::upstream::Upstream;
 
 impl RowStore {
     /// Whether knowing the trading calendar could let the planner answer `req` locally: it
-    /// names a day (or a range with held cross-sections) the held calendar does not cover,
-    /// for data that is empty on closed days.
+    /// names a day the held calendar does not cover and that may be a holiday
+    /// ([`super::holidays`]), or a range with held cross-sections the calendar does not
+    /// cover, for data that is empty on closed days.
     pub(super) fn calendar_may_help(&self, p: Planned, req: &CanonicalRequest) -> bool {
         if !p.shape.closed_days_empty {
             return false;
         }
         let h = self.held();
         if let Some(d) = req.date_param("date") {
-            return h.calendar.is_closed(d).is_none();
+            return h.calendar.is_closed(d).is_none() && super::holidays::maybe_closed(d);
         }
         let (Some(from), Some(to)) = (req.date_param("from"), req.date_param("to")) else {
             return false;

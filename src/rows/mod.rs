@@ -11,6 +11,7 @@
 
 pub mod coverage;
 mod fetches;
+pub mod holidays;
 pub mod mem;
 pub mod pg;
 pub mod planner;

@@ -234,6 +234,12 @@ mod tests {
             plan(ep, &req("date=20250916"), &empty, &cal, window, now),
             Plan::Fetch
         );
+        // A holiday the held calendar does not cover is not guessed: the day is unknown.
+        let none = TradingCalendar::default();
+        assert_eq!(
+            plan(ep, &req("date=20250915"), &empty, &none, window, now),
+            Plan::Fetch
+        );
         match plan(
             ep,
             &req("code=7203&from=20250905&to=20250912"),
