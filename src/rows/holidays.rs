@@ -10,8 +10,11 @@
 
 use chrono::{Datelike, NaiveDate};
 
+/// A (month, day).
+type MonthDay = (u32, u32);
+
 /// Inclusive (month, day) windows.
-const MAYBE_CLOSED: &[((u32, u32), (u32, u32))] = &[
+const MAYBE_CLOSED: &[(MonthDay, MonthDay)] = &[
     ((1, 1), (1, 3)),     // year-end closure, New Year's Day
     ((1, 8), (1, 14)),    // Coming of Age Day, 2nd Monday
     ((2, 11), (2, 12)),   // National Foundation Day (+ substitute)
