@@ -182,12 +182,12 @@ async fn assembly(repeat: usize) -> anyhow::Result<()> {
             let mut n = 0;
             for _ in 0..repeat {
                 let t = Instant::now();
-                let (m, _) = rows
+                let a = rows
                     .answer(r, now(), &up)
                     .await
                     .ok_or_else(|| anyhow::anyhow!("{name} not answered from rows"))?;
                 times.push(t.elapsed());
-                n = m.rows.len();
+                n = a.merged.rows.len();
             }
             let (p50, p99) = percentiles(times);
             println!("  {name:<14} {n:>5} rows  {tier:<16} p50 {p50:>7.2} ms  p99 {p99:>7.2} ms");

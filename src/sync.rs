@@ -37,10 +37,10 @@ impl SyncJob {
             .iter()
             .map(|p| {
                 let p = p.trim().trim_start_matches("/v2");
-                shape::planned(p).ok_or_else(|| {
+                shape::planned(p).map(|p| p.ep).ok_or_else(|| {
                     anyhow::anyhow!(
                         "cannot sync {p}: syncable datasets are {}",
-                        shape::PLANNED.join(", ")
+                        shape::paths().collect::<Vec<_>>().join(", ")
                     )
                 })
             })

@@ -60,6 +60,8 @@ pub enum Tier {
     L1,
     /// Postgres.
     L2,
+    /// Assembled from the market row store (`crate::rows`) without an upstream call.
+    Rows,
     Upstream,
 }
 
@@ -68,6 +70,7 @@ impl Tier {
         match self {
             Tier::L1 => "l1",
             Tier::L2 => "l2",
+            Tier::Rows => "rows",
             Tier::Upstream => "upstream",
         }
     }
@@ -89,6 +92,8 @@ pub struct Entry {
     pub etag_header: Option<HeaderValue>,
     pub fetched_at: DateTime<Utc>,
     pub fresh_until: DateTime<Utc>,
+    /// Assembled from held rows without an upstream call (served first as a `rows` hit).
+    pub from_rows: bool,
     /// The proxy's own pages when the answer exceeds the page size (`paging`).
     pub pages: Option<Vec<Page>>,
 }
@@ -101,6 +106,7 @@ struct Meta {
     last_date: Option<NaiveDate>,
     fetched_at: DateTime<Utc>,
     fresh_until: DateTime<Utc>,
+    from_rows: bool,
 }
 
 impl Entry {
@@ -114,6 +120,7 @@ impl Entry {
             last_date,
             fetched_at,
             fresh_until,
+            from_rows,
         } = m;
         let etag = paging::etag(&merged.body);
         let pages =
@@ -134,6 +141,7 @@ impl Entry {
             etag,
             fetched_at,
             fresh_until,
+            from_rows,
             pages,
         }
     }
@@ -150,6 +158,7 @@ impl Entry {
             last_date: s.last_date,
             fetched_at: s.fetched_at,
             fresh_until: s.fresh_until,
+            from_rows: false,
         };
         Ok(Entry::build(meta, merged, gzip, max_page_bytes))
     }
@@ -461,16 +470,24 @@ impl Cache {
         };
         match out {
             Ok(entry) => {
-                let (status, counter) = if joined {
-                    (CacheStatus::Coalesced, &self.counters.coalesced)
-                } else {
-                    (CacheStatus::Miss, &self.counters.misses)
+                let (status, tier) = match (joined, entry.from_rows) {
+                    (true, _) => (CacheStatus::Coalesced, Tier::Upstream),
+                    // Counted by the row store (`rows.answered_from_rows`), not as a miss.
+                    (false, true) => (CacheStatus::Hit, Tier::Rows),
+                    (false, false) => (CacheStatus::Miss, Tier::Upstream),
                 };
-                counter.fetch_add(1, Ordering::Relaxed);
+                let counter = match status {
+                    CacheStatus::Coalesced => Some(&self.counters.coalesced),
+                    CacheStatus::Miss => Some(&self.counters.misses),
+                    _ => None,
+                };
+                if let Some(c) = counter {
+                    c.fetch_add(1, Ordering::Relaxed);
+                }
                 Ok(Served {
                     entry,
                     status,
-                    tier: Tier::Upstream,
+                    tier,
                 })
             }
             Err(e) => match stale {
@@ -508,20 +525,21 @@ impl Cache {
     /// feeds the row store); stores in both tiers, and applies split invalidation.
     async fn fetch(self: Arc<Self>, req: CanonicalRequest, client: Arc<str>) -> FetchResult {
         let now = self.clock.now();
-        let (merged, fresh_until) = match self.rows.answer(&req, now, &self.upstream).await {
-            Some((merged, until)) => {
-                let fresh = freshness::fresh_until(&req, now, merged.is_empty());
-                (merged, fresh.min(until))
-            }
-            None => {
-                let merged = self.fetch_upstream(&req, &client).await?;
-                let now = self.clock.now();
-                let fresh = freshness::fresh_until(&req, now, merged.is_empty());
-                self.rows.absorb(&req, &merged, now, fresh).await;
-                (merged, fresh)
-            }
-        };
-        self.keep(req, merged, fresh_until).await
+        let (merged, fresh_until, from_rows) =
+            match self.rows.answer(&req, now, &self.upstream).await {
+                Some(a) => {
+                    let fresh = freshness::fresh_until(&req, now, a.merged.is_empty());
+                    (a.merged, fresh.min(a.until), a.free)
+                }
+                None => {
+                    let merged = self.fetch_upstream(&req, &client).await?;
+                    let now = self.clock.now();
+                    let fresh = freshness::fresh_until(&req, now, merged.is_empty());
+                    self.rows.absorb(&req, &merged, now, fresh).await;
+                    (merged, fresh, false)
+                }
+            };
+        self.keep(req, merged, fresh_until, from_rows).await
     }
 
     async fn fetch_upstream(
@@ -555,6 +573,7 @@ impl Cache {
         req: CanonicalRequest,
         merged: Merged,
         fresh_until: DateTime<Utc>,
+        from_rows: bool,
     ) -> FetchResult {
         let now = self.clock.now();
         let key = req.key();
@@ -566,6 +585,7 @@ impl Cache {
             last_date: req.last_date(),
             fetched_at: now,
             fresh_until,
+            from_rows,
         };
         let entry = Arc::new(Entry::build(meta, merged, None, self.cfg.max_page_bytes));
         self.l1.insert(key.clone(), entry.clone()).await;

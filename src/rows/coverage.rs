@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::cache::freshness;
-use crate::catalog::{Dataset, Endpoint};
+use crate::catalog::Endpoint;
 use crate::request::CanonicalRequest;
 
 /// Bounds of a whole history (dates Postgres can hold).
@@ -157,8 +157,10 @@ pub fn day_request(ep: &'static Endpoint, d: NaiveDate) -> CanonicalRequest {
     }
 }
 
-/// Days the equity market is closed (`docs/row-store.md`), from the held trading calendar (`HolDiv` 0: non-business
-/// day, 3: holiday trading of derivatives only) and the weekend rule, which needs no calendar.
+/// Days the equity market is closed (`docs/row-store.md`), from the held trading calendar
+/// (`HolDiv` 0: non-business day, 3: holiday trading of derivatives only) and the weekend
+/// rule, which needs no calendar. Holidays are never guessed: a weekday the held calendar
+/// does not cover is unknown until the upstream's calendar is fetched.
 #[derive(Debug, Default)]
 pub struct TradingCalendar {
     /// Date -> `HolDiv` as the upstream sent it.
@@ -199,21 +201,6 @@ impl TradingCalendar {
     pub fn is_empty(&self) -> bool {
         self.days.is_empty()
     }
-}
-
-/// Whether `d` may be a weekday the exchange is closed: a national holiday by the Japanese
-/// holiday rules, or the year-end closure (31 December to 3 January). Only then is it worth
-/// one call for the upstream's calendar instead of asking for the day itself. The rules are
-/// the ones the simulator's calendar follows (`crate::sim::calendar`), reused, not copied.
-pub fn maybe_closed_weekday(d: NaiveDate) -> bool {
-    use chrono::Datelike;
-    let year_end = (d.month() == 12 && d.day() == 31) || (d.month() == 1 && d.day() <= 3);
-    year_end || crate::sim::calendar::holidays(d.year()).contains(&d)
-}
-
-/// Whether weekends and calendar holidays are closed days for `ep`'s data.
-pub fn follows_equity_calendar(ep: &Endpoint) -> bool {
-    matches!(ep.dataset, Dataset::DailyClose | Dataset::Breakdown)
 }
 
 #[cfg(test)]

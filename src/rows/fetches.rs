@@ -1,5 +1,7 @@
 //! The upstream calls the row store makes on its own, each because it saves more than it
-//! costs: the whole trading calendar (one call that answers every holiday), a split code's
+//! costs: the whole trading calendar (one call, made when a request names a day the held
+//! calendar does not know and that may be a holiday, answering every closed day after it), a
+//! split code's
 //! whole history (once per split), a range's one missing day (a cross-section that serves
 //! every code). Each answer is stored like any other: rows first, then coverage.
 
@@ -7,8 +9,8 @@ use std::sync::atomic::Ordering;
 
 use chrono::{DateTime, Utc};
 
-use super::coverage::{self, OPEN_FROM, OPEN_TO, Slice};
-use super::shape::Row;
+use super::coverage::{OPEN_FROM, OPEN_TO, Slice};
+use super::shape::{Planned, Row};
 use super::{RowStore, pg};
 use crate::auth::Client;
 use crate::envelope::{self, Merged};
@@ -16,35 +18,38 @@ use crate::request::CanonicalRequest;
 use crate::upstream::Upstream;
 
 impl RowStore {
-    /// Fetches the upstream's whole trading calendar (one call, at most once a day) when a
-    /// request names a weekday that may be a holiday and the held calendar does not know it:
-    /// one call that answers every holiday after it.
-    pub(super) async fn learn_calendar(
-        &self,
-        ep: &'static crate::catalog::Endpoint,
-        req: &CanonicalRequest,
-        now: DateTime<Utc>,
-        upstream: &Upstream,
-    ) {
-        let Some(d) = req.date_param("date") else {
-            return;
-        };
-        if !coverage::follows_equity_calendar(ep)
-            || self.held().calendar.is_closed(d).is_some()
-            || !coverage::maybe_closed_weekday(d)
-        {
-            return;
+    /// Whether knowing the trading calendar could let the planner answer `req` locally: it
+    /// names a day the held calendar does not cover and that may be a holiday
+    /// ([`super::holidays`]), or a range with held cross-sections the calendar does not
+    /// cover, for data that is empty on closed days.
+    pub(super) fn calendar_may_help(&self, p: Planned, req: &CanonicalRequest) -> bool {
+        if !p.shape.closed_days_empty {
+            return false;
         }
-        // Held across the fetch: concurrent requests for other holidays wait for this one.
+        let h = self.held();
+        if let Some(d) = req.date_param("date") {
+            return h.calendar.is_closed(d).is_none() && super::holidays::maybe_closed(d);
+        }
+        let (Some(from), Some(to)) = (req.date_param("from"), req.date_param("to")) else {
+            return false;
+        };
+        h.calendar.business_days(from, to).is_none()
+            && h.tables
+                .get(p.ep.path)
+                .is_some_and(|t| t.cov.by_date.range(from..=to).next().is_some())
+    }
+
+    /// Fetches the upstream's whole trading calendar (one call, at most once a day) and
+    /// stores it: one call that answers every closed day after it. True if it was fetched.
+    pub(super) async fn learn_calendar(&self, now: DateTime<Utc>, upstream: &Upstream) -> bool {
+        // Held across the fetch: concurrent requests wait for this one, then find it held.
         let mut tried = self.calendar_tried.lock().await;
-        if self.held().calendar.is_closed(d).is_some()
-            || tried.is_some_and(|t| now - t < chrono::Duration::days(1))
-        {
-            return;
+        if tried.is_some_and(|t| now - t < chrono::Duration::days(1)) {
+            return false;
         }
         *tried = Some(now);
         let Some(cal) = crate::catalog::find(pg::CALENDAR) else {
-            return;
+            return false;
         };
         let req = CanonicalRequest {
             endpoint: cal,
@@ -57,22 +62,24 @@ impl RowStore {
             Ok(pages) => envelope::merge(cal, pages).ok(),
             Err(e) => {
                 tracing::warn!(error = %e, "trading calendar unavailable; asking for the day itself");
-                None
+                return false;
             }
         };
         if let Some(m) = merged {
             self.absorb_calendar(&req, &m, now).await;
         }
+        true
     }
 
     /// Re-fetches `code`'s whole history after a split and stores it.
     pub(super) async fn rewrite(
         &self,
-        ep: &'static crate::catalog::Endpoint,
+        p: Planned,
         code: &str,
         upstream: &Upstream,
         now: DateTime<Utc>,
     ) -> Option<()> {
+        let ep = p.ep;
         let mut params = std::collections::BTreeMap::new();
         params.insert("code", code.to_string());
         let req = CanonicalRequest {

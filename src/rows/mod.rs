@@ -11,6 +11,7 @@
 
 pub mod coverage;
 mod fetches;
+pub mod holidays;
 pub mod mem;
 pub mod pg;
 pub mod planner;
@@ -68,6 +69,16 @@ pub struct RowStats {
     pub calendar_days: u64,
     /// The current or last `sync` (CLI or scheduled).
     pub sync: crate::sync::SyncStats,
+}
+
+/// An answer assembled from held rows.
+#[derive(Debug)]
+pub struct Answered {
+    pub merged: Merged,
+    /// Until when it is fresh at most.
+    pub until: DateTime<Utc>,
+    /// True when it cost no upstream call (the response cache reports it as a hit).
+    pub free: bool,
 }
 
 pub struct RowStore {
@@ -130,53 +141,64 @@ impl RowStore {
                         ex_date,
                         published: crate::cache::splits::published_at(ex_date),
                     };
-                    for path in shape::PLANNED {
-                        if *path == crate::cache::splits::ADJUSTED_ENDPOINT {
-                            h.table(path).cov.split(&code, d);
-                        }
-                    }
+                    let path = crate::cache::splits::ADJUSTED_ENDPOINT;
+                    h.table(path).cov.split(&code, d);
                 }
             })
             .await;
     }
 
-    /// The answer to `req` from held rows and until when it is fresh, if the planner can give
-    /// one (possibly after rewriting a split code's history through `upstream`).
+    /// The answer to `req` from held rows, if the planner can give one (possibly after
+    /// fetching the trading calendar, a missing day or a split code's history through
+    /// `upstream`).
     pub async fn answer(
         &self,
         req: &CanonicalRequest,
         now: DateTime<Utc>,
         upstream: &Upstream,
-    ) -> Option<(Merged, DateTime<Utc>)> {
-        let ep = shape::planned(req.endpoint.path).filter(|_| self.cfg.enabled)?;
+    ) -> Option<Answered> {
+        let p = shape::planned(req.endpoint.path).filter(|p| self.cfg.enabled && p.answers(req))?;
         self.ensure_loaded().await;
         let window = crate::request::history_window(upstream.plan(), crate::jst::today(now));
-        self.learn_calendar(ep, req, now, upstream).await;
-        for _ in 0..4 {
+        let (mut spent, mut asked_calendar) = (false, false);
+        for _ in 0..5 {
             let plan = {
                 let mut h = self.held();
                 let Held { tables, calendar } = &mut *h;
-                let cov = &tables.entry(ep.path).or_default().cov;
-                planner::plan(ep, req, cov, calendar, window, now)
+                let cov = &tables.entry(p.ep.path).or_default().cov;
+                planner::plan(p, req, cov, calendar, window, now)
             };
             match plan {
+                Plan::Fetch if !asked_calendar && self.calendar_may_help(p, req) => {
+                    asked_calendar = true;
+                    spent |= self.learn_calendar(now, upstream).await;
+                }
                 Plan::Fetch => return None,
                 Plan::Rewrite(code) => {
-                    self.rewrite(ep, &code, upstream, now).await?;
+                    self.rewrite(p, &code, upstream, now).await?;
+                    spent = true;
                 }
                 Plan::Section(d) => {
-                    let day = coverage::day_request(ep, d);
+                    let day = coverage::day_request(p.ep, d);
                     self.fetch_and_absorb(&day, upstream, now).await?;
+                    spent = true;
                 }
                 Plan::Local { read, until } => {
                     let closed = read == Read::Empty;
-                    let rows = self.read(ep, read).await?;
+                    let rows = self.read(p.ep, read).await?;
                     self.answered.fetch_add(1, Ordering::Relaxed);
-                    metrics::counter!("jqp_rows_answers_total", "endpoint" => ep.path).increment(1);
+                    metrics::counter!("jqp_rows_answers_total", "endpoint" => p.ep.path)
+                        .increment(1);
                     if closed {
                         self.closed.fetch_add(1, Ordering::Relaxed);
                     }
-                    return Some((envelope::from_rows(&rows), until));
+                    let merged = envelope::from_rows(&rows);
+                    let free = !spent;
+                    return Some(Answered {
+                        merged,
+                        until,
+                        free,
+                    });
                 }
             }
         }
@@ -228,16 +250,17 @@ impl RowStore {
         if req.endpoint.path == pg::CALENDAR {
             return self.absorb_calendar(req, merged, fetched_at).await;
         }
-        let Some(ep) = shape::planned(req.endpoint.path) else {
+        let Some(p) = shape::planned(req.endpoint.path).filter(|p| p.answers(req)) else {
             return;
         };
+        let ep = p.ep;
         let Some((code, key)) = slice_key(req) else {
             return;
         };
         let Some(rows) = merged
             .rows
             .iter()
-            .map(|r| shape::identify(ep, r))
+            .map(|r| shape::identify(p, r))
             .collect::<Option<Vec<Row>>>()
         else {
             tracing::warn!(
@@ -300,13 +323,13 @@ impl RowStore {
     /// Whether the cross-section of `d` is held and usable now (sync skips it).
     pub async fn has_date(&self, path: &str, d: NaiveDate, now: DateTime<Utc>) -> bool {
         self.ensure_loaded().await;
-        let Some(ep) = shape::planned(path) else {
+        let Some(p) = shape::planned(path) else {
             return false;
         };
         self.held()
-            .table(ep.path)
+            .table(p.ep.path)
             .cov
-            .date_slice(ep, d, now)
+            .date_slice(p.ep, d, now)
             .is_some()
     }
 

@@ -16,8 +16,8 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::coverage::{Coverage, OPEN_FROM, OPEN_TO, TradingCalendar, follows_equity_calendar};
-use crate::catalog::Endpoint;
+use super::coverage::{Coverage, OPEN_FROM, OPEN_TO, TradingCalendar};
+use super::shape::{Planned, Shape};
 use crate::request::CanonicalRequest;
 
 /// Which held rows make the answer.
@@ -49,20 +49,24 @@ pub enum Plan {
     Fetch,
 }
 
-/// Plans `req` for `ep` at `now`; `window` is the plan's history window (inclusive).
+/// Plans `req` for `p` at `now`; `window` is the plan's history window (inclusive).
 pub fn plan(
-    ep: &'static Endpoint,
+    p: Planned,
     req: &CanonicalRequest,
     cov: &Coverage,
     cal: &TradingCalendar,
     window: (NaiveDate, NaiveDate),
     now: DateTime<Utc>,
 ) -> Plan {
+    if !p.answers(req) {
+        return Plan::Fetch;
+    }
+    let ep = p.ep;
     let code = req.get("code");
     let date = req.date_param("date");
     let inside = |d: NaiveDate| window.0 <= d && d <= window.1;
     if let Some(d) = date
-        && follows_equity_calendar(ep)
+        && p.shape.closed_days_empty
         && inside(d)
         && cal.is_closed(d) == Some(true)
     {
@@ -90,50 +94,59 @@ pub fn plan(
                 None => Plan::Fetch,
             }
         }
-        (Some(c), _) => {
-            let span = match date {
-                Some(d) => (d, d),
-                None => (
-                    req.date_param("from").unwrap_or(OPEN_FROM),
-                    req.date_param("to").unwrap_or(OPEN_TO),
-                ),
-            };
-            if let Some(until) = cov.code_slice(ep, c, span, req, now) {
-                let (from, to) = span;
-                let code = c.to_string();
-                return Plan::Local {
-                    read: Read::Code { code, from, to },
-                    until,
-                };
-            }
-            from_sections(ep, c, span, cov, cal, inside, now)
-        }
+        (Some(c), _) => for_code(p, c, req, cov, cal, inside, now),
         _ => Plan::Fetch,
     }
 }
 
-/// A code's rows over `span` taken from held cross-sections, when every business day of it
-/// has one (a whole history never can: its first day is unknown).
-fn from_sections(
-    ep: &'static Endpoint,
-    code: &str,
-    (from, to): (NaiveDate, NaiveDate),
+/// A request naming a code: from one of its held histories, else from held cross-sections.
+fn for_code(
+    p: Planned,
+    c: &str,
+    req: &CanonicalRequest,
     cov: &Coverage,
     cal: &TradingCalendar,
     inside: impl Fn(NaiveDate) -> bool,
     now: DateTime<Utc>,
 ) -> Plan {
-    if from == OPEN_FROM || to == OPEN_TO || !inside(from) || !inside(to) {
-        return Plan::Fetch;
-    }
-    let days = if from == to && cov.by_date.contains_key(&from) {
-        vec![from]
-    } else {
-        match cal.business_days(from, to) {
-            Some(d) => d,
-            None => return Plan::Fetch,
-        }
+    let span = match req.date_param("date") {
+        Some(d) => (d, d),
+        None => (
+            req.date_param("from").unwrap_or(OPEN_FROM),
+            req.date_param("to").unwrap_or(OPEN_TO),
+        ),
     };
+    if let Some(until) = cov.code_slice(p.ep, c, span, req, now) {
+        let (from, to) = span;
+        let code = c.to_string();
+        return Plan::Local {
+            read: Read::Code { code, from, to },
+            until,
+        };
+    }
+    let days = match Shape::of(req) {
+        Some(Shape::CodeOnDate) => Some(vec![span.0]),
+        _ if p.shape.closed_days_empty && inside(span.0) && inside(span.1) => {
+            cal.business_days(span.0, span.1)
+        }
+        _ => None,
+    };
+    match days {
+        Some(days) => from_sections(p, c, days, cov, now),
+        None => Plan::Fetch,
+    }
+}
+
+/// A code's rows on `days` (every day of the request that can have rows: one date, or the
+/// business days of a range) taken from held cross-sections, when each day has one.
+fn from_sections(
+    p: Planned,
+    code: &str,
+    days: Vec<NaiveDate>,
+    cov: &Coverage,
+    now: DateTime<Utc>,
+) -> Plan {
+    let ep = p.ep;
     let mut until: Option<DateTime<Utc>> = None;
     let mut missing = vec![];
     for d in &days {
@@ -191,7 +204,7 @@ mod tests {
 
     #[test]
     fn plans_from_sections_history_and_calendar() {
-        let ep = find("/equities/bars/daily").unwrap();
+        let ep = crate::rows::shape::planned("/equities/bars/daily").unwrap();
         let now = jst::at(d(10, 1), 20, 0);
         let window = (d(1, 1), d(12, 31));
         let mut cal = TradingCalendar::default();
@@ -219,6 +232,12 @@ mod tests {
         }
         assert_eq!(
             plan(ep, &req("date=20250916"), &empty, &cal, window, now),
+            Plan::Fetch
+        );
+        // A holiday the held calendar does not cover is not guessed: the day is unknown.
+        let none = TradingCalendar::default();
+        assert_eq!(
+            plan(ep, &req("date=20250915"), &empty, &none, window, now),
             Plan::Fetch
         );
         match plan(

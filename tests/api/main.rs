@@ -11,5 +11,6 @@ mod limits;
 mod mirror;
 mod ops;
 mod rows;
+mod rows_datasets;
 mod sharing;
 mod sim;
