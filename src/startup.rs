@@ -185,8 +185,13 @@ fn with_middleware(router: Router, auth: Arc<Auth>, timeout: Duration) -> Router
         .layer(
             ServiceBuilder::new()
                 .layer(AccessLayer)
-                .layer(CatchPanicLayer::custom(|_| ApiError::Internal(anyhow::anyhow!("handler panicked")).into_response()))
-                .layer(TimeoutLayer::with_status_code(StatusCode::GATEWAY_TIMEOUT, timeout))
+                .layer(CatchPanicLayer::custom(|_| {
+                    ApiError::Internal(anyhow::anyhow!("handler panicked")).into_response()
+                }))
+                .layer(TimeoutLayer::with_status_code(
+                    StatusCode::GATEWAY_TIMEOUT,
+                    timeout,
+                ))
                 .layer(CompressionLayer::new().gzip(true)),
         )
 }
