@@ -71,7 +71,7 @@ async fn one_access_line_per_request_with_its_id_client_and_cache_status() {
             .collect();
         assert_eq!(lines.len(), 1, "one access line for {id}:\n{logged}");
         for want in ["client=research".to_string(), format!(" 200 {cache} ")] {
-            assert!(lines[0].contains(want), "{want} missing from {}", lines[0]);
+            assert!(lines[0].contains(&want), "{want} missing from {}", lines[0]);
         }
     }
 }
