@@ -7,6 +7,10 @@
 //!   `url` at once; prints the waiters' latency percentiles.
 //! - `bench_probe burst <base> <paths-file>`: sends every path in the file at once (misses
 //!   that queue on the proxy's upstream limiter) and waits for them.
+//! - `bench_probe hits <base> <paths-file> <n> <conns> <identity|gzip>`: sends `n` requests
+//!   over `conns` keep-alive connections, rotating over the paths (warm answers), and checks
+//!   every one is a `200` cache hit. `scripts/hit-instructions.sh` runs it against a proxy
+//!   under callgrind to count instructions per hit, which load on the machine does not move.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -21,8 +25,12 @@ fn main() -> anyhow::Result<()> {
     match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
         ["storm", url, n, warm] => rt.block_on(storm(url, n.parse()?, warm)),
         ["burst", base, file] => rt.block_on(burst(base, file)),
+        ["hits", base, file, n, conns, enc] => {
+            rt.block_on(hits(base, file, n.parse()?, conns.parse()?, enc == "gzip"))
+        }
         _ => anyhow::bail!(
-            "usage: bench_probe storm <url> <n> <warm-url> | bench_probe burst <base> <paths-file>"
+            "usage: bench_probe storm <url> <n> <warm-url> | bench_probe burst <base> <paths-file> \
+             | bench_probe hits <base> <paths-file> <n> <conns> <identity|gzip>"
         ),
     }
 }
@@ -88,12 +96,16 @@ async fn storm(url: &str, n: usize, warm: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn burst(base: &str, file: &str) -> anyhow::Result<()> {
-    let paths: Vec<String> = std::fs::read_to_string(file)?
+fn urls(base: &str, file: &str) -> anyhow::Result<Vec<String>> {
+    Ok(std::fs::read_to_string(file)?
         .lines()
         .filter(|l| !l.trim().is_empty())
         .map(|l| format!("{base}{l}"))
-        .collect();
+        .collect())
+}
+
+async fn burst(base: &str, file: &str) -> anyhow::Result<()> {
+    let paths = urls(base, file)?;
     let client = client(paths.len())?;
     let tasks: Vec<_> = paths
         .into_iter()
@@ -109,5 +121,39 @@ async fn burst(base: &str, file: &str) -> anyhow::Result<()> {
         }
     }
     println!("BURST {ok} ok");
+    Ok(())
+}
+
+async fn hits(base: &str, file: &str, n: usize, conns: usize, gzip: bool) -> anyhow::Result<()> {
+    let urls = Arc::new(urls(base, file)?);
+    anyhow::ensure!(!urls.is_empty() && conns > 0, "no paths or no connections");
+    let client = client(conns)?;
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..conns)
+        .map(|c| {
+            let (client, urls) = (client.clone(), urls.clone());
+            tokio::spawn(async move {
+                let mut not_hits = 0usize;
+                for i in (c..n).step_by(conns) {
+                    let mut req = client.get(&urls[i % urls.len()]);
+                    if gzip {
+                        req = req.header("accept-encoding", "gzip");
+                    }
+                    let r = req.send().await?;
+                    let hit = r.status().is_success()
+                        && r.headers().get("x-cache").is_some_and(|v| v == "HIT");
+                    not_hits += usize::from(!hit);
+                    r.bytes().await?;
+                }
+                reqwest::Result::Ok(not_hits)
+            })
+        })
+        .collect();
+    let mut not_hits = 0;
+    for t in tasks {
+        not_hits += t.await??;
+    }
+    // One machine-readable line: requests, responses that were not 200 hits, seconds.
+    println!("HITS {n} {not_hits} {:.2}", started.elapsed().as_secs_f64());
     Ok(())
 }

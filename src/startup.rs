@@ -3,23 +3,19 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{MatchedPath, Request};
-use axum::http::{HeaderName, StatusCode};
-use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+
+use axum::http::StatusCode;
+
+use axum::response::IntoResponse;
 use secrecy::SecretString;
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
-use tower_http::LatencyUnit;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::sensitive_headers::SetSensitiveHeadersLayer;
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
 
 use crate::auth::{Auth, AuthConfig};
 use crate::cache::Cache;
@@ -29,6 +25,7 @@ use crate::error::ApiError;
 use crate::routes::{self, AppState};
 use crate::sim;
 use crate::store::Store;
+use crate::telemetry::access::AccessLayer;
 use crate::upstream::{Upstream, UpstreamConfig};
 
 pub struct Application {
@@ -38,8 +35,6 @@ pub struct Application {
     /// The in-process simulator in demo mode; kept so it lives as long as the app.
     demo_sim: Option<sim::SimHandle>,
 }
-
-const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 impl Application {
     pub async fn build(cfg: ServeConfig) -> anyhow::Result<Application> {
@@ -179,54 +174,20 @@ pub fn app_router(state: AppState, request_timeout: Duration) -> Router {
     with_middleware(routes::router(state), request_timeout)
 }
 
-/// The one middleware stack, outermost first: sensitive headers, request id, trace,
-/// catch-panic, timeout, compression; then per-route metrics. Access control is not here: each
-/// group of routes carries its own (`routes::access`).
+/// The one middleware stack, outermost first: the access edge (request id, access log,
+/// metrics, sensitive headers), catch-panic, timeout, compression. Access control is not
+/// here: each group of routes carries its own (`routes::access`).
 fn with_middleware(router: Router, timeout: Duration) -> Router {
-    let sensitive: Arc<[HeaderName]> = Arc::from([
-        HeaderName::from_static("x-api-key"),
-        axum::http::header::AUTHORIZATION,
-        axum::http::header::COOKIE,
-    ]);
-    router
-        .layer(middleware::from_fn(record_metrics))
-        .layer(
-            ServiceBuilder::new()
-                .layer(SetSensitiveHeadersLayer::from_shared(sensitive))
-                .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
-                .layer(
-                    TraceLayer::new_for_http()
-                        .make_span_with(|req: &Request| {
-                            let id = req.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
-                            tracing::info_span!("request", method = %req.method(), uri = %req.uri().path(), request_id = %id, client = tracing::field::Empty)
-                        })
-                        // One INFO line per request, inside its span (so with its request id).
-                        .on_response(DefaultOnResponse::new().level(tracing::Level::INFO).latency_unit(LatencyUnit::Millis))
-                        .on_failure(DefaultOnFailure::new().level(tracing::Level::WARN)),
-                )
-                .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-                .layer(CatchPanicLayer::custom(|_| ApiError::Internal(anyhow::anyhow!("handler panicked")).into_response()))
-                .layer(TimeoutLayer::with_status_code(StatusCode::GATEWAY_TIMEOUT, timeout))
-                .layer(CompressionLayer::new().gzip(true)),
-        )
-}
-
-async fn record_metrics(req: Request, next: Next) -> Response {
-    let start = Instant::now();
-    let route = req.extensions().get::<MatchedPath>().cloned();
-    let method = req.method().clone();
-    let resp = next.run(req).await;
-    let cache = resp
-        .headers()
-        .get("x-cache")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("-");
-    crate::telemetry::record_request(
-        route.as_ref().map_or("unmatched", MatchedPath::as_str),
-        &method,
-        resp.status(),
-        cache,
-        start.elapsed(),
-    );
-    resp
+    router.layer(
+        ServiceBuilder::new()
+            .layer(AccessLayer)
+            .layer(CatchPanicLayer::custom(|_| {
+                ApiError::Internal(anyhow::anyhow!("handler panicked")).into_response()
+            }))
+            .layer(TimeoutLayer::with_status_code(
+                StatusCode::GATEWAY_TIMEOUT,
+                timeout,
+            ))
+            .layer(CompressionLayer::new().gzip(true)),
+    )
 }

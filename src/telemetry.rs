@@ -26,6 +26,8 @@ use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
 
+pub mod access;
+
 /// Lines queued for the writer thread before emitters wait (tracing-appender's default).
 pub const LOG_BUFFER_LINES: usize = 128_000;
 

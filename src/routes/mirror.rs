@@ -141,10 +141,7 @@ fn respond(st: &AppState, served: &Served, page: usize, headers: &HeaderMap) -> 
         HeaderValue::from_static(served.tier.as_str()),
     );
     h.insert(header::AGE, HeaderValue::from(age));
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::try_from(format!("private, max-age={max_age}")).expect("ascii"),
-    );
+    h.insert(header::CACHE_CONTROL, cache_control(max_age));
     h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
     if let Some(v) = &etag {
         h.insert(header::ETAG, v.clone());
@@ -180,4 +177,14 @@ fn respond(st: &AppState, served: &Served, page: usize, headers: &HeaderMap) -> 
     *resp.status_mut() = status;
     *resp.headers_mut() = h;
     resp
+}
+
+/// `private, max-age=N`, formatted on the stack: one of the headers of every hit.
+fn cache_control(max_age: i64) -> HeaderValue {
+    use std::io::Write;
+    let mut buf = [0u8; 40];
+    let mut rest = &mut buf[..];
+    write!(rest, "private, max-age={max_age}").expect("an i64 fits");
+    let len = 40 - rest.len();
+    HeaderValue::from_bytes(&buf[..len]).expect("ascii digits")
 }

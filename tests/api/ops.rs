@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::helpers::{Options, SIM_KEY, default_now, spawn_app, spawn_sim};
+use crate::helpers::{
+    Options, SIM_KEY, default_now, log_buffer, spawn_app, spawn_app_with, spawn_sim,
+};
 
 #[tokio::test]
 async fn every_response_carries_a_request_id_and_metrics_count_requests() {
@@ -36,6 +38,41 @@ async fn every_response_carries_a_request_id_and_metrics_count_requests() {
         "jqp_upstream_limiter_queue",
     ] {
         assert!(metrics.contains(want), "metrics lack {want}");
+    }
+}
+
+#[tokio::test]
+async fn one_access_line_per_request_with_its_id_client_and_cache_status() {
+    let logs = log_buffer();
+    let app = spawn_app_with(Options {
+        client_keys: vec![("research".into(), "research-key-1".into())],
+        ..Default::default()
+    })
+    .await;
+    let path = "/v2/equities/bars/daily?code=7203&date=20261119";
+    for id in ["access-line-miss", "access-line-hit"] {
+        let r = app
+            .http
+            .get(format!("{}{path}", app.url))
+            .header("x-api-key", "research-key-1")
+            .header("x-request-id", id)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["x-request-id"], id);
+    }
+    let logged = logs();
+    assert!(!logged.is_empty(), "log capture is not working");
+    for (id, cache) in [("access-line-miss", "MISS"), ("access-line-hit", "HIT")] {
+        let lines: Vec<&str> = logged
+            .lines()
+            .filter(|l| l.contains(id) && l.contains(&format!("GET {path} ")))
+            .collect();
+        assert_eq!(lines.len(), 1, "one access line for {id}:\n{logged}");
+        for want in ["client=research".to_string(), format!(" 200 {cache} ")] {
+            assert!(lines[0].contains(&want), "{want} missing from {}", lines[0]);
+        }
     }
 }
 
