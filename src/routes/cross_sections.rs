@@ -15,13 +15,14 @@ use chrono::{DateTime, Utc};
 use futures::{StreamExt, TryStreamExt};
 
 use super::AppState;
-use crate::cache::Cache;
+use crate::cache::{Cache, Entry};
 use crate::catalog;
 use crate::derived::cross_section::DayBars;
 use crate::derived::margin::{self, MarginInterest};
 use crate::derived::market_cap::{Bar, Calendar, Statement, TradingDay};
 use crate::derived::{Row, values};
 use crate::error::{ApiError, ApiResult};
+use crate::request::CanonicalRequest;
 
 /// Cross-sections fetched at once.
 const CONCURRENCY: usize = 8;
@@ -132,7 +133,7 @@ pub async fn digest(st: &AppState, path: &'static str, query: String) -> ApiResu
     {
         return Ok(h.digest.clone());
     }
-    let entry = st.cache.get(&req).await?.entry;
+    let entry = answer(st, &req).await?;
     let digest = match held {
         Some(h) if h.etag == entry.etag => h.digest.clone(),
         _ => Arc::new(parse(path, &entry.merged.rows)?),
@@ -145,6 +146,28 @@ pub async fn digest(st: &AppState, path: &'static str, query: String) -> ApiResu
     };
     memo().insert(key, Arc::new(held)).await;
     Ok(digest)
+}
+
+/// How often one cross-section is asked again after the cache's bounded wait ran out.
+const MAX_REWAITS: u32 = 60;
+
+/// The cached answer to `req`. A market query needs every one of its cross-sections, so when
+/// the cache's bounded wait runs out (429 for a plain client) it asks again after the
+/// suggested pause: the fetch kept its place and runs on, so asking again joins it and costs
+/// no upstream call. Meanwhile the other cross-sections keep loading, rather than the whole
+/// query failing and a retry starting over.
+async fn answer(st: &AppState, req: &CanonicalRequest) -> ApiResult<Arc<Entry>> {
+    let mut rewaits = 0;
+    loop {
+        match st.cache.get(req).await {
+            Ok(served) => return Ok(served.entry),
+            Err(ApiError::QueueWait { retry_after }) if rewaits < MAX_REWAITS => {
+                rewaits += 1;
+                tokio::time::sleep(std::time::Duration::from_secs(retry_after.clamp(1, 5))).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 fn parse(path: &str, raw: &[bytes::Bytes]) -> ApiResult<Digest> {
