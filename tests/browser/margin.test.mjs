@@ -48,7 +48,7 @@ async function checkPage(page, url, shot, minRows, charts, timeout) {
   await page.screenshot({ path: path.join(SHOTS, shot), fullPage: true });
 }
 
-test('the margin page renders its table and charts in demo mode', { timeout: 1_080_000 }, async () => {
+test('the margin page renders its table and charts in demo mode', { timeout: 720_000 }, async () => {
   mkdirSync(SHOTS, { recursive: true });
   // Default settings: the market view keeps only compact digests of the cross-sections it
   // read, so the default cache size suffices (an evicted answer is not fetched again).
