@@ -8,6 +8,7 @@
 //! memo never serves data the cache would not, and a warm request parses no JSON. Because the
 //! memo outlives the cache's copy of an answer, a whole-market answer the cache evicted is not
 //! fetched again while its digest is fresh: the page works within the default cache size.
+//! (So an admin purge does not reach a digest before its `fresh_until` either.)
 
 use std::sync::{Arc, OnceLock, Weak};
 
