@@ -1,6 +1,8 @@
 //! `/derived/margin/market` timings over a simulated market of ~4,000 issues: one application
 //! date, and a year of application dates, each first cold (upstream calls into the in-process
-//! simulator) and then warm (everything stored). Prints figures; asserts nothing.
+//! simulator) and then warm (everything stored): p50 and max over the warm runs (the targets
+//! of issue #10 hold for the worst run too: one date < 50 ms, a year < 500 ms). Prints
+//! figures; asserts nothing.
 //!
 //! `cargo bench --bench margin_market` (env: BENCH_ISSUES, default 4000; BENCH_RUNS, default 10).
 
@@ -40,7 +42,7 @@ async fn run() -> anyhow::Result<()> {
     let base = serve(&sim, cfg).await?;
     let http = reqwest::Client::new();
 
-    println!("margin_market: {issues} simulated issues, warm = median of {runs} runs");
+    println!("margin_market: {issues} simulated issues, warm = {runs} runs after the cold one");
     for (label, query) in [
         ("one date", "date=2026-11-18"),
         (
@@ -58,12 +60,32 @@ async fn run() -> anyhow::Result<()> {
         }
         warm.sort();
         println!(
-            "  {label:<28} rows {rows:>4}  cold {:>8.1} ms ({calls} upstream calls)  warm median {:>7.1} ms  min {:>7.1} ms  max {:>7.1} ms",
+            "  {label:<28} rows {rows:>4}  cold {:>8.1} ms ({calls} upstream calls)  warm p50 {:>7.1} ms  max {:>7.1} ms",
             cold.as_secs_f64() * 1e3,
             warm[runs / 2].as_secs_f64() * 1e3,
-            warm[0].as_secs_f64() * 1e3,
             warm[runs - 1].as_secs_f64() * 1e3,
         );
     }
+    // The same year with `from` one day later per run: every cross-section is stored, but the
+    // query is new, so the rows are computed rather than taken from the route's memo.
+    let mut computed = Vec::with_capacity(runs);
+    for k in 1..=runs {
+        let from =
+            chrono::NaiveDate::from_ymd_opt(2025, 11, 19).unwrap() + chrono::Days::new(k as u64);
+        let url = format!("{base}/derived/margin/market?from={from}&to=2026-11-19");
+        let calls = sim.stats().total;
+        computed.push(get(&http, &url).await?.0);
+        anyhow::ensure!(
+            sim.stats().total == calls,
+            "{url}: upstream calls when warm"
+        );
+    }
+    computed.sort();
+    println!(
+        "  {:<28} warm p50 {:>7.1} ms  max {:>7.1} ms (rows computed, not memoised)",
+        "a year, from shifted per run",
+        computed[runs / 2].as_secs_f64() * 1e3,
+        computed[runs - 1].as_secs_f64() * 1e3,
+    );
     Ok(())
 }

@@ -50,7 +50,7 @@ pub struct CrossSections<'a> {
     pub margin: &'a BTreeMap<NaiveDate, &'a [MarginInterest]>,
     /// Filings (code, statement) disclosed in the look-back before the first application date
     /// and up to the last one.
-    pub statements: &'a [(String, Statement)],
+    pub statements: &'a [&'a (String, Statement)],
     /// Codes to total; `None` for every code.
     pub codes: Option<&'a HashSet<String>>,
 }
@@ -64,7 +64,7 @@ impl CrossSections<'_> {
 /// The inputs of each requested application date (`dates`, in order).
 pub fn market_days(x: &CrossSections, dates: &[NaiveDate]) -> Vec<MarketDay> {
     let caps = market_caps(x, dates);
-    let estimates = estimates(x, dates);
+    let periods = periods(x);
     dates
         .iter()
         .map(|d| {
@@ -82,7 +82,11 @@ pub fn market_days(x: &CrossSections, dates: &[NaiveDate]) -> Vec<MarketDay> {
                         long_val,
                         shrt_val,
                         val_source,
-                        estimate: estimates.get(&(*d, r.code.as_str())).copied(),
+                        // Only the requested dates are estimated: each is a replay of its
+                        // own six-month window.
+                        estimate: periods
+                            .get(r.code.as_str())
+                            .and_then(|ps| margin_pl::estimate_on(ps, *d)),
                     }
                 })
                 .collect();
@@ -98,8 +102,7 @@ pub fn market_days(x: &CrossSections, dates: &[NaiveDate]) -> Vec<MarketDay> {
 /// Market caps ex-treasury of the wanted codes on each of `dates`, from the share book folded
 /// over every business day of the bars.
 fn market_caps(x: &CrossSections, dates: &[NaiveDate]) -> HashMap<NaiveDate, Vec<f64>> {
-    let owned: Vec<Statement> = x.statements.iter().map(|(_, s)| s.clone()).collect();
-    let order = market_cap::in_force_order(&owned, x.calendar);
+    let order = market_cap::in_force_order_by(x.statements, |(_, s)| s, x.calendar);
     let wanted: HashSet<&NaiveDate> = dates.iter().collect();
     let mut book = ShareBook::default();
     let mut next = 0;
@@ -110,7 +113,8 @@ fn market_caps(x: &CrossSections, dates: &[NaiveDate]) -> HashMap<NaiveDate, Vec
         }
         while next < order.len() && order[next].1 <= *day {
             let (i, eff) = order[next];
-            book.file(&x.statements[i].0, &owned[i], eff, *day);
+            let (code, s) = x.statements[i];
+            book.file(code, s, eff, *day);
             next += 1;
         }
         if wanted.contains(day) {
@@ -129,15 +133,13 @@ fn market_caps(x: &CrossSections, dates: &[NaiveDate]) -> HashMap<NaiveDate, Vec
     out
 }
 
-/// The cost estimate per (application date, code) for the requested dates.
-fn estimates<'a>(
-    x: &'a CrossSections,
-    dates: &[NaiveDate],
-) -> HashMap<(NaiveDate, &'a str), margin_pl::Estimate> {
+/// Each wanted code's application dates as [`Period`]s, in date order, from the first margin
+/// rows of the bars' window on: the input of [`margin_pl::estimate_on`].
+fn periods<'a>(x: &'a CrossSections) -> HashMap<&'a str, Vec<Period>> {
     // Cumulative split multiplier per code up to each business day, so the split between two
     // application dates of a code is one division.
     let mut cum: HashMap<&str, f64> = HashMap::new();
-    let mut periods: HashMap<&str, Vec<(Period, f64)>> = HashMap::new();
+    let mut periods: HashMap<&str, (Vec<Period>, f64)> = HashMap::new();
     for (day, bars) in x.bars {
         for (code, f) in &bars.splits {
             *cum.entry(code.as_str()).or_insert(1.0) /= f;
@@ -146,30 +148,28 @@ fn estimates<'a>(
             continue;
         };
         for r in rows.iter().filter(|r| x.wanted(&r.code)) {
-            let now = cum.get(r.code.as_str()).copied().unwrap_or(1.0);
-            let series = periods.entry(r.code.as_str()).or_default();
-            let split = series.last().map_or(1.0, |(_, before)| now / before);
+            let now = if cum.is_empty() {
+                1.0
+            } else {
+                cum.get(r.code.as_str()).copied().unwrap_or(1.0)
+            };
+            let (series, before) = periods
+                .entry(r.code.as_str())
+                .or_insert_with(|| (Vec::new(), f64::NAN));
+            let split = if series.is_empty() {
+                1.0
+            } else {
+                now / *before
+            };
             let close = bars.closes.get(&r.code).copied().flatten();
-            series.push((
-                Period {
-                    date: *day,
-                    long_vol: r.long_vol.unwrap_or(0.0),
-                    close: close.filter(|_| r.long_vol.is_some()),
-                    split,
-                },
-                now,
-            ));
+            series.push(Period {
+                date: *day,
+                long_vol: r.long_vol.unwrap_or(0.0),
+                close: close.filter(|_| r.long_vol.is_some()),
+                split,
+            });
+            *before = now;
         }
     }
-    // Only the requested dates are estimated: each is a replay of its own six-month window.
-    let mut out = HashMap::new();
-    for (code, series) in &periods {
-        let ps: Vec<Period> = series.iter().map(|(p, _)| *p).collect();
-        for d in dates {
-            if let Some(e) = margin_pl::estimate_on(&ps, *d) {
-                out.insert((*d, *code), e);
-            }
-        }
-    }
-    out
+    periods.into_iter().map(|(c, (s, _))| (c, s)).collect()
 }

@@ -248,15 +248,25 @@ pub fn compute(
 /// time, so the last one effective on a day is the one in force. Non-positive counts are as
 /// unusable as blank ones.
 pub fn in_force_order(statements: &[Statement], cal: &Calendar) -> Vec<(usize, NaiveDate)> {
-    let mut usable: Vec<(usize, NaiveDate)> = statements
+    in_force_order_by(statements, |s| s, cal)
+}
+
+/// [`in_force_order`] of the statements `get` finds in `items` (indices into `items`).
+pub fn in_force_order_by<T>(
+    items: &[T],
+    get: impl Fn(&T) -> &Statement,
+    cal: &Calendar,
+) -> Vec<(usize, NaiveDate)> {
+    let mut usable: Vec<(usize, NaiveDate)> = items
         .iter()
+        .map(&get)
         .enumerate()
         .filter(|(_, s)| s.sh_out.is_some_and(|n| n > 0.0))
         .map(|(i, s)| (i, s.effective_date(cal)))
         .collect();
     let late = NaiveTime::from_hms_opt(23, 59, 59).expect("valid time");
     let key = |i: usize, e: NaiveDate| {
-        let s = &statements[i];
+        let s = get(&items[i]);
         (
             e,
             s.disc_date,

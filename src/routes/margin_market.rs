@@ -3,9 +3,11 @@
 //! (margin balances and bars per application date, bars per business day for splits, filings
 //! per day of the share-count look-back), none when stored, never one call per code.
 //!
-//! Each cross-section is reduced once to the few fields the computation needs and kept in an
-//! in-process memo keyed by the cached answer's ETag (a hash of its body), so a warm request
-//! parses nothing: the memo cannot serve a stale digest, because new data has a new ETag.
+//! Each cross-section is reduced once to the few fields the computation needs and memoised
+//! (see [`super::cross_sections`]), so a warm request parses nothing; the rows of a query are
+//! memoised with the digests they were computed from and reused while every digest is the
+//! same, so a repeated query computes nothing either. The computation itself stays the pure
+//! functions of `crate::derived`.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, OnceLock};
@@ -13,19 +15,17 @@ use std::sync::{Arc, OnceLock};
 use axum::extract::{RawQuery, State};
 use axum::response::Response;
 use chrono::{Duration, NaiveDate};
-use futures::{StreamExt, TryStreamExt};
 use serde::Serialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::AppState;
-use crate::catalog;
+use super::cross_sections::{Digest, digest, fetch_all};
 use crate::derived::cross_section::{self, CrossSections, DayBars};
-use crate::derived::margin::{self, MarginInterest};
+use crate::derived::margin::MarginInterest;
 use crate::derived::margin_market::{self, MarketMarginRow};
 use crate::derived::margin_pl::HOLDING_LIMIT;
-use crate::derived::market_cap::{Bar, Calendar, Statement, TradingDay};
-use crate::derived::{Row, values};
+use crate::derived::market_cap::Statement;
 use crate::error::{ApiError, ApiResult};
 use crate::jst;
 
@@ -34,8 +34,6 @@ use crate::jst;
 pub const STATEMENT_LOOKBACK_DAYS: i64 = 120;
 /// Longest range one request may cover, so one request cannot start thousands of upstream calls.
 pub const MAX_RANGE_DAYS: i64 = 366 * 3;
-/// Cross-sections fetched at once.
-const CONCURRENCY: usize = 8;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(market_route))
@@ -151,208 +149,182 @@ async fn market_route(State(st): State<AppState>, RawQuery(q): RawQuery) -> ApiR
     let today = jst::today(st.cache.clock().now());
     let m = parse(q.as_deref(), today, None)?;
     let rows = market_rows(&st, &m).await?;
-    super::derived::json_response(&st, &rows)
+    super::derived::json_response(&st, rows.as_slice())
 }
 
-/// The market rows of a validated query (also used by the page and the charts).
-pub async fn market_rows(st: &AppState, m: &Market) -> ApiResult<Vec<MarketMarginRow>> {
-    let cal_rows = digest(st, "/markets/calendar", String::new()).await?;
-    let Digest::Calendar(cal) = &*cal_rows else {
-        unreachable!("calendar digest")
-    };
-    let window_start = m.from.checked_sub_months(HOLDING_LIMIT).unwrap_or(m.from);
-    let fins_start = m.from - Duration::days(STATEMENT_LOOKBACK_DAYS);
-    let app_dates = margin_market::application_dates(cal, window_start, m.to);
-    let business: Vec<NaiveDate> = days(window_start.min(fins_start), m.to)
-        .filter(|d| cal.is_business_day(*d))
-        .collect();
+/// The cross-sections one market query reads, as memoised digests (see
+/// [`super::cross_sections`]). Two `Inputs` holding the same digests (pointer-equal `Arc`s)
+/// describe the same data, so their rows are equal.
+struct Inputs {
+    calendar: Arc<Digest>,
+    business: Vec<NaiveDate>,
+    app_dates: Vec<NaiveDate>,
+    bars: Vec<Arc<Digest>>,
+    margins: Vec<Arc<Digest>>,
+    fins: Vec<Arc<Digest>>,
+    master: Option<Arc<Digest>>,
+}
 
-    let q = |d: &NaiveDate| format!("date={}", jst::fmt_date(*d));
-    // The datasets have separate upstream budgets (statements: 60 a minute), so they load
-    // side by side.
-    let (bars, margins, fins, codes) = tokio::try_join!(
-        fetch_all(st, "/equities/bars/daily", business.iter().map(q)),
-        fetch_all(st, "/markets/margin-interest", app_dates.iter().map(q)),
-        fetch_all(st, "/fins/summary", days(fins_start, m.to).map(|d| q(&d))),
-        async {
-            match m.segment {
-                None => Ok(None),
-                Some(name) => segment_codes(st, name).await.map(Some),
+impl Inputs {
+    async fn load(st: &AppState, m: &Market) -> ApiResult<Inputs> {
+        let calendar = digest(st, "/markets/calendar", String::new()).await?;
+        let Digest::Calendar(cal) = &*calendar else {
+            unreachable!("calendar digest")
+        };
+        let window_start = m.from.checked_sub_months(HOLDING_LIMIT).unwrap_or(m.from);
+        let fins_start = m.from - Duration::days(STATEMENT_LOOKBACK_DAYS);
+        let app_dates = margin_market::application_dates(cal, window_start, m.to);
+        let business: Vec<NaiveDate> = days(window_start.min(fins_start), m.to)
+            .filter(|d| cal.is_business_day(*d))
+            .collect();
+        let q = |d: &NaiveDate| format!("date={}", jst::fmt_date(*d));
+        // The datasets have separate upstream budgets (statements: 60 a minute), so they load
+        // side by side.
+        let (bars, margins, fins, master) = tokio::try_join!(
+            fetch_all(st, "/equities/bars/daily", business.iter().map(q)),
+            fetch_all(st, "/markets/margin-interest", app_dates.iter().map(q)),
+            fetch_all(st, "/fins/summary", days(fins_start, m.to).map(|d| q(&d))),
+            async {
+                match m.segment {
+                    None => Ok(None),
+                    Some(_) => digest(st, "/equities/master", String::new())
+                        .await
+                        .map(Some),
+                }
             }
-        }
-    )?;
+        )?;
+        Ok(Inputs {
+            calendar,
+            business,
+            app_dates,
+            bars,
+            margins,
+            fins,
+            master,
+        })
+    }
 
-    let empty = DayBars::default();
-    let bars_by_day: BTreeMap<NaiveDate, &DayBars> = business
-        .iter()
-        .zip(&bars)
-        .map(|(d, g)| match &**g {
-            Digest::Bars(b) => (*d, b),
-            _ => (*d, &empty),
-        })
-        .collect();
-    let margin_by_day: BTreeMap<NaiveDate, &[MarginInterest]> = app_dates
-        .iter()
-        .zip(&margins)
-        .map(|(d, g)| match &**g {
-            Digest::Margin(r) => (*d, r.as_slice()),
-            _ => (*d, &[][..]),
-        })
-        .collect();
-    let statements: Vec<(String, Statement)> = fins
-        .iter()
-        .flat_map(|g| match &**g {
-            Digest::Fins(s) => s.clone(),
-            _ => vec![],
-        })
-        .collect();
-    let x = CrossSections {
-        calendar: cal,
-        bars: &bars_by_day,
-        margin: &margin_by_day,
-        statements: &statements,
-        codes: codes.as_ref(),
+    fn same_as(&self, other: &Inputs) -> bool {
+        let same = |a: &[Arc<Digest>], b: &[Arc<Digest>]| {
+            a.len() == b.len() && a.iter().zip(b).all(|(x, y)| Arc::ptr_eq(x, y))
+        };
+        Arc::ptr_eq(&self.calendar, &other.calendar)
+            && self.business == other.business
+            && self.app_dates == other.app_dates
+            && same(&self.bars, &other.bars)
+            && same(&self.margins, &other.margins)
+            && same(&self.fins, &other.fins)
+            && match (&self.master, &other.master) {
+                (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                (a, b) => a.is_none() && b.is_none(),
+            }
+    }
+
+    /// The rows of `m` from these inputs: the pure computation of [`cross_section`].
+    fn rows(&self, m: &Market) -> Vec<MarketMarginRow> {
+        let Digest::Calendar(cal) = &*self.calendar else {
+            unreachable!("calendar digest")
+        };
+        let empty = DayBars::default();
+        let bars: BTreeMap<NaiveDate, &DayBars> = self
+            .business
+            .iter()
+            .zip(&self.bars)
+            .map(|(d, g)| match &**g {
+                Digest::Bars(b) => (*d, b),
+                _ => (*d, &empty),
+            })
+            .collect();
+        let margin: BTreeMap<NaiveDate, &[MarginInterest]> = self
+            .app_dates
+            .iter()
+            .zip(&self.margins)
+            .map(|(d, g)| match &**g {
+                Digest::Margin(r) => (*d, r.as_slice()),
+                _ => (*d, &[][..]),
+            })
+            .collect();
+        let statements: Vec<&(String, Statement)> = self
+            .fins
+            .iter()
+            .flat_map(|g| match &**g {
+                Digest::Fins(s) => s.as_slice(),
+                _ => &[],
+            })
+            .collect();
+        let codes = m
+            .segment
+            .map(|name| segment_codes(self.master.as_deref(), name));
+        let x = CrossSections {
+            calendar: cal,
+            bars: &bars,
+            margin: &margin,
+            statements: &statements,
+            codes: codes.as_ref(),
+        };
+        let wanted: Vec<NaiveDate> = self
+            .app_dates
+            .iter()
+            .copied()
+            .filter(|d| *d >= m.from && margin.get(d).is_some_and(|r| !r.is_empty()))
+            .collect();
+        margin_market::rows(&cross_section::market_days(&x, &wanted), m.segment)
+    }
+}
+
+/// The last rows computed per query, with the inputs they were computed from.
+struct Computed {
+    inputs: Inputs,
+    rows: Arc<Vec<MarketMarginRow>>,
+}
+
+/// (address of the app's cache, query); like the digest memo, per app. Small: each entry pins
+/// its digests, which the digest memo holds anyway while they are in use.
+type RowsMemo = moka::future::Cache<(usize, String), Arc<Computed>>;
+
+fn rows_memo() -> &'static RowsMemo {
+    static MEMO: OnceLock<RowsMemo> = OnceLock::new();
+    MEMO.get_or_init(|| moka::future::Cache::new(16))
+}
+
+/// The market rows of a validated query (also used by the page and the charts). Computed
+/// again only when the query or one of its cross-sections changed.
+pub async fn market_rows(st: &AppState, m: &Market) -> ApiResult<Arc<Vec<MarketMarginRow>>> {
+    let inputs = Inputs::load(st, m).await?;
+    let key = (
+        Arc::as_ptr(&st.cache) as usize,
+        format!("{}|{}|{}", m.from, m.to, m.segment.unwrap_or("")),
+    );
+    if let Some(c) = rows_memo().get(&key).await
+        && c.inputs.same_as(&inputs)
+    {
+        return Ok(c.rows.clone());
+    }
+    let rows = Arc::new(inputs.rows(m));
+    let computed = Computed {
+        inputs,
+        rows: rows.clone(),
     };
-    let wanted: Vec<NaiveDate> = app_dates
-        .into_iter()
-        .filter(|d| *d >= m.from && margin_by_day.get(d).is_some_and(|r| !r.is_empty()))
-        .collect();
-    let days = cross_section::market_days(&x, &wanted);
-    Ok(margin_market::rows(&days, m.segment))
+    rows_memo().insert(key, Arc::new(computed)).await;
+    Ok(rows)
 }
 
 fn days(from: NaiveDate, to: NaiveDate) -> impl Iterator<Item = NaiveDate> {
     from.iter_days().take_while(move |d| *d <= to)
 }
 
-async fn segment_codes(st: &AppState, name: &str) -> ApiResult<HashSet<String>> {
+/// The codes of segment `name` by the master's `Mkt`.
+fn segment_codes(master: Option<&Digest>, name: &str) -> HashSet<String> {
     let mkt = SEGMENTS
         .iter()
         .find(|(n, _)| *n == name)
         .map(|(_, c)| *c)
         .unwrap_or_default();
-    let d = digest(st, "/equities/master", String::new()).await?;
-    let Digest::Master(rows) = &*d else {
-        unreachable!("master digest")
+    let Some(Digest::Master(rows)) = master else {
+        return HashSet::new();
     };
-    Ok(rows
-        .iter()
+    rows.iter()
         .filter(|(_, m)| m == mkt)
         .map(|(c, _)| c.clone())
-        .collect())
-}
-
-/// What the computation keeps of one cached answer.
-pub enum Digest {
-    Calendar(Calendar),
-    Bars(DayBars),
-    /// One row per code (the later-published one when a date has two).
-    Margin(Vec<MarginInterest>),
-    /// (code, statement) of the filings with a share count.
-    Fins(Vec<(String, Statement)>),
-    /// (code, `Mkt`).
-    Master(Vec<(String, String)>),
-}
-
-impl Digest {
-    fn weight(&self) -> u32 {
-        let n = match self {
-            Digest::Calendar(_) => 1,
-            Digest::Bars(v) => v.closes.len(),
-            Digest::Margin(v) => v.len(),
-            Digest::Fins(v) => v.len(),
-            Digest::Master(v) => v.len(),
-        };
-        u32::try_from(n).unwrap_or(u32::MAX).max(1)
-    }
-
-    fn build(path: &str, rows: &[Row]) -> Result<Digest, crate::derived::DerivedError> {
-        Ok(match path {
-            "/markets/calendar" => Digest::Calendar(Calendar::new(
-                &rows
-                    .iter()
-                    .map(TradingDay::from_row)
-                    .collect::<Result<Vec<_>, _>>()?,
-            )),
-            "/equities/bars/daily" => Digest::Bars(DayBars::new(
-                &rows
-                    .iter()
-                    .map(Bar::from_row)
-                    .collect::<Result<Vec<_>, _>>()?,
-            )),
-            "/markets/margin-interest" => {
-                let all: Vec<MarginInterest> = rows
-                    .iter()
-                    .map(MarginInterest::from_row)
-                    .collect::<Result<_, _>>()?;
-                Digest::Margin(margin::dedup(&all).into_iter().cloned().collect())
-            }
-            "/fins/summary" => {
-                let mut v = Vec::new();
-                for r in rows {
-                    let s = Statement::from_row(r)?;
-                    if s.sh_out.is_some_and(|n| n > 0.0) {
-                        v.push((values::text(values::get(r, "Code")).unwrap_or_default(), s));
-                    }
-                }
-                Digest::Fins(v)
-            }
-            _ => Digest::Master(
-                rows.iter()
-                    .map(|r| {
-                        let t = |k| values::text(values::get(r, k)).unwrap_or_default();
-                        (t("Code"), t("Mkt"))
-                    })
-                    .collect(),
-            ),
-        })
-    }
-}
-
-type Memo = moka::future::Cache<String, Arc<Digest>>;
-
-/// Process-wide, keyed by content hash: apps in one process (tests) can share it safely.
-fn memo() -> &'static Memo {
-    static MEMO: OnceLock<Memo> = OnceLock::new();
-    MEMO.get_or_init(|| {
-        moka::future::Cache::builder()
-            // Rows kept: ~ a year and a half of daily cross-sections of ~4,000 issues.
-            .max_capacity(3_000_000)
-            .weigher(|_, d: &Arc<Digest>| d.weight())
-            .build()
-    })
-}
-
-/// One cross-section through the cache, reduced by the memo.
-async fn digest(st: &AppState, path: &'static str, query: String) -> ApiResult<Arc<Digest>> {
-    let ep = catalog::find(path)
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("{path} not in catalog")))?;
-    let req = st.admit(ep, Some(&query))?.request;
-    let entry = st.cache.get(&req).await?.entry;
-    let key = format!("{path}|{}", entry.etag);
-    memo()
-        .try_get_with(key, async move {
-            let rows: Vec<Row> = entry
-                .merged
-                .rows
-                .iter()
-                .map(|r| serde_json::from_slice::<Row>(r))
-                .collect::<Result<_, _>>()
-                .map_err(|e| anyhow::anyhow!("row of {path}: {e}"))?;
-            let d = Digest::build(path, &rows).map_err(|e| anyhow::anyhow!("{path}: {e}"))?;
-            Ok::<_, anyhow::Error>(Arc::new(d))
-        })
-        .await
-        .map_err(|e: Arc<anyhow::Error>| ApiError::Internal(anyhow::anyhow!("{e}")))
-}
-
-async fn fetch_all(
-    st: &AppState,
-    path: &'static str,
-    queries: impl Iterator<Item = String>,
-) -> ApiResult<Vec<Arc<Digest>>> {
-    futures::stream::iter(queries.map(|q| digest(st, path, q)))
-        .buffered(CONCURRENCY)
-        .try_collect()
-        .await
+        .collect()
 }

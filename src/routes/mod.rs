@@ -5,6 +5,7 @@
 pub mod access;
 pub mod admin;
 pub mod charts;
+pub mod cross_sections;
 pub mod derived;
 pub mod docs;
 pub mod margin_market;
