@@ -122,13 +122,21 @@ impl Application {
     }
 }
 
-/// Demo mode: the in-process simulator (Premium, on the app's clock) as the upstream, with
-/// every other upstream setting as configured.
+/// Demo mode's rate-limit window. The plan's call counts per window are kept, so pacing, fair
+/// shares and `Retry-After` behave as they do against J-Quants; the window is a tenth of the
+/// real 60 s because the upstream is an in-process simulator whose quota protects nobody, and
+/// the first visit to `/margin` (about 180 statement cross-sections at 60 a window) would
+/// otherwise take three minutes.
+const DEMO_RATE_WINDOW: Duration = Duration::from_secs(6);
+
+/// Demo mode: the in-process simulator (Premium, on the app's clock, [`DEMO_RATE_WINDOW`]) as
+/// the upstream, with every other upstream setting as configured.
 async fn demo_upstream(cfg: &ServeConfig) -> anyhow::Result<(UpstreamConfig, sim::SimHandle)> {
     let key = format!("demo-{}", uuid::Uuid::new_v4().simple());
     let mut sim_cfg = sim::SimConfig::new(key.clone());
     sim_cfg.plan = Plan::Premium;
     sim_cfg.clock = cfg.clock.clone();
+    sim_cfg.rate_window = DEMO_RATE_WINDOW;
     let handle = sim::spawn(sim_cfg, "127.0.0.1:0".parse()?).await?;
     tracing::warn!(
         simulator = %handle.base_url(),
@@ -138,6 +146,7 @@ async fn demo_upstream(cfg: &ServeConfig) -> anyhow::Result<(UpstreamConfig, sim
         base_url: handle.base_url(),
         api_key: Some(SecretString::from(key)),
         plan: Plan::Premium,
+        rate_window: DEMO_RATE_WINDOW,
         ..cfg.upstream.clone()
     };
     Ok((upstream, handle))
