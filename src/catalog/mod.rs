@@ -254,6 +254,23 @@ const DATA: Endpoint = Endpoint {
     newer: None,
 };
 
+/// The EDINET-derived datasets: one filer by EDINET code, issuer code or filing date.
+const EDINET: Endpoint = Endpoint {
+    patterns: &[
+        &[],
+        &["edinet_code"],
+        &["code"],
+        &["date"],
+        &["edinet_code", "date"],
+        &["code", "date"],
+    ],
+    min_plan: Plan::Light,
+    dataset: Dataset::Edinet,
+    row_key: &["DocId"],
+    newer: Some(NOTES),
+    ..DATA
+};
+
 /// Every upstream V2 endpoint, in JPX's order, newer endpoints last.
 pub static ENDPOINTS: &[Endpoint] = &[
     Endpoint {
@@ -796,19 +813,7 @@ pub static ENDPOINTS: &[Endpoint] = &[
             CODE,
             DATE,
         ],
-        patterns: &[
-            &[],
-            &["edinet_code"],
-            &["code"],
-            &["date"],
-            &["edinet_code", "date"],
-            &["code", "date"],
-        ],
-        min_plan: Plan::Light,
-        dataset: Dataset::Edinet,
-        row_key: &["DocId"],
-        newer: Some(NOTES),
-        ..DATA
+        ..EDINET
     },
     Endpoint {
         id: "edinet-cross-shareholdings",
@@ -819,19 +824,7 @@ pub static ENDPOINTS: &[Endpoint] = &[
             CODE,
             DATE,
         ],
-        patterns: &[
-            &[],
-            &["edinet_code"],
-            &["code"],
-            &["date"],
-            &["edinet_code", "date"],
-            &["code", "date"],
-        ],
-        min_plan: Plan::Light,
-        dataset: Dataset::Edinet,
-        row_key: &["DocId"],
-        newer: Some(NOTES),
-        ..DATA
+        ..EDINET
     },
     Endpoint {
         id: "edinet-large-volume-shareholders",
@@ -842,19 +835,7 @@ pub static ENDPOINTS: &[Endpoint] = &[
             CODE,
             DATE,
         ],
-        patterns: &[
-            &[],
-            &["edinet_code"],
-            &["code"],
-            &["date"],
-            &["edinet_code", "date"],
-            &["code", "date"],
-        ],
-        min_plan: Plan::Light,
-        dataset: Dataset::Edinet,
-        row_key: &["DocId"],
-        newer: Some(NOTES),
-        ..DATA
+        ..EDINET
     },
 ];
 

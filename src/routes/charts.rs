@@ -5,8 +5,7 @@
 //! JSON routes' own rows; only units change (億円, 万株, %).
 
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use chrono::{Duration, NaiveDate};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -145,19 +144,7 @@ pub fn margin_panels(pts: &[MarginPoint]) -> Vec<Panel> {
 fn svg_response(st: &AppState, title: &str, panels: &[Panel]) -> ApiResult<Response> {
     let svg = chart::render(title, panels, WIDTH)
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("chart: {e}")))?;
-    let mut resp = (
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("image/svg+xml"),
-        )],
-        svg,
-    )
-        .into_response();
-    if st.demo {
-        resp.headers_mut()
-            .insert("x-jquants-proxy-mode", HeaderValue::from_static("demo"));
-    }
-    Ok(resp)
+    Ok(st.own_response("image/svg+xml", svg))
 }
 
 /// The range of a per-issue chart: the query's, or the last year.

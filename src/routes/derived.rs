@@ -6,8 +6,7 @@
 use std::collections::HashMap;
 
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use bytes::Bytes;
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -222,19 +221,7 @@ fn answer<T: Serialize>(rows: &[T]) -> ApiResult<envelope::Merged> {
 }
 
 fn json_body(st: &AppState, body: Bytes) -> Response {
-    let mut resp = (
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        )],
-        body,
-    )
-        .into_response();
-    if st.demo {
-        resp.headers_mut()
-            .insert("x-jquants-proxy-mode", HeaderValue::from_static("demo"));
-    }
-    resp
+    st.own_response("application/json", body)
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

@@ -38,6 +38,23 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// A 200 of the proxy's own making (derived JSON, charts, the page): its content type, and
+    /// the demo marker every answer carries in demo mode.
+    pub fn own_response(
+        &self,
+        content_type: &'static str,
+        body: impl Into<axum::body::Body>,
+    ) -> axum::response::Response {
+        use axum::http::{HeaderValue, header};
+        let mut resp = axum::response::Response::new(body.into());
+        let h = resp.headers_mut();
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+        if self.demo {
+            h.insert("x-jquants-proxy-mode", HeaderValue::from_static("demo"));
+        }
+        resp
+    }
+
     /// Validates a request as the upstream would for this subscription, so that nothing the
     /// upstream would refuse costs an upstream call: the plan's endpoints (403), parameter rules
     /// (400), and dates clearly outside the plan's history window (400; boundary days are left

@@ -6,8 +6,7 @@
 //! formatted number, so nothing needs escaping beyond that.
 
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use chrono::{Duration, NaiveDate};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -134,19 +133,7 @@ async fn margin_page(State(st): State<AppState>, RawQuery(q): RawQuery) -> ApiRe
             st.demo,
         )
     };
-    let mut resp = (
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/html; charset=utf-8"),
-        )],
-        html,
-    )
-        .into_response();
-    if st.demo {
-        resp.headers_mut()
-            .insert("x-jquants-proxy-mode", HeaderValue::from_static("demo"));
-    }
-    Ok(resp)
+    Ok(st.own_response("text/html; charset=utf-8", html))
 }
 
 fn range_query(from: NaiveDate, to: NaiveDate, extra: Option<(&str, &str)>) -> String {
