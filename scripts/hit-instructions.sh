@@ -56,7 +56,7 @@ read -r _ n not_hits secs < <("$PROBE" hits "http://127.0.0.1:$PORT" "$WORK/medi
 callgrind_control --instr=off "$VG" >/dev/null
 callgrind_control --dump=hits "$VG" >/dev/null
 sleep 1
-PROFILE=$(ls -t "$OUT"/callgrind.out.* | head -1)
+PROFILE=$(find "$OUT" -name 'callgrind.out.*' -printf '%T@ %p\n' | sort -nr | head -1 | cut -d' ' -f2-)
 TOTAL=$(callgrind_annotate "$PROFILE" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1; exit}')
 echo "HITS $ENC: $n requests ($not_hits not 200 hits) in $secs s under callgrind"
 echo "instructions per hit: $(( TOTAL / n )) (total $TOTAL; profile $PROFILE)"
