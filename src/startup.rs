@@ -79,7 +79,6 @@ impl Application {
             auth: auth.clone(),
             demo,
             plan,
-            max_page_bytes: cfg.cache.max_page_bytes,
         };
         let router = app_router(state.clone(), cfg.http.request_timeout);
         tracing::info!(addr = %listener.local_addr()?, plan = plan.as_str(), demo, "jquants-proxy listening");

@@ -356,6 +356,11 @@ impl Cache {
         &self.clock
     }
 
+    /// Answers larger than this are paged by the proxy (mirror and derived alike).
+    pub fn max_page_bytes(&self) -> usize {
+        self.cfg.max_page_bytes
+    }
+
     pub fn store(&self) -> Option<&Arc<Store>> {
         self.store.as_ref()
     }

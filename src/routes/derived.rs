@@ -203,7 +203,7 @@ fn paged_response<T: Serialize>(
     key: Option<&PageKey>,
 ) -> ApiResult<Response> {
     let merged = answer(rows)?;
-    let body = paging::page_of(&merged, st.max_page_bytes, &range.canonical, key)?;
+    let body = paging::page_of(&merged, st.cache.max_page_bytes(), &range.canonical, key)?;
     Ok(json_body(st, body))
 }
 

@@ -33,8 +33,6 @@ pub struct AppState {
     /// Demo mode: proxying the in-process simulator.
     pub demo: bool,
     pub plan: Plan,
-    /// Answers larger than this are paged by the proxy.
-    pub max_page_bytes: usize,
 }
 
 impl AppState {
