@@ -6,6 +6,7 @@
 #
 #   scripts/bench-vs-nginx.sh            # BENCH_SECS=5 per wrk run (36 runs), ~5 minutes
 #   BENCH_SECS=10 scripts/bench-vs-nginx.sh
+#   BENCH_SETS=medium BENCH_ENCODINGS=identity BENCH_CONNS=64 scripts/bench-vs-nginx.sh  # cells
 #
 # Measures: hit throughput and p50/p99/p99.9 at 1, 16 and 64 connections for small (one
 # code, one day), medium (one code, one year) and large (all codes, one day) answers, with
@@ -165,9 +166,9 @@ wrk_run() {
 echo "== hits: wrk ${SECS}s per cell; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 ROWS=()
 HIT_CALLS_P=$(calls "$SIM_P"); HIT_CALLS_N=$(calls "$SIM_N")
-for set in small medium large; do
-  for enc in identity gzip; do
-    for c in 1 16 64; do
+for set in ${BENCH_SETS:-small medium large}; do
+  for enc in ${BENCH_ENCODINGS:-identity gzip}; do
+    for c in ${BENCH_CONNS:-1 16 64}; do
       read -r n_rps n_p50 n_p99 n_p999 n_err < <(wrk_run "$PORT_N" "$set" "$c" "$enc")
       read -r p_rps p_p50 p_p99 p_p999 p_err < <(wrk_run "$PORT_P" "$set" "$c" "$enc")
       ratio=$(python3 -c "print(f'{$p_rps / max($n_rps, 1):.2f}')")

@@ -57,7 +57,7 @@ callgrind_control --instr=off "$VG" >/dev/null
 callgrind_control --dump=hits "$VG" >/dev/null
 sleep 1
 PROFILE=$(find "$OUT" -name 'callgrind.out.*' -printf '%T@ %p\n' | sort -nr | head -1 | cut -d' ' -f2-)
-TOTAL=$(callgrind_annotate "$PROFILE" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1; exit}')
+TOTAL=$(callgrind_annotate "$PROFILE" 2>/dev/null | awk '/PROGRAM TOTALS/ && !t {gsub(",", "", $1); t = $1} END {print t}')
 echo "HITS $ENC: $n requests ($not_hits not 200 hits) in $secs s under callgrind"
 echo "instructions per hit: $(( TOTAL / n )) (total $TOTAL; profile $PROFILE)"
 callgrind_annotate --inclusive=yes "$PROFILE" 2>/dev/null | sed -n '/file:function/,$p' | head -45

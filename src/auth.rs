@@ -222,7 +222,8 @@ impl Guard {
         Guard { auth, access }
     }
 
-    fn admit(&self, req: &Request, peer: SocketAddr) -> Result<Client, ApiError> {
+    /// Who `req` comes from, if this group admits it (within the client's quota).
+    pub fn admit(&self, req: &Request, peer: SocketAddr) -> Result<Client, ApiError> {
         let auth = &self.auth;
         match self.access {
             Access::Admin => auth
@@ -288,8 +289,11 @@ pub async fn guard(
     match guard.admit(&req, peer) {
         Ok(client) => {
             tracing::Span::current().record("client", tracing::field::display(&client));
-            req.extensions_mut().insert(client);
-            next.run(req).await
+            req.extensions_mut().insert(client.clone());
+            let mut resp = next.run(req).await;
+            // For the access line, written after the response leaves the route.
+            resp.extensions_mut().insert(client);
+            resp
         }
         Err(e) => e.into_response(),
     }

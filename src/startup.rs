@@ -9,10 +9,11 @@ use axum::Router;
 
 use axum::http::StatusCode;
 
+use axum::ServiceExt as _;
 use axum::response::IntoResponse;
 use secrecy::SecretString;
 use tokio::net::TcpListener;
-use tower::ServiceBuilder;
+use tower::{Layer, ServiceBuilder};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -22,6 +23,7 @@ use crate::cache::Cache;
 use crate::catalog::Plan;
 use crate::config::ServeConfig;
 use crate::error::ApiError;
+use crate::routes::hit::HitLayer;
 use crate::routes::{self, AppState};
 use crate::sim;
 use crate::store::Store;
@@ -107,12 +109,14 @@ impl Application {
         let Application {
             listener,
             router,
+            state,
             demo_sim: _demo_sim,
-            ..
         } = self;
+        // Hits L1 holds are answered before the router (`routes::hit`).
+        let service = HitLayer::new(state).layer(router);
         axum::serve(
             listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
+            service.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(crate::signal::shutdown())
         .await?;

@@ -1,10 +1,11 @@
 //! Logging (tracing, text or JSON), the process-wide Prometheus recorder, and the metrics
 //! every request records.
 //!
-//! Log lines are formatted on the worker that emits them but written by one background
-//! thread (`tracing-appender`'s non-blocking writer): a slow stdout (a terminal, a pipe to a
-//! log shipper) must not hold a request. No line is dropped: only when the writer is
-//! [`LOG_BUFFER_LINES`] lines behind do emitters wait, as a synchronous writer always would.
+//! Log lines are formatted on the worker that emits them but written in batches by one
+//! background thread ([`batch_writer`]): a slow stdout (a terminal, a pipe to a log shipper)
+//! must not hold a request, and a busy proxy must not pay a system call per line. No line is
+//! dropped: only when the writer is far behind do emitters wait, as a synchronous writer
+//! always would.
 //!
 //! Per-request metrics go through handles memoised per worker thread by their label values:
 //! recording allocates nothing and takes no lock other threads take (the recorder's registry
@@ -13,7 +14,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::io::{BufWriter, IsTerminal};
+use std::io::IsTerminal;
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -21,33 +22,30 @@ use axum::http::{Method, StatusCode};
 use metrics::{Counter, Histogram};
 
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
-use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
 
 pub mod access;
-
-/// Lines queued for the writer thread before emitters wait (tracing-appender's default).
-pub const LOG_BUFFER_LINES: usize = 128_000;
+pub mod access_line;
+pub mod batch_writer;
 
 /// Installs the global subscriber once; later calls (tests) are no-ops. Keep the guard until
 /// exit: dropping it flushes the lines still queued.
 #[must_use = "dropping the guard stops the log writer"]
-pub fn init(format: LogFormat) -> WorkerGuard {
-    let (writer, guard) = NonBlockingBuilder::default()
-        .buffered_lines_limit(LOG_BUFFER_LINES)
-        .lossy(false)
-        .thread_name("log-writer")
-        // Buffered: the writer thread drains every queued line, then flushes once.
-        .finish(BufWriter::with_capacity(64 * 1024, std::io::stdout()));
+pub fn init(format: LogFormat) -> batch_writer::BatchGuard {
+    let (writer, guard) = batch_writer::spawn(std::io::stdout());
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     // Colour codes only for a terminal: in a file or a log pipeline they are noise, and
     // writing them was a visible share of every logged request.
+    let terminal = std::io::stdout().is_terminal();
+    if !terminal {
+        access_line::install(writer.clone(), format);
+    }
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
-        .with_ansi(std::io::stdout().is_terminal())
+        .with_ansi(terminal)
         .with_writer(writer);
     let _ = match format {
         LogFormat::Json => builder

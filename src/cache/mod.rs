@@ -19,6 +19,8 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use futures::FutureExt;
+
 use axum::http::HeaderValue;
 use bytes::Bytes;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -398,6 +400,23 @@ impl Cache {
             return Ok(self.revalidate(req, &key, client, s.clone(), *tier));
         }
         self.await_fetch(req, &key, client, stale).await
+    }
+
+    /// A fresh answer L1 holds, found without waiting: the hit path's lookup. `None` covers
+    /// everything else (absent, expired, or this get's turn at moka's upkeep), which `get_as`
+    /// answers. Not counted as a hit until [`Cache::served_from_memory`].
+    pub fn peek_fresh(&self, key: &str) -> Option<Arc<Entry>> {
+        // moka's future cache has no synchronous get. A present entry is returned on the
+        // first poll; a get that would wait (moka applying its pending reads) is dropped,
+        // which moka supports, and the request takes the full path.
+        let e = self.l1.get(key).now_or_never().flatten()?;
+        e.is_fresh(self.clock.now()).then_some(e)
+    }
+
+    /// `entry`, found by [`Cache::peek_fresh`], served: counted as an L1 hit.
+    pub fn served_from_memory(&self, entry: Arc<Entry>) -> Served {
+        self.counters.l1_hits.fetch_add(1, Ordering::Relaxed);
+        Served::hit(entry, Tier::L1)
     }
 
     /// A fresh answer from L1, else from L2 (`Ok`); or the expired one found, if any.

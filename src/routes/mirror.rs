@@ -121,7 +121,12 @@ async fn mirror(
 
 /// The response for a served answer: the stored body (`Bytes`, shared, not copied), in the
 /// stored gzip form when the client accepts it.
-fn respond(st: &AppState, served: &Served, page: usize, headers: &HeaderMap) -> Response {
+pub(crate) fn respond(
+    st: &AppState,
+    served: &Served,
+    page: usize,
+    headers: &HeaderMap,
+) -> Response {
     let e = &served.entry;
     let (body, gz, etag) = match &e.pages {
         Some(pages) => {

@@ -8,6 +8,7 @@ pub mod charts;
 pub mod cross_sections;
 pub mod derived;
 pub mod docs;
+pub mod hit;
 pub mod margin_market;
 pub mod mirror;
 pub mod ops;

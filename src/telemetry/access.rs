@@ -4,11 +4,9 @@
 //! Invariants:
 //! - Every response carries `X-Request-Id`: the caller's own when it sent one, otherwise a
 //!   generated one; the request seen by inner layers carries the same id.
-//! - Exactly one access line per request (as nginx writes one: `GET /v2/...?code=7203 200
-//!   HIT 412us`, method, path and query, status, `X-Cache`, time to the response head), at
-//!   INFO, WARN for a 5xx; emitted inside the `request` span, whose fields are the request id
-//!   and the client (filled in by `auth`), so any other line logged while serving carries
-//!   the request id too.
+//! - Exactly one access line per request ([`access_line`]); every other line logged while
+//!   serving is inside the `request` span, whose fields are the request id and the client
+//!   (filled in by `auth`, which also puts the [`Client`] on the response for the line).
 //! - `x-api-key`, `Authorization` and `Cookie` are marked sensitive before any inner layer sees
 //!   them, so no `Debug` of the headers prints a key.
 //!
@@ -29,6 +27,9 @@ use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Response, header};
 use tower::{Layer, Service};
 use tracing::Instrument;
+
+use super::access_line::{self, AccessRecord};
+use crate::auth::Client;
 
 /// The header a caller may set to correlate its request with the proxy's log.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -94,8 +95,8 @@ where
         Box::pin(async move {
             let mut resp = fut.await?;
             mark_sensitive(resp.headers_mut());
+            line.finish(&resp, start, &id, &span);
             resp.headers_mut().insert(REQUEST_ID, id);
-            line.finish(&resp, start, &span);
             Ok(resp)
         })
     }
@@ -117,27 +118,41 @@ impl Line {
         }
     }
 
-    fn finish<B>(self, resp: &Response<B>, start: Instant, span: &tracing::Span) {
-        let elapsed = start.elapsed();
-        let status = resp.status();
-        let cache = resp
-            .headers()
-            .get("x-cache")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("-");
+    fn finish<B>(self, resp: &Response<B>, start: Instant, id: &HeaderValue, span: &tracing::Span) {
         let route = self.route.as_ref().map_or("unmatched", MatchedPath::as_str);
-        super::record_request(route, &self.method, status, cache, elapsed);
-        // The line is formatted once, as nginx's is: per-field formatting (names, quoting,
-        // escaping each field) cost more than the rest of a hit's logging.
-        let (code, micros) = (status.as_u16(), elapsed.as_micros());
-        let line = format_args!("{} {} {code} {cache} {micros}us", self.method, self.uri);
-        // Server errors are the same line at WARN, so they stand out without a second line.
-        if status.is_server_error() {
-            span.in_scope(|| tracing::warn!("{line}"));
-        } else {
-            span.in_scope(|| tracing::info!("{line}"));
-        }
+        let rec = AccessRecord {
+            method: &self.method,
+            uri: &self.uri,
+            status: resp.status(),
+            cache: x_cache(resp.headers()),
+            elapsed: start.elapsed(),
+            request_id: id,
+            client: resp.extensions().get::<Client>(),
+        };
+        finish(route, &rec, Some(span));
     }
+}
+
+/// The end of every request, whichever path served it: its metrics and its access line.
+pub fn finish(route: &str, rec: &AccessRecord<'_>, span: Option<&tracing::Span>) {
+    super::record_request(route, rec.method, rec.status, rec.cache, rec.elapsed);
+    access_line::emit(rec, span);
+}
+
+/// The response's `X-Cache`, `-` for answers that are not cached ones.
+pub fn x_cache(headers: &HeaderMap) -> &str {
+    headers
+        .get("x-cache")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-")
+}
+
+/// The caller's request id, or a fresh one.
+pub fn request_id(headers: &HeaderMap) -> HeaderValue {
+    headers
+        .get(&REQUEST_ID)
+        .cloned()
+        .unwrap_or_else(next_request_id)
 }
 
 fn mark_sensitive(headers: &mut HeaderMap) {
