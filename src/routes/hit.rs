@@ -27,7 +27,7 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use axum::extract::{ConnectInfo, Request};
-use axum::http::Method;
+use axum::http::{HeaderValue, Method, header};
 use axum::response::Response;
 use futures::future::{Either, Ready, ready};
 use tower::{Layer, Service};
@@ -126,6 +126,7 @@ impl HitPath {
         let client = self.guard.admit(req, peer).ok()?;
         let served = self.state.cache.served_from_memory(entry);
         let mut resp = mirror::respond(&self.state, &served, 0, req.headers());
+        content_length(&mut resp);
         let id = access::request_id(req.headers());
         let rec = AccessRecord {
             method: req.method(),
@@ -139,5 +140,16 @@ impl HitPath {
         access::finish(route, &rec, None);
         resp.headers_mut().insert(REQUEST_ID, id);
         Some(resp)
+    }
+}
+
+/// `Content-Length` as the router sets it on every response with a known size (a 304's `0`
+/// included), so both paths send the same headers.
+fn content_length(resp: &mut Response) {
+    use axum::body::HttpBody;
+    if let Some(n) = resp.body().size_hint().exact() {
+        let mut digits = itoa::Buffer::new();
+        let v = HeaderValue::from_str(digits.format(n)).expect("digits");
+        resp.headers_mut().insert(header::CONTENT_LENGTH, v);
     }
 }

@@ -5,7 +5,7 @@
 use axum::Extension;
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use axum::routing::get;
 use utoipa::openapi::path::{
@@ -119,6 +119,11 @@ async fn mirror(
     Ok(respond(&st, &served, page, &headers))
 }
 
+// Header names built once: `HeaderMap::insert("x-cache", ..)` parses the name on every call.
+const X_CACHE: HeaderName = HeaderName::from_static("x-cache");
+const X_CACHE_TIER: HeaderName = HeaderName::from_static("x-cache-tier");
+const DEMO_MODE: HeaderName = HeaderName::from_static("x-jquants-proxy-mode");
+
 /// The response for a served answer: the stored body (`Bytes`, shared, not copied), in the
 /// stored gzip form when the client accepts it.
 pub(crate) fn respond(
@@ -140,11 +145,8 @@ pub(crate) fn respond(
     let max_age = (e.fresh_until - now).num_seconds().max(0);
     let age = (now - e.fetched_at).num_seconds().max(0);
     let mut h = HeaderMap::with_capacity(12);
-    h.insert("x-cache", HeaderValue::from_static(served.status.as_str()));
-    h.insert(
-        "x-cache-tier",
-        HeaderValue::from_static(served.tier.as_str()),
-    );
+    h.insert(X_CACHE, HeaderValue::from_static(served.status.as_str()));
+    h.insert(X_CACHE_TIER, HeaderValue::from_static(served.tier.as_str()));
     h.insert(header::AGE, HeaderValue::from(age));
     h.insert(header::CACHE_CONTROL, cache_control(max_age));
     h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
@@ -152,7 +154,7 @@ pub(crate) fn respond(
         h.insert(header::ETAG, v.clone());
     }
     if st.demo {
-        h.insert("x-jquants-proxy-mode", HeaderValue::from_static("demo"));
+        h.insert(DEMO_MODE, HeaderValue::from_static("demo"));
     }
     crate::telemetry::record_cache_result(e.endpoint.path, served.status.as_str());
     let not_modified = etag.as_ref().is_some_and(|etag| {
@@ -186,10 +188,12 @@ pub(crate) fn respond(
 
 /// `private, max-age=N`, formatted on the stack: one of the headers of every hit.
 fn cache_control(max_age: i64) -> HeaderValue {
-    use std::io::Write;
-    let mut buf = [0u8; 40];
-    let mut rest = &mut buf[..];
-    write!(rest, "private, max-age={max_age}").expect("an i64 fits");
-    let len = 40 - rest.len();
+    const PREFIX: &[u8] = b"private, max-age=";
+    let mut buf = [0u8; PREFIX.len() + 20];
+    buf[..PREFIX.len()].copy_from_slice(PREFIX);
+    let mut digits = itoa::Buffer::new();
+    let digits = digits.format(max_age).as_bytes();
+    let len = PREFIX.len() + digits.len();
+    buf[PREFIX.len()..len].copy_from_slice(digits);
     HeaderValue::from_bytes(&buf[..len]).expect("ascii digits")
 }

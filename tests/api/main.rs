@@ -7,6 +7,7 @@ mod contract;
 mod derived;
 mod derived_market;
 mod helpers;
+mod hit;
 mod limits;
 mod mirror;
 mod ops;
