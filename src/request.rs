@@ -5,6 +5,7 @@
 //! canonical form (sorted parameters, 5-character codes, `YYYY-MM-DD` dates) is the cache key:
 //! `code=7203&date=20240105` and `date=2024-01-05&code=72030` are one request.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
@@ -37,16 +38,13 @@ impl CanonicalRequest {
         let path = self.endpoint.path;
         let mut key = String::with_capacity(path.len() + 16 * self.params.len() + 1);
         key.push_str(path);
-        if self.params.is_empty() {
-            return key;
+        for (i, (k, v)) in self.params.iter().enumerate() {
+            key.push(if i == 0 { '?' } else { '&' });
+            push_form_encoded(&mut key, k);
+            key.push('=');
+            push_form_encoded(&mut key, v);
         }
-        key.push('?');
-        let start = key.len();
-        let mut ser = url::form_urlencoded::Serializer::for_suffix(key, start);
-        for (k, v) in &self.params {
-            ser.append_pair(k, v);
-        }
-        ser.finish()
+        key
     }
 
     pub fn get(&self, name: &str) -> Option<&str> {
@@ -93,7 +91,7 @@ pub struct Parsed {
 pub fn parse(endpoint: &'static Endpoint, raw_query: Option<&str>) -> Result<Parsed, ApiError> {
     let mut params = BTreeMap::new();
     let mut pagination_key = None;
-    for (name, value) in url::form_urlencoded::parse(raw_query.unwrap_or("").as_bytes()) {
+    for (name, value) in query_pairs(raw_query.unwrap_or("")) {
         if name == "pagination_key" {
             if !endpoint.paginated {
                 return Err(ApiError::bad_request(
@@ -137,6 +135,34 @@ pub fn parse(endpoint: &'static Endpoint, raw_query: Option<&str>) -> Result<Par
         request: CanonicalRequest { endpoint, params },
         pagination_key,
     })
+}
+
+/// The `name=value` pairs of a query, decoded as `url::form_urlencoded::parse` decodes them,
+/// but borrowed when a pair has nothing to decode (codes and dates, the usual case): every
+/// request is parsed, and decoding allocated twice per pair.
+fn query_pairs(raw: &str) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, str>)> {
+    raw.split('&').filter(|p| !p.is_empty()).map(|pair| {
+        if pair.bytes().any(|b| b == b'%' || b == b'+') {
+            let (n, v) = url::form_urlencoded::parse(pair.as_bytes())
+                .next()
+                .unwrap_or_default();
+            (Cow::Owned(n.into_owned()), Cow::Owned(v.into_owned()))
+        } else {
+            let (n, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (Cow::Borrowed(n), Cow::Borrowed(v))
+        }
+    })
+}
+
+/// `s` as `application/x-www-form-urlencoded` writes it (`Serializer::append_pair`), copied
+/// as is when it has nothing to encode.
+fn push_form_encoded(out: &mut String, s: &str) {
+    let plain = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'*' | b'-' | b'.' | b'_');
+    if s.bytes().all(plain) {
+        out.push_str(s);
+    } else {
+        out.extend(url::form_urlencoded::byte_serialize(s.as_bytes()));
+    }
 }
 
 fn accepted(endpoint: &Endpoint) -> String {
@@ -352,6 +378,32 @@ mod tests {
                 e.public_message()
             }
         }
+    }
+
+    #[test]
+    fn keys_and_queries_are_decoded_and_encoded_as_form_urlencoded_does() {
+        let raw = "a=1&&b=x+y&c=%E3%83%88%3D&d=&e&f=p=q&g=*-._";
+        let ours: Vec<(String, String)> = query_pairs(raw)
+            .map(|(n, v)| (n.into_owned(), v.into_owned()))
+            .collect();
+        let theirs: Vec<(String, String)> = url::form_urlencoded::parse(raw.as_bytes())
+            .map(|(n, v)| (n.into_owned(), v.into_owned()))
+            .collect();
+        assert_eq!(ours, theirs);
+        for (_, v) in &theirs {
+            let mut ours = String::new();
+            push_form_encoded(&mut ours, v);
+            let theirs: String = url::form_urlencoded::byte_serialize(v.as_bytes()).collect();
+            assert_eq!(ours, theirs, "{v}");
+        }
+        let r = parse_ok(
+            "/equities/bars/daily",
+            "to=2024-01-31&code=7203&from=20240105",
+        );
+        assert_eq!(
+            r.key(),
+            format!("/equities/bars/daily?{}", r.query_string())
+        );
     }
 
     #[test]

@@ -14,6 +14,8 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+
+use foldhash::fast::RandomState as FastHash;
 use std::io::IsTerminal;
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -95,7 +97,7 @@ pub fn record_request(
     elapsed: Duration,
 ) {
     thread_local! {
-        static ROUTES: RefCell<HashMap<Box<str>, RouteMetrics>> = RefCell::new(HashMap::new());
+        static ROUTES: RefCell<HashMap<Box<str>, RouteMetrics, FastHash>> = RefCell::new(HashMap::default());
     }
     if HANDLE.get().is_none() {
         return record_request_unmemoised(route, method, status, cache, elapsed);
@@ -143,8 +145,8 @@ fn record_request_unmemoised(
 /// Counts how the cache answered a mirror request (`jqp_cache_results_total`).
 pub fn record_cache_result(endpoint: &'static str, result: &'static str) {
     thread_local! {
-        static RESULTS: RefCell<HashMap<(&'static str, &'static str), Counter>> =
-            RefCell::new(HashMap::new());
+        static RESULTS: RefCell<HashMap<(&'static str, &'static str), Counter, FastHash>> =
+            RefCell::new(HashMap::default());
     }
     let counter =
         || metrics::counter!("jqp_cache_results_total", "endpoint" => endpoint, "result" => result);

@@ -151,9 +151,20 @@ fn text(buf: &mut String, rec: &AccessRecord<'_>, warn: bool) {
     buf.push('\n');
 }
 
+/// The client as `Client`'s `Display` writes it; names and IPv4 callers pushed, not formatted.
 fn client(buf: &mut String, c: &Client) {
     match c {
         Client::Named(name) => buf.push_str(name),
+        Client::Anonymous(std::net::IpAddr::V4(ip)) => {
+            let mut n = itoa::Buffer::new();
+            buf.push_str("anonymous@");
+            for (i, octet) in ip.octets().iter().enumerate() {
+                if i > 0 {
+                    buf.push('.');
+                }
+                buf.push_str(n.format(*octet));
+            }
+        }
         other => {
             let _ = write!(buf, "{other}");
         }
@@ -271,6 +282,21 @@ mod tests {
             ),
             "{buf}"
         );
+    }
+
+    #[test]
+    fn clients_read_as_their_display() {
+        for c in [
+            Client::Named(Arc::from("research")),
+            Client::Anonymous("127.0.0.1".parse().unwrap()),
+            Client::Anonymous("10.200.0.255".parse().unwrap()),
+            Client::Anonymous("::1".parse().unwrap()),
+            Client::Admin,
+        ] {
+            let mut buf = String::new();
+            client(&mut buf, &c);
+            assert_eq!(buf, c.to_string());
+        }
     }
 
     #[test]
