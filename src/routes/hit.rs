@@ -25,6 +25,7 @@ mod admitted;
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
@@ -105,7 +106,11 @@ where
     }
 
     fn call(&mut self, req: Request) -> Self::Future {
-        match self.path.answer(&req) {
+        // A panic here must not cost the client its connection: the request goes on to the
+        // full stack, whose catch-panic layer answers it (500) if it panics there too.
+        let path = &self.path;
+        let answer = std::panic::catch_unwind(AssertUnwindSafe(|| path.answer(&req)));
+        match answer.ok().flatten() {
             Some(resp) => Either::Left(ready(Ok(resp))),
             None => Either::Right(self.inner.call(req)),
         }
