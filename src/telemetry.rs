@@ -14,13 +14,12 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-
-use foldhash::fast::RandomState as FastHash;
 use std::io::IsTerminal;
 use std::sync::OnceLock;
 use std::time::Duration;
 
 use axum::http::{Method, StatusCode};
+use foldhash::fast::RandomState as FastHash;
 use metrics::{Counter, Histogram};
 
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};

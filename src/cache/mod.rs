@@ -428,8 +428,7 @@ impl Cache {
     ) -> Result<Served, Stale> {
         if let Some(e) = self.l1.get(key).await {
             if e.is_fresh(now) {
-                self.counters.l1_hits.fetch_add(1, Ordering::Relaxed);
-                return Ok(Served::hit(e, Tier::L1));
+                return Ok(self.served_from_memory(e));
             }
             return Err(Some((e, Tier::L1)));
         }
