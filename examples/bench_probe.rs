@@ -11,6 +11,11 @@
 //!   over `conns` keep-alive connections, rotating over the paths (warm answers), and checks
 //!   every one is a `200` cache hit. `scripts/hit-instructions.sh` runs it against a proxy
 //!   under callgrind to count instructions per hit, which load on the machine does not move.
+//! - `bench_probe bare <port> <base> <paths-file>...`: the ceiling. Fetches every listed
+//!   answer from `base` (identity and gzip forms) and serves those bytes on `port` with axum
+//!   and nothing else: no key check, quota, cache lookup, metrics, request id or log. It shows
+//!   what any hyper server could reach on the machine in the same run, so a ratio to nginx can
+//!   be read against what is physically possible.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -25,12 +30,14 @@ fn main() -> anyhow::Result<()> {
     match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
         ["storm", url, n, warm] => rt.block_on(storm(url, n.parse()?, warm)),
         ["burst", base, file] => rt.block_on(burst(base, file)),
+        ["bare", port, base, ref files @ ..] => rt.block_on(bare(port.parse()?, base, files)),
         ["hits", base, file, n, conns, enc] => {
             rt.block_on(hits(base, file, n.parse()?, conns.parse()?, enc == "gzip"))
         }
         _ => anyhow::bail!(
             "usage: bench_probe storm <url> <n> <warm-url> | bench_probe burst <base> <paths-file> \
-             | bench_probe hits <base> <paths-file> <n> <conns> <identity|gzip>"
+             | bench_probe hits <base> <paths-file> <n> <conns> <identity|gzip> \
+             | bench_probe bare <port> <base> <paths-file>..."
         ),
     }
 }
@@ -155,5 +162,66 @@ async fn hits(base: &str, file: &str, n: usize, conns: usize, gzip: bool) -> any
     }
     // One machine-readable line: requests, responses that were not 200 hits, seconds.
     println!("HITS {n} {not_hits} {:.2}", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// A target's two stored forms, served as they are.
+struct Held {
+    identity: bytes::Bytes,
+    gzip: bytes::Bytes,
+}
+
+async fn bare(port: u16, base: &str, files: &[&str]) -> anyhow::Result<()> {
+    use axum::http::{HeaderValue, header};
+    let client = client(1)?;
+    let mut held = std::collections::HashMap::new();
+    for file in files {
+        for line in std::fs::read_to_string(file)?
+            .lines()
+            .filter(|l| !l.is_empty())
+        {
+            let get = |enc: &'static str| {
+                let req = client
+                    .get(format!("{base}{line}"))
+                    .header("accept-encoding", enc);
+                async move { req.send().await?.error_for_status()?.bytes().await }
+            };
+            let (identity, gzip) = (get("identity").await?, get("gzip").await?);
+            held.insert(line.to_string(), Held { identity, gzip });
+        }
+    }
+    let answers = held.len();
+    let held = Arc::new(held);
+    let svc = tower::service_fn(move |req: axum::extract::Request| {
+        let held = held.clone();
+        async move {
+            let target = req.uri().path_and_query().map_or("", |p| p.as_str());
+            let mut resp = axum::response::Response::new(axum::body::Body::empty());
+            let Some(h) = held.get(target) else {
+                *resp.status_mut() = axum::http::StatusCode::NOT_FOUND;
+                return Ok::<_, std::convert::Infallible>(resp);
+            };
+            let gzip = req
+                .headers()
+                .get(header::ACCEPT_ENCODING)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.contains("gzip"));
+            let hs = resp.headers_mut();
+            hs.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            *resp.body_mut() = if gzip {
+                hs.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+                axum::body::Body::from(h.gzip.clone())
+            } else {
+                axum::body::Body::from(h.identity.clone())
+            };
+            Ok(resp)
+        }
+    });
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    println!("BARE {answers} answers on {port}");
+    axum::serve(listener, axum::ServiceExt::into_make_service(svc)).await?;
     Ok(())
 }

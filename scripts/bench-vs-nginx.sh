@@ -1,21 +1,29 @@
 #!/usr/bin/env bash
 # Serving what is already held: jquants-proxy (release build) against nginx proxy_cache, side
-# by side in one run, each in front of its own simulator (`jquants-proxy sim --latency-ms 30`).
+# by side in one run, each in front of its own simulator (`jquants-proxy sim --latency-ms 30`),
+# with a bare hyper server sending the same bytes (`bench_probe bare`) as the ceiling.
 # Loopback only, random high ports; everything started here is stopped on exit. Prints one
-# markdown table with ratios (README "Performance against nginx" shows the latest).
+# markdown table with ratios (README "Against nginx" shows the latest).
 #
-#   scripts/bench-vs-nginx.sh            # BENCH_SECS=5 per wrk run (36 runs), ~5 minutes
-#   BENCH_SECS=10 scripts/bench-vs-nginx.sh
+#   scripts/bench-vs-nginx.sh            # 3 rounds x 3 s per server and cell, ~10 minutes
+#   BENCH_ROUNDS=5 BENCH_SECS=5 scripts/bench-vs-nginx.sh
 #   BENCH_SETS=medium BENCH_ENCODINGS=identity BENCH_CONNS=64 scripts/bench-vs-nginx.sh  # cells
 #
 # Measures: hit throughput and p50/p99/p99.9 at 1, 16 and 64 connections for small (one
 # code, one day), medium (one code, one year) and large (all codes, one day) answers, with
-# and without gzip, access logs on for both; a cold storm (500 identical concurrent misses:
-# upstream calls and the waiters' latency); upstream calls for one request spelled four
-# ways; hit latency while misses queue on the proxy's upstream limiter; resident memory.
+# and without gzip, access logs on for nginx and the proxy; a cold storm (500 identical
+# concurrent misses: upstream calls and the waiters' latency); upstream calls for one request
+# spelled four ways; hit latency while misses queue on the proxy's upstream limiter; resident
+# memory.
+#
+# Why rounds: on a shared 2-core VM one 5 s wrk run of the same server moves by +-15 % from
+# one minute to the next (scheduler placement of 4 busy threads on 2 cores, neighbours), more
+# than the differences measured. Each cell runs every server once per round, in a rotated
+# order, and reports the median of the rounds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SECS="${BENCH_SECS:-5}"
+SECS="${BENCH_SECS:-3}"
+ROUNDS="${BENCH_ROUNDS:-3}"
 STORM_N="${BENCH_STORM_N:-500}"
 KEY="bench-upstream-key"
 T0=$(date +%s)
@@ -39,9 +47,10 @@ else
   BIN="$TARGET/release/jquants-proxy"; PROBE="$TARGET/release/examples/bench_probe"
 fi
 
-# In memory (tmpfs) when there is one: nginx's cache files and both access logs, so neither
-# side waits on the disk.
-WORK=$(mktemp -d "$( [ -d /dev/shm ] && echo /dev/shm || echo /tmp )/jqp-bench.XXXXXX")
+# On disk, as a team runs nginx (`proxy_cache_path` under /var/cache): its hits are then
+# `sendfile` from the page cache with no copy. On tmpfs, shmem's splice copies every body
+# (`_copy_to_iter` in nginx's profile), which would flatter the proxy.
+WORK=$(mktemp -d /var/tmp/jqp-bench.XXXXXX)
 PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -55,7 +64,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 wait_http() { for _ in $(seq 1 100); do curl -fs -o /dev/null "$1" && return 0; sleep 0.1; done; echo "not up: $1"; exit 1; }
 calls() { curl -fs "http://127.0.0.1:$1/__sim/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])'; }
 
-SIM_P=$(free_port); SIM_N=$(free_port); PORT_P=$(free_port); PORT_N=$(free_port)
+SIM_P=$(free_port); SIM_N=$(free_port); PORT_P=$(free_port); PORT_N=$(free_port); PORT_B=$(free_port)
 for s in "$SIM_P" "$SIM_N"; do
   "$BIN" sim --listen "127.0.0.1:$s" --api-key "$KEY" --latency-ms 30 >"$WORK/sim-$s.log" 2>&1 &
   PIDS+=($!)
@@ -136,6 +145,11 @@ for set in small medium large; do
   wait $!
 done
 echo "   warm in $(( $(date +%s) - WARM_T )) s; upstream calls: proxy $(calls "$SIM_P"), nginx $(calls "$SIM_N")"
+# The ceiling: the proxy's own bytes for every answer, served by axum with no logic at all.
+"$PROBE" bare "$PORT_B" "http://127.0.0.1:$PORT_P" "$WORK/small" "$WORK/medium" "$WORK/large" \
+  >"$WORK/bare.log" 2>&1 &
+PIDS+=($!)
+wait_http "http://127.0.0.1:$PORT_B$(head -1 "$WORK/small")"
 
 cat >"$WORK/rotate.lua" <<'EOF'
 -- Rotates over the warm answers listed in $PATHS; prints one machine-readable line.
@@ -163,17 +177,40 @@ wrk_run() {
     "http://127.0.0.1:$1" | awk '/^RESULT/ {print $2, $3, $4, $5, $6}'
 }
 
-echo "== hits: wrk ${SECS}s per cell; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+# cell SET CONNS ENC -> one table row: per server the median over ROUNDS runs of throughput
+# and of each latency percentile; the servers' order rotates from round to round.
+cell() {
+  local runs="$WORK/runs" servers=(nginx:$PORT_N proxy:$PORT_P bare:$PORT_B)
+  : >"$runs"
+  for r in $(seq 0 $(( ROUNDS - 1 ))); do
+    for i in 0 1 2; do
+      local s="${servers[$(( (i + r) % 3 ))]}"
+      echo "${s%%:*} $(wrk_run "${s##*:}" "$1" "$2" "$3")" >>"$runs"
+    done
+  done
+  python3 - "$runs" "$1" "$3" "$2" <<'PY'
+import statistics as st, sys
+runs = {}
+for line in open(sys.argv[1]):
+    name, *v = line.split()
+    runs.setdefault(name, []).append([float(x) for x in v])
+def med(name, i): return st.median(r[i] for r in runs[name])
+def lat(name): return " / ".join(f"{med(name, i):.2f}" for i in (1, 2, 3))
+n, p, b = (med(k, 0) for k in ("nginx", "proxy", "bare"))
+errs = " / ".join(str(int(sum(r[4] for r in runs[k]))) for k in ("nginx", "proxy"))
+print(f"| {sys.argv[2]} | {sys.argv[3]} | {sys.argv[4]} | {n:.0f} | {p:.0f} | **{p / n:.2f}** | "
+      f"{b:.0f} | {b / n:.2f} | {lat('nginx')} | {lat('proxy')} | {errs} |")
+PY
+}
+
+echo "== hits: $ROUNDS rounds of wrk ${SECS}s per server and cell; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 ROWS=()
 HIT_CALLS_P=$(calls "$SIM_P"); HIT_CALLS_N=$(calls "$SIM_N")
 for set in ${BENCH_SETS:-small medium large}; do
   for enc in ${BENCH_ENCODINGS:-identity gzip}; do
     for c in ${BENCH_CONNS:-1 16 64}; do
-      read -r n_rps n_p50 n_p99 n_p999 n_err < <(wrk_run "$PORT_N" "$set" "$c" "$enc")
-      read -r p_rps p_p50 p_p99 p_p999 p_err < <(wrk_run "$PORT_P" "$set" "$c" "$enc")
-      ratio=$(python3 -c "print(f'{$p_rps / max($n_rps, 1):.2f}')")
-      ROWS+=("| $set | $enc | $c | $n_rps | $p_rps | **$ratio** | $n_p50 / $n_p99 / $n_p999 | $p_p50 / $p_p99 / $p_p999 | $n_err / $p_err |")
-      echo "   $set $enc c=$c: nginx $n_rps/s, proxy $p_rps/s"
+      ROWS+=("$(cell "$set" "$c" "$enc")")
+      echo "   ${ROWS[-1]}"
     done
   done
 done
@@ -225,11 +262,13 @@ cat <<EOF
 
 ## jquants-proxy vs nginx proxy_cache ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, load $LOAD_AFTER after the hit runs)
 
-wrk ${SECS}s per cell, rotating over 64 warm answers (16 for large); access logs on for both.
-Throughput in requests/s; latency in ms (p50 / p99 / p99.9); ratio = proxy / nginx.
+Medians of $ROUNDS rounds of wrk ${SECS}s per server and cell, rotating over 64 warm answers
+(16 for large); access logs on for nginx and the proxy. Throughput in requests/s; latency in
+ms (p50 / p99 / p99.9); ratio = proxy / nginx. "bare" is axum sending the same bytes with no
+logic and no log (\`bench_probe bare\`): what any hyper server reaches here.
 
-| answer | encoding | conns | nginx req/s | proxy req/s | ratio | nginx p50 / p99 / p99.9 | proxy p50 / p99 / p99.9 | errors n / p |
-|---|---|---|---|---|---|---|---|---|
+| answer | encoding | conns | nginx req/s | proxy req/s | proxy / nginx | bare req/s | bare / nginx | nginx p50 / p99 / p99.9 | proxy p50 / p99 / p99.9 | errors n / p |
+|---|---|---|---|---|---|---|---|---|---|---|
 $(printf '%s\n' "${ROWS[@]}")
 
 Upstream calls during the hit runs: nginx $HIT_CALLS_N, proxy $HIT_CALLS_P.
@@ -250,5 +289,5 @@ Proxy hits (medium, identity, 16 connections) while 100 misses queue on its upst
 | before the burst | $q0_rps | $q0_p50 / $q0_p99 / $q0_p999 |
 | misses queued | $q1_rps | $q1_p50 / $q1_p99 / $q1_p999 |
 
-Total runtime $(( $(date +%s) - T0 )) s (command: \`BENCH_SECS=$SECS scripts/bench-vs-nginx.sh\`).
+Total runtime $(( $(date +%s) - T0 )) s (command: \`BENCH_ROUNDS=$ROUNDS BENCH_SECS=$SECS scripts/bench-vs-nginx.sh\`).
 EOF
