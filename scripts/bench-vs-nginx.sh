@@ -180,7 +180,7 @@ wrk_run() {
 # cell SET CONNS ENC -> one table row: per server the median over ROUNDS runs of throughput
 # and of each latency percentile; the servers' order rotates from round to round.
 cell() {
-  local runs="$WORK/runs" servers=(nginx:$PORT_N proxy:$PORT_P bare:$PORT_B)
+  local runs="$WORK/runs" servers=("nginx:$PORT_N" "proxy:$PORT_P" "bare:$PORT_B")
   : >"$runs"
   for r in $(seq 0 $(( ROUNDS - 1 ))); do
     for i in 0 1 2; do
