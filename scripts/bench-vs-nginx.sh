@@ -5,7 +5,7 @@
 # Loopback only, random high ports; everything started here is stopped on exit. Prints one
 # markdown table with ratios (README "Against nginx" shows the latest).
 #
-#   scripts/bench-vs-nginx.sh            # 3 rounds x 3 s per server and cell, ~10 minutes
+#   scripts/bench-vs-nginx.sh            # 3 rounds x 3 s per server and cell, ~9 minutes
 #   BENCH_ROUNDS=5 BENCH_SECS=5 scripts/bench-vs-nginx.sh
 #   BENCH_SETS=medium BENCH_ENCODINGS=identity BENCH_CONNS=64 scripts/bench-vs-nginx.sh  # cells
 #
