@@ -170,7 +170,7 @@ async fn assembly(repeat: usize) -> anyhow::Result<()> {
             r.endpoint,
             up.fetch_pages(r, &Arc::from("bench")).await?,
         )?;
-        let fresh = jquants_proxy::cache::freshness::fresh_until(r, now(), false);
+        let fresh = jquants_proxy::schedule::freshness::fresh_until(r, now(), false);
         warm.absorb(r, &merged, now(), fresh).await;
     }
     println!(

@@ -10,7 +10,7 @@
 //!   configured.
 //! - Per-client quotas keep one app from spending the whole upstream budget.
 //!
-//! Invariant: the check is attached to routers, not chosen by path. `routes::access` puts
+//! Invariant: the check is attached to routers, not chosen by path. `http::access` puts
 //! every route into a group with its [`Access`]; [`guard`] is that group's `route_layer`, so a
 //! route is closed unless it is deliberately added to the open group.
 

@@ -14,14 +14,8 @@ use crate::auth::AuthConfig;
 use crate::cache::CacheConfig;
 use crate::catalog::Plan;
 use crate::jst::Clock;
+use crate::telemetry::LogFormat;
 use crate::upstream::UpstreamConfig;
-
-#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum LogFormat {
-    #[default]
-    Text,
-    Json,
-}
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct ServeArgs {

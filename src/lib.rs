@@ -1,35 +1,43 @@
 //! jquants-proxy: a caching mirror of the J-Quants API V2, the derived data it does not
 //! provide, and an offline simulator of the upstream for demos and tests.
 //!
-//! Data flows one way: `routes` -> `cache` -> `upstream`. The endpoint `catalog` drives the
-//! routes, the validation in `request`, the freshness rules in `cache` and the simulator.
+//! # Layers
+//!
+//! Imports point down: a module uses its own layer (without cycles) and those below it,
+//! never one above. `tests/api/layering.rs` reads this table and fails on any import
+//! against it, and on any cycle among the modules at any depth.
+//!
+//! ```text
+//! app:        cli startup config
+//! http:       http telemetry
+//! services:   market sync
+//! cache:      cache rows
+//! upstream:   upstream store sim
+//! pure:       derived chart
+//! foundation: schedule request envelope catalog auth error jst gzip signal
+//! ```
+//!
+//! - foundation: `catalog` (every upstream endpoint as data: parameters, combinations,
+//!   fields, plan, dataset), `request` (validation, canonical form and the one admission
+//!   rule), `envelope` (the upstream's `{"data", "pagination_key"}` with raw rows), `schedule`
+//!   (update times, freshness, splits), `auth` (client keys and quotas), `error` (the one
+//!   `ApiError`), `jst` (Japan time and the injectable clock), `gzip`, `signal`.
+//! - pure: `derived` (market cap, margin ratios, dividend chains, margin-account arithmetic)
+//!   and `chart` (SVG), functions of their inputs only.
+//! - upstream: `upstream` (the only code that talks to J-Quants: rate limit, fair queue,
+//!   retries, paging, replica coordination), `store` (Postgres: answers, leases, budget),
+//!   `sim` (the offline simulator of the upstream).
+//! - cache: `cache` (L1 in memory in front of the store, single flight, freshness, paging)
+//!   and `rows` (the market row store and its planner).
+//! - services: `market` (the market-data service: the derived routes' inputs, whole-market
+//!   digests and their memos) and `sync` (fills the row store ahead of demand).
+//! - http: `http` (routes as adapters, access groups, OpenAPI, the edge hit path) and
+//!   `telemetry` (logs and metrics).
+//! - app: `config` (composes each subsystem's settings), `startup` (builds the application;
+//!   port 0 in tests), `cli` (the commands).
+//!
 //! The domain facts the code relies on (upstream protocol and update times, margin rules,
 //! market cap, dividend chains) are written down with their sources in `docs/`.
-//!
-//! # Layout
-//!
-//! The binary (`main.rs`) parses the command line (`cli`) and hands over to:
-//!
-//! - `startup`: builds the application from a `config::ServeConfig`, wires upstream ->
-//!   cache -> routes and the middleware stack, and binds (port 0 in tests).
-//! - `routes`: the HTTP surface: the mirror (`/v2/*`), `derived` data (`/derived/*`), admin,
-//!   operations and the OpenAPI document.
-//! - `auth`: client keys (`x-api-key`, or a browser's Basic password), per-client quotas and
-//!   the admin key; `routes::access` puts every route in a group guarded by it.
-//! - `catalog`: every upstream endpoint as data (parameters, valid combinations, fields,
-//!   plan, update schedule).
-//! - `request`: validation and canonicalisation of a request against the catalog, shared
-//!   with the simulator.
-//! - `cache`: L1 in memory in front of `store` (L2 in Postgres), single flight, freshness
-//!   rules, split invalidation and the proxy's own paging.
-//! - `upstream`: the only code that talks to J-Quants: rate limiter, retries, page following.
-//! - `envelope`: the upstream's `{"data": [...], "pagination_key"}` envelope, rows kept as
-//!   raw JSON; `gzip`: compression as J-Quants does it.
-//! - `derived`: pure functions computing market cap, margin ratios, dividend chains and the
-//!   margin-account arithmetic from upstream rows.
-//! - `sim`: the offline J-Quants simulator (synthetic market, protocol, limits, faults).
-//! - Support: `config`, `error` (the one `ApiError`), `jst` (Japan time and the injectable
-//!   clock), `signal` (graceful shutdown), `telemetry` (logs and metrics).
 
 pub mod auth;
 pub mod cache;
@@ -41,10 +49,12 @@ pub mod derived;
 pub mod envelope;
 pub mod error;
 pub mod gzip;
+pub mod http;
 pub mod jst;
+pub mod market;
 pub mod request;
-pub mod routes;
 pub mod rows;
+pub mod schedule;
 pub mod signal;
 pub mod sim;
 pub mod startup;

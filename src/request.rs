@@ -359,6 +359,27 @@ pub fn check_history(
     Ok(())
 }
 
+/// How far past the plan's history window a date may lie and still be left to the upstream
+/// (boundary days are its call, not ours).
+const HISTORY_SLACK: chrono::Duration = chrono::Duration::days(7);
+
+/// The one admission rule of every request the proxy sends upstream, whoever makes it (a
+/// client on the mirror or the hit path, or the proxy itself for derived inputs): validates it
+/// as the upstream would for this subscription, so that nothing the upstream would refuse
+/// costs an upstream call: the plan's endpoints (403), parameter rules (400), and dates
+/// clearly outside the plan's history window (400).
+pub fn admit(
+    endpoint: &'static Endpoint,
+    raw_query: Option<&str>,
+    plan: Plan,
+    today: NaiveDate,
+) -> Result<Parsed, ApiError> {
+    check_plan(endpoint, plan)?;
+    let parsed = parse(endpoint, raw_query)?;
+    check_history(&parsed.request, plan, today, HISTORY_SLACK)?;
+    Ok(parsed)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

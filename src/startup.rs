@@ -23,8 +23,9 @@ use crate::cache::Cache;
 use crate::catalog::Plan;
 use crate::config::ServeConfig;
 use crate::error::ApiError;
-use crate::routes::hit::HitLayer;
-use crate::routes::{self, AppState};
+use crate::http::hit::HitLayer;
+use crate::http::{self, AppState};
+use crate::market::{CacheSource, MarketData};
 use crate::sim;
 use crate::store::Store;
 use crate::telemetry::access::AccessLayer;
@@ -76,8 +77,14 @@ impl Application {
         }
         let cache = Cache::new(upstream, store, cfg.clock.clone(), cfg.cache.clone());
         crate::sync::spawn_schedule(cache.clone(), &cfg.sync)?;
+        let market = Arc::new(MarketData::new(
+            Arc::new(CacheSource(cache.clone())),
+            plan,
+            cfg.clock.clone(),
+        ));
         let state = AppState {
             cache,
+            market,
             auth: auth.clone(),
             demo,
             plan,
@@ -112,7 +119,7 @@ impl Application {
             state,
             demo_sim: _demo_sim,
         } = self;
-        // Hits L1 holds are answered before the router (`routes::hit`).
+        // Hits L1 holds are answered before the router (`http::hit`).
         let service = HitLayer::new(state).layer(router);
         axum::serve(
             listener,
@@ -183,12 +190,12 @@ fn access(cfg: &ServeConfig, upstream: &UpstreamConfig, demo: bool) -> anyhow::R
 /// The routes with the full middleware stack: what the server runs. Public so tests can
 /// drive it without a socket (e.g. with a mocked non-loopback peer).
 pub fn app_router(state: AppState, request_timeout: Duration) -> Router {
-    with_middleware(routes::router(state), request_timeout)
+    with_middleware(http::router(state), request_timeout)
 }
 
 /// The one middleware stack, outermost first: the access edge (request id, access log,
 /// metrics, sensitive headers), catch-panic, timeout, compression. Access control is not
-/// here: each group of routes carries its own (`routes::access`).
+/// here: each group of routes carries its own (`http::access`).
 fn with_middleware(router: Router, timeout: Duration) -> Router {
     router.layer(
         ServiceBuilder::new()

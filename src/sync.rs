@@ -12,13 +12,14 @@
 //! the calendar is fetched first (one call) unless held; days after today are not asked for.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 
 use chrono::NaiveDate;
 
 use crate::cache::Cache;
 use crate::catalog::Endpoint;
 use crate::request::{self, CanonicalRequest};
+use crate::rows::progress::{Progress, SyncStats};
 use crate::rows::shape;
 
 /// What to sync.
@@ -47,62 +48,6 @@ impl SyncJob {
             .collect::<anyhow::Result<Vec<_>>>()?;
         anyhow::ensure!(!datasets.is_empty(), "no datasets to sync");
         Ok(SyncJob { from, to, datasets })
-    }
-}
-
-/// Progress of the current (or last) sync, shared with `/admin/cache/stats` and `/metrics`.
-#[derive(Debug, Default)]
-pub struct Progress {
-    pub running: AtomicBool,
-    pub slices_total: AtomicU64,
-    pub slices_done: AtomicU64,
-    /// Slices already held and fresh, so not fetched.
-    pub slices_skipped: AtomicU64,
-    pub rows: AtomicU64,
-    pub upstream_calls: AtomicU64,
-    pub errors: AtomicU64,
-}
-
-#[derive(Debug, Clone, Default, serde::Serialize, utoipa::ToSchema)]
-pub struct SyncStats {
-    /// Whether a sync is running now; false when none has run since start.
-    pub running: bool,
-    /// Slices the sync covers: business days in its range x datasets, count.
-    pub slices_total: u64,
-    /// Slices finished so far (fetched, skipped or failed), count.
-    pub slices_done: u64,
-    /// Slices already held and fresh, so not fetched, count.
-    pub slices_skipped: u64,
-    /// Rows in the answers of the slices fetched, count.
-    pub rows: u64,
-    /// Complete answers fetched from upstream since the sync started (the calendar included;
-    /// counted process-wide, so client misses during the sync count too), count.
-    pub upstream_calls: u64,
-    /// Slices whose fetch failed (logged and left for the next sync), count.
-    pub errors: u64,
-}
-
-impl Progress {
-    pub fn snapshot(&self) -> SyncStats {
-        let g = |a: &AtomicU64| a.load(Ordering::Relaxed);
-        SyncStats {
-            running: self.running.load(Ordering::Relaxed),
-            slices_total: g(&self.slices_total),
-            slices_done: g(&self.slices_done),
-            slices_skipped: g(&self.slices_skipped),
-            rows: g(&self.rows),
-            upstream_calls: g(&self.upstream_calls),
-            errors: g(&self.errors),
-        }
-    }
-
-    fn publish(&self) {
-        let s = self.snapshot();
-        metrics::gauge!("jqp_sync_running").set(if s.running { 1.0 } else { 0.0 });
-        metrics::gauge!("jqp_sync_slices_total").set(s.slices_total as f64);
-        metrics::gauge!("jqp_sync_slices_done").set(s.slices_done as f64);
-        metrics::gauge!("jqp_sync_rows").set(s.rows as f64);
-        metrics::gauge!("jqp_sync_upstream_calls").set(s.upstream_calls as f64);
     }
 }
 
@@ -193,74 +138,6 @@ async fn sync_days(
     Ok(())
 }
 
-/// `jquants-proxy sync`: the same settings as `serve` (upstream key, plan, `DATABASE_URL`), plus
-/// the range and datasets.
-#[derive(clap::Args, Debug, Clone)]
-pub struct SyncArgs {
-    /// First day, YYYY-MM-DD.
-    #[arg(long)]
-    pub from: NaiveDate,
-    /// Last day, YYYY-MM-DD (days after today are skipped).
-    #[arg(long)]
-    pub to: NaiveDate,
-    /// Endpoint paths to sync, comma separated.
-    #[arg(long, value_delimiter = ',', default_value = "/equities/bars/daily")]
-    pub datasets: Vec<String>,
-    #[command(flatten)]
-    pub serve: crate::config::ServeArgs,
-}
-
-/// Runs a sync with a progress bar (slices, rows, upstream calls, ETA) and prints a summary.
-pub async fn cli(args: SyncArgs) -> anyhow::Result<()> {
-    let job = SyncJob::new(args.from, args.to, &args.datasets)?;
-    let mut cfg = crate::config::ServeConfig::from_args(&args.serve)?;
-    if cfg.database.is_none() {
-        eprintln!("warning: no DATABASE_URL: the synced rows live only as long as this process");
-    }
-    cfg.listen = "127.0.0.1:0".parse()?;
-    let app = crate::startup::Application::build(cfg).await?;
-    let cache = app.state().cache.clone();
-    let bar = indicatif::ProgressBar::new(0);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} slices  {msg}  ETA {eta}",
-        )?
-        .progress_chars("=> "),
-    );
-    let started = std::time::Instant::now();
-    let tick = |p: &Progress| {
-        let s = p.snapshot();
-        bar.set_length(s.slices_total);
-        bar.set_position(s.slices_done);
-        bar.set_message(format!(
-            "{} rows, {} upstream calls, {} skipped",
-            s.rows, s.upstream_calls, s.slices_skipped
-        ));
-    };
-    let stats = run(&cache, &job, &tick).await?;
-    bar.finish();
-    let names: Vec<&str> = job.datasets.iter().map(|e| e.path).collect();
-    println!("sync {}..{} of {}", job.from, job.to, names.join(", "));
-    println!(
-        "  slices:         {} ({} already held, skipped)",
-        stats.slices_total, stats.slices_skipped
-    );
-    println!(
-        "  fetched:        {}",
-        stats.slices_total - stats.slices_skipped - stats.errors
-    );
-    println!("  failed:         {}", stats.errors);
-    println!("  rows stored:    {}", stats.rows);
-    println!("  upstream calls: {}", stats.upstream_calls);
-    println!("  time:           {:.1}s", started.elapsed().as_secs_f64());
-    anyhow::ensure!(
-        stats.errors == 0,
-        "{} slices failed; run sync again to resume",
-        stats.errors
-    );
-    Ok(())
-}
-
 /// Settings of the sync `serve` runs on a schedule. [`Default`]: off, a week back.
 #[derive(clap::Args, Debug, Clone)]
 pub struct ScheduleArgs {
@@ -309,7 +186,7 @@ pub fn spawn_schedule(cache: Arc<Cache>, cfg: &ScheduleArgs) -> anyhow::Result<(
             let next = job
                 .datasets
                 .iter()
-                .map(|e| crate::cache::freshness::next_change(e.dataset, now))
+                .map(|e| crate::schedule::freshness::next_change(e.dataset, now))
                 .min()
                 .unwrap_or(now)
                 + AFTER_UPDATE;

@@ -25,11 +25,17 @@ use metrics::{Counter, Histogram};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tracing_subscriber::EnvFilter;
 
-use crate::config::LogFormat;
-
 pub mod access;
 pub mod access_line;
 pub mod batch_writer;
+
+/// How log lines are written: the telemetry subsystem's one setting (`JQP_LOG_FORMAT`).
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
 
 /// Installs the global subscriber once; later calls (tests) are no-ops. Keep the guard until
 /// exit: dropping it flushes the lines still queued.

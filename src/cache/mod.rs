@@ -9,177 +9,37 @@
 //! seen split invalidates the adjusted histories it rewrote (`splits`). Answers larger than
 //! the page size are served in the proxy's own pages (`paging`).
 
+mod entry;
 pub mod flight;
-pub mod freshness;
+mod invalidation;
 mod miss;
 pub mod paging;
-pub(crate) mod splits;
+mod stats;
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 
 use futures::FutureExt;
 
-use axum::http::HeaderValue;
-use bytes::Bytes;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use crate::auth::Client;
-use crate::catalog::{self, Endpoint};
+
 use crate::envelope::{self, Merged};
 use crate::error::ApiError;
 use crate::jst::Clock;
 use crate::request::CanonicalRequest;
 use crate::rows::RowStore;
-use crate::store::{Store, StoreStats, StoredEntry};
+use crate::schedule::{freshness, splits};
+
+use crate::store::{Store, StoredEntry};
 use crate::upstream::{Upstream, UpstreamError};
-
-/// How an answer was served; sent as `X-Cache`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CacheStatus {
-    Hit,
-    Miss,
-    Stale,
-    Coalesced,
-}
-
-impl CacheStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CacheStatus::Hit => "HIT",
-            CacheStatus::Miss => "MISS",
-            CacheStatus::Stale => "STALE",
-            CacheStatus::Coalesced => "COALESCED",
-        }
-    }
-}
-
-/// Where an answer came from: the `x-cache-tier` header.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tier {
-    /// Memory.
-    L1,
-    /// Postgres.
-    L2,
-    /// Assembled from the market row store (`crate::rows`) without an upstream call.
-    Rows,
-    Upstream,
-}
-
-impl Tier {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Tier::L1 => "l1",
-            Tier::L2 => "l2",
-            Tier::Rows => "rows",
-            Tier::Upstream => "upstream",
-        }
-    }
-}
-
+use entry::Meta;
+pub use entry::{CacheStatus, Entry, Served, Tier};
 pub use paging::Page;
-
-/// A cached answer, ready to send.
-#[derive(Debug)]
-pub struct Entry {
-    pub endpoint: &'static Endpoint,
-    pub key: String,
-    pub code: Option<String>,
-    pub last_date: Option<NaiveDate>,
-    pub merged: Merged,
-    pub gzip: Bytes,
-    pub etag: String,
-    /// `etag` as a header value, made once: a hit sends it without copying.
-    pub etag_header: Option<HeaderValue>,
-    pub fetched_at: DateTime<Utc>,
-    pub fresh_until: DateTime<Utc>,
-    /// Assembled from held rows without an upstream call (served first as a `rows` hit).
-    pub from_rows: bool,
-    /// The proxy's own pages when the answer exceeds the page size (`paging`).
-    pub pages: Option<Vec<Page>>,
-}
-
-/// What identifies and dates an answer, apart from its body.
-struct Meta {
-    endpoint: &'static Endpoint,
-    key: String,
-    code: Option<String>,
-    last_date: Option<NaiveDate>,
-    fetched_at: DateTime<Utc>,
-    fresh_until: DateTime<Utc>,
-    from_rows: bool,
-}
-
-impl Entry {
-    /// `gzip`: the body's gzip form when already known (loaded from Postgres), so it is not
-    /// compressed again.
-    fn build(m: Meta, merged: Merged, gzip: Option<Bytes>, max_page_bytes: usize) -> Entry {
-        let Meta {
-            endpoint,
-            key,
-            code,
-            last_date,
-            fetched_at,
-            fresh_until,
-            from_rows,
-        } = m;
-        let etag = paging::etag(&merged.body);
-        let pages =
-            paging::Cut::new(&merged, max_page_bytes, &key, &etag).map(|c| c.pages(&merged));
-        let gzip = match (&pages, gzip) {
-            (Some(_), _) => Bytes::new(),
-            (None, Some(z)) => z,
-            (None, None) => crate::gzip::compress(&merged.body),
-        };
-        Entry {
-            endpoint,
-            key,
-            code,
-            last_date,
-            merged,
-            gzip,
-            etag_header: HeaderValue::try_from(&etag).ok(),
-            etag,
-            fetched_at,
-            fresh_until,
-            from_rows,
-            pages,
-        }
-    }
-
-    fn from_stored(s: StoredEntry, max_page_bytes: usize) -> anyhow::Result<Entry> {
-        let endpoint = catalog::find(s.endpoint)
-            .ok_or_else(|| anyhow::anyhow!("unknown endpoint {}", s.endpoint))?;
-        let merged = envelope::parse(endpoint, s.body)?;
-        let gzip = s.gzip;
-        let meta = Meta {
-            endpoint,
-            key: s.key,
-            code: s.code,
-            last_date: s.last_date,
-            fetched_at: s.fetched_at,
-            fresh_until: s.fresh_until,
-            from_rows: false,
-        };
-        Ok(Entry::build(meta, merged, gzip, max_page_bytes))
-    }
-
-    fn weight(&self) -> u32 {
-        let pages: usize = self
-            .pages
-            .iter()
-            .flatten()
-            .map(|p| p.body.len() + p.gzip.len())
-            .sum();
-        let n = self.merged.body.len() + self.gzip.len() + pages + self.key.len() + 256;
-        u32::try_from(n).unwrap_or(u32::MAX)
-    }
-
-    pub fn is_fresh(&self, now: DateTime<Utc>) -> bool {
-        now < self.fresh_until
-    }
-}
+pub use stats::CacheStats;
+use stats::Counters;
 
 #[derive(Debug, Clone)]
 pub struct CacheConfig {
@@ -200,80 +60,6 @@ impl Default for CacheConfig {
             rows: Default::default(),
         }
     }
-}
-
-/// What a route gets back.
-#[derive(Debug, Clone)]
-pub struct Served {
-    pub entry: Arc<Entry>,
-    pub status: CacheStatus,
-    pub tier: Tier,
-}
-
-impl Served {
-    fn hit(entry: Arc<Entry>, tier: Tier) -> Served {
-        Served {
-            entry,
-            status: CacheStatus::Hit,
-            tier,
-        }
-    }
-}
-
-#[derive(Default)]
-struct Counters {
-    l1_hits: AtomicU64,
-    l2_hits: AtomicU64,
-    misses: AtomicU64,
-    coalesced: AtomicU64,
-    stale: AtomicU64,
-    upstream_fetches: AtomicU64,
-    upstream_errors: AtomicU64,
-    invalidated: AtomicU64,
-}
-
-#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
-pub struct CacheStats {
-    /// Answers in memory (L1).
-    pub l1_entries: u64,
-    /// Bytes held by L1 (bodies, gzip forms and pages).
-    pub l1_bytes: u64,
-    /// Capacity of L1, bytes (`l1_bytes` is kept at or below it by evicting answers).
-    pub l1_max_bytes: u64,
-    /// Requests answered with a fresh answer from memory (L1), count since start.
-    pub l1_hits: u64,
-    /// Requests answered with a fresh answer read from Postgres (L2) after missing L1, count
-    /// since start.
-    pub l2_hits: u64,
-    /// Requests that found no usable answer in either tier and started a fetch of their own
-    /// (answered by the row store or the upstream), count since start.
-    pub misses: u64,
-    /// Requests that joined a fetch of the same answer already in flight instead of starting
-    /// one, count since start.
-    pub coalesced: u64,
-    /// Requests answered with an expired answer: within the stale-while-revalidate window
-    /// (while it is refreshed in the background), when the upstream fetch failed, or when the
-    /// bounded wait for an upstream slot ran out; count since start.
-    pub stale_served: u64,
-    /// Requests answered without an upstream call of their own (hits, coalesced, stale).
-    pub upstream_calls_saved: u64,
-    /// Fetches of complete answers from upstream (each may span several upstream pages).
-    pub upstream_fetches: u64,
-    /// Upstream fetches that failed (after the upstream client's retries) or returned an
-    /// unparseable answer, count since start.
-    pub upstream_errors: u64,
-    /// Answers dropped because a newly seen split rewrote the adjusted history they hold.
-    pub split_invalidations: u64,
-    /// Hits (both tiers) over all requests, 0..1.
-    pub hit_ratio: f64,
-    /// L1 hits over all requests (hits, misses, coalesced and stale), ratio 0..1.
-    pub l1_hit_ratio: f64,
-    /// L2 hits over all requests (hits, misses, coalesced and stale), ratio 0..1.
-    pub l2_hit_ratio: f64,
-    /// The Postgres tier (L2); null when running without Postgres (no DATABASE_URL).
-    pub l2: Option<StoreStats>,
-    /// The market row store and its planner.
-    pub rows: crate::rows::RowStats,
 }
 
 /// The single flight carries the upstream's own error (`Clone`), so every waiter gets the
@@ -632,113 +418,5 @@ impl Cache {
             self.apply_splits(&entry).await;
         }
         Ok(entry)
-    }
-
-    async fn apply_splits(&self, entry: &Arc<Entry>) {
-        for s in splits::find(&entry.merged.rows) {
-            let new_here = self
-                .known_splits
-                .lock()
-                .expect("splits lock")
-                .insert((s.code.clone(), s.ex_date));
-            if !new_here {
-                continue;
-            }
-            let new_in_store = match &self.store {
-                Some(store) => store
-                    .record_split(&s.code, s.ex_date, s.factor, entry.fetched_at)
-                    .await
-                    .unwrap_or(true),
-                None => true,
-            };
-            if !new_in_store {
-                continue;
-            }
-            self.rows
-                .split(splits::ADJUSTED_ENDPOINT, &s.code, s.ex_date)
-                .await;
-            let published = splits::published_at(s.ex_date);
-            let dropped = self
-                .invalidate_where(|k, e| {
-                    k != entry.key
-                        && e.endpoint.path == splits::ADJUSTED_ENDPOINT
-                        && splits::holds_pre_split(e, &s.code, s.ex_date, published)
-                })
-                .await;
-            let stored = match &self.store {
-                Some(store) => {
-                    store
-                        .invalidate_split(splits::ADJUSTED_ENDPOINT, &s.code, s.ex_date, published)
-                        .await
-                }
-                None => 0,
-            };
-            self.counters.invalidated.fetch_add(1, Ordering::Relaxed);
-            tracing::info!(code = %s.code, ex_date = %s.ex_date, factor = s.factor, memory_dropped = dropped, stored_dropped = stored, "new split seen; adjusted histories invalidated");
-        }
-    }
-
-    /// Drops answers by endpoint path and/or issue code from both tiers.
-    pub async fn purge(&self, endpoint: Option<&'static str>, code: Option<String>) -> (u64, u64) {
-        let l1 = self
-            .invalidate_where(|_k, e| {
-                endpoint.is_none_or(|p| e.endpoint.path == p)
-                    && code.as_ref().is_none_or(|c| e.code.as_ref() == Some(c))
-            })
-            .await;
-        let l2 = match &self.store {
-            Some(s) => s.purge(endpoint, code.as_deref()).await,
-            None => 0,
-        };
-        self.rows.purge(endpoint, code.as_deref()).await;
-        (l1, l2)
-    }
-
-    /// Removes matching answers from memory now (moka's predicate invalidation is lazy, and
-    /// callers report how many went).
-    async fn invalidate_where(&self, pred: impl Fn(&str, &Entry) -> bool) -> u64 {
-        let doomed: Vec<Arc<String>> = self
-            .l1
-            .iter()
-            .filter(|(k, e)| pred(k, e))
-            .map(|(k, _)| k)
-            .collect();
-        for k in &doomed {
-            self.l1.invalidate(k.as_str()).await;
-        }
-        doomed.len() as u64
-    }
-
-    pub async fn stats(&self) -> CacheStats {
-        self.l1.run_pending_tasks().await;
-        let c = &self.counters;
-        let l1_hits = c.l1_hits.load(Ordering::Relaxed);
-        let l2_hits = c.l2_hits.load(Ordering::Relaxed);
-        let misses = c.misses.load(Ordering::Relaxed);
-        let coalesced = c.coalesced.load(Ordering::Relaxed);
-        let stale = c.stale.load(Ordering::Relaxed);
-        let total = (l1_hits + l2_hits + misses + coalesced + stale).max(1) as f64;
-        CacheStats {
-            l1_entries: self.l1.entry_count(),
-            l1_bytes: self.l1.weighted_size(),
-            l1_max_bytes: self.cfg.max_bytes,
-            l1_hits,
-            l2_hits,
-            misses,
-            coalesced,
-            stale_served: stale,
-            upstream_calls_saved: l1_hits + l2_hits + coalesced + stale,
-            upstream_fetches: c.upstream_fetches.load(Ordering::Relaxed),
-            upstream_errors: c.upstream_errors.load(Ordering::Relaxed),
-            split_invalidations: c.invalidated.load(Ordering::Relaxed),
-            hit_ratio: (l1_hits + l2_hits) as f64 / total,
-            l1_hit_ratio: l1_hits as f64 / total,
-            l2_hit_ratio: l2_hits as f64 / total,
-            l2: match &self.store {
-                Some(s) => Some(s.stats().await),
-                None => None,
-            },
-            rows: self.rows.stats(),
-        }
     }
 }

@@ -15,9 +15,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::cache::freshness;
 use crate::catalog::Endpoint;
 use crate::request::CanonicalRequest;
+use crate::schedule::freshness;
 
 /// Bounds of a whole history (dates Postgres can hold).
 pub const OPEN_FROM: NaiveDate = NaiveDate::from_ymd_opt(1900, 1, 1).expect("date");

@@ -108,7 +108,7 @@ impl RowStore {
             .await
             .ok()?;
         let merged = envelope::merge(req.endpoint, pages).ok()?;
-        let fresh = crate::cache::freshness::fresh_until(req, now, merged.is_empty());
+        let fresh = crate::schedule::freshness::fresh_until(req, now, merged.is_empty());
         self.absorb(req, &merged, now, fresh).await;
         Some(())
     }

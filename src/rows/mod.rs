@@ -15,6 +15,7 @@ pub mod holidays;
 pub mod mem;
 pub mod pg;
 pub mod planner;
+pub mod progress;
 pub mod shape;
 
 use std::sync::Mutex;
@@ -68,7 +69,7 @@ pub struct RowStats {
     /// Days the held trading calendar (`/markets/calendar`) covers, count.
     pub calendar_days: u64,
     /// The current or last `sync` (CLI or scheduled).
-    pub sync: crate::sync::SyncStats,
+    pub sync: progress::SyncStats,
 }
 
 /// An answer assembled from held rows.
@@ -89,7 +90,7 @@ pub struct RowStore {
     answered: AtomicU64,
     closed: AtomicU64,
     rewrites: AtomicU64,
-    progress: crate::sync::Progress,
+    progress: progress::Progress,
     /// When the planner last fetched the calendar itself.
     calendar_tried: tokio::sync::Mutex<Option<DateTime<Utc>>>,
 }
@@ -139,9 +140,9 @@ impl RowStore {
                 for (code, ex_date) in l.splits {
                     let d = Dirty {
                         ex_date,
-                        published: crate::cache::splits::published_at(ex_date),
+                        published: crate::schedule::splits::published_at(ex_date),
                     };
-                    let path = crate::cache::splits::ADJUSTED_ENDPOINT;
+                    let path = crate::schedule::splits::ADJUSTED_ENDPOINT;
                     h.table(path).cov.split(&code, d);
                 }
             })
@@ -299,7 +300,7 @@ impl RowStore {
         self.ensure_loaded().await;
         let d = Dirty {
             ex_date,
-            published: crate::cache::splits::published_at(ex_date),
+            published: crate::schedule::splits::published_at(ex_date),
         };
         if let Some(pool) = &self.pool {
             pg::split(pool, path, code, d).await;
@@ -339,7 +340,7 @@ impl RowStore {
         self.held().calendar.business_days(from, to)
     }
 
-    pub fn progress(&self) -> &crate::sync::Progress {
+    pub fn progress(&self) -> &progress::Progress {
         &self.progress
     }
 

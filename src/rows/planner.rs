@@ -70,7 +70,7 @@ pub fn plan(
         && inside(d)
         && cal.is_closed(d) == Some(true)
     {
-        let until = now + crate::cache::freshness::SETTLED_TTL;
+        let until = now + crate::schedule::freshness::SETTLED_TTL;
         return Plan::Local {
             read: Read::Empty,
             until,
@@ -163,7 +163,7 @@ fn from_sections(
         [d] if days.len() > 1 => return Plan::Section(d),
         _ => return Plan::Fetch,
     }
-    let until = until.unwrap_or(now + crate::cache::freshness::SETTLED_TTL);
+    let until = until.unwrap_or(now + crate::schedule::freshness::SETTLED_TTL);
     let code = code.to_string();
     Plan::Local {
         read: Read::CodeOnDays { code, days },

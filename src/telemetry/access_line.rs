@@ -22,9 +22,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use axum::http::{HeaderValue, Method, StatusCode, Uri};
 use tracing::Level;
 
+use super::LogFormat;
 use super::batch_writer::BatchWriter;
 use crate::auth::Client;
-use crate::config::LogFormat;
 
 /// One request's line.
 pub struct AccessRecord<'a> {

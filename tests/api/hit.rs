@@ -9,7 +9,7 @@ use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::extract::connect_info::MockConnectInfo;
 use axum::http::{Request, Response, StatusCode};
-use jquants_proxy::routes::hit::HitLayer;
+use jquants_proxy::http::hit::HitLayer;
 use jquants_proxy::startup::app_router;
 use tower::{Layer, ServiceExt, service_fn};
 

@@ -8,6 +8,7 @@ mod derived;
 mod derived_market;
 mod helpers;
 mod hit;
+mod layering;
 mod limits;
 mod mirror;
 mod ops;

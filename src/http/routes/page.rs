@@ -7,14 +7,14 @@
 
 use axum::extract::{RawQuery, State};
 use axum::response::Response;
-use chrono::{Duration, NaiveDate};
+use chrono::NaiveDate;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::AppState;
-use super::charts::{ISSUE_DEFAULT_DAYS, MARKET_DEFAULT_DAYS};
-use super::{derived, margin_market};
 use crate::error::ApiResult;
+use crate::http::params::{MARKET_DEFAULT_DAYS, parse_market, parse_range};
+use crate::http::render::ErrorBody;
+use crate::http::state::AppState;
 use crate::jst;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -92,25 +92,25 @@ fn page(title: &str, charts: &[String], rows: &[TableRow], demo: bool) -> String
     )
 }
 
-/// Seed 002's margin page (text/html): the table (申込日, 売残 and 買残 in 万株 and 億円,
+/// The market-indicator margin page (text/html): the table (申込日, 売残 and 買残 in 万株 and 億円,
 /// estimated 評価損益率, 信用倍率, 信用買残比率) and the charts. Market-wide without `code`
 /// (default: the last eight weeks), one issue with it (default: the last year).
 #[utoipa::path(
     get, path = "/margin", tag = "charts", params(PageQuery),
     responses(
         (status = 200, description = "HTML page", content_type = "text/html", body = String),
-        (status = 400, body = super::ErrorBody), (status = 403, body = super::ErrorBody), (status = 502, body = super::ErrorBody)
+        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 502, body = ErrorBody)
     )
 )]
 async fn margin_page(State(st): State<AppState>, RawQuery(q): RawQuery) -> ApiResult<Response> {
     let raw = q.as_deref().unwrap_or("");
     let has_code = url::form_urlencoded::parse(raw.as_bytes()).any(|(k, _)| k == "code");
-    let today = jst::today(st.cache.clock().now());
+    let today = st.today();
     let html = if has_code {
         issue_page(&st, raw, today).await?
     } else {
-        let m = margin_market::parse(Some(raw), today, Some(MARKET_DEFAULT_DAYS))?;
-        let rows = margin_market::market_rows(&st, &m).await?;
+        let m = parse_market(Some(raw), today, Some(MARKET_DEFAULT_DAYS))?;
+        let rows = st.market.market_margin(&m).await?;
         let qs = range_query(m.from, m.to, m.segment.map(|s| ("segment", s)));
         let rows: Vec<TableRow> = rows
             .iter()
@@ -145,12 +145,9 @@ fn range_query(from: NaiveDate, to: NaiveDate, extra: Option<(&str, &str)>) -> S
 }
 
 async fn issue_page(st: &AppState, raw: &str, today: NaiveDate) -> ApiResult<String> {
-    let range = derived::parse_range(Some(raw), true)?;
-    let to = range.to.unwrap_or(today);
-    let from = range
-        .from
-        .unwrap_or(to - Duration::days(ISSUE_DEFAULT_DAYS));
-    let rows = derived::margin_rows(st, &range.code).await?;
+    let range = parse_range(Some(raw), true)?;
+    let (from, to) = range.or_last_year(today);
+    let rows = st.market.margin_rows(&range.code).await?;
     let rows: Vec<TableRow> = rows
         .iter()
         .filter(|r| jst::parse_date(&r.date).is_some_and(|d| d >= from && d <= to))

@@ -363,7 +363,7 @@ mod tests {
     /// described, so a new undocumented field anywhere fails here.
     #[test]
     fn every_published_field_has_a_type_and_a_description() {
-        let doc = serde_json::to_value(crate::routes::openapi()).unwrap();
+        let doc = serde_json::to_value(crate::http::openapi()).unwrap();
         let schemas = doc["components"]["schemas"].as_object().expect("schemas");
         let mirror: Vec<String> = crate::catalog::ENDPOINTS
             .iter()
@@ -403,7 +403,7 @@ mod tests {
     /// a nullable `$ref` is described on the property itself.
     #[test]
     fn derived_fields_are_completed_from_the_catalog() {
-        let doc = serde_json::to_value(crate::routes::openapi()).unwrap();
+        let doc = serde_json::to_value(crate::http::openapi()).unwrap();
         let s = &doc["components"]["schemas"];
         let notice = &s["DividendNotice"]["properties"];
         let row = &s["FinDividendRow"]["properties"];
@@ -454,7 +454,7 @@ mod tests {
 
     #[test]
     fn parameters_state_what_the_proxy_enforces() {
-        let doc = serde_json::to_value(crate::routes::openapi()).unwrap();
+        let doc = serde_json::to_value(crate::http::openapi()).unwrap();
         let params = &doc["paths"]["/v2/equities/bars/daily"]["get"]["parameters"];
         let find = |n: &str| {
             params

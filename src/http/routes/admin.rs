@@ -7,10 +7,11 @@ use axum::extract::{Query, State};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::AppState;
 use crate::cache::CacheStats;
 use crate::catalog;
 use crate::error::{ApiError, ApiResult};
+use crate::http::ErrorBody;
+use crate::http::state::AppState;
 use crate::request::canonical_code;
 use crate::upstream::ClientQueueStats;
 
@@ -41,7 +42,7 @@ pub struct Purged {
 /// Drops cached answers so the next request fetches them again.
 #[utoipa::path(
     post, path = "/admin/cache/purge", tag = "admin", params(PurgeQuery),
-    responses((status = 200, body = Purged), (status = 400, body = super::ErrorBody), (status = 403, body = super::ErrorBody))
+    responses((status = 200, body = Purged), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody))
 )]
 async fn purge(State(st): State<AppState>, Query(q): Query<PurgeQuery>) -> ApiResult<Json<Purged>> {
     let endpoint = match q.endpoint.as_deref().map(|p| p.trim_start_matches("/v2")) {
@@ -66,7 +67,7 @@ async fn purge(State(st): State<AppState>, Query(q): Query<PurgeQuery>) -> ApiRe
 /// Entries, bytes and hit ratio per tier, and upstream calls saved.
 #[utoipa::path(
     get, path = "/admin/cache/stats", tag = "admin",
-    responses((status = 200, body = CacheStats), (status = 403, body = super::ErrorBody))
+    responses((status = 200, body = CacheStats), (status = 403, body = ErrorBody))
 )]
 async fn stats(State(st): State<AppState>) -> Json<CacheStats> {
     Json(st.cache.stats().await)
@@ -102,7 +103,7 @@ pub struct AdminStats {
 /// Cache statistics and upstream sharing: per-client queue depth and waits, coordination.
 #[utoipa::path(
     get, path = "/admin/stats", tag = "admin",
-    responses((status = 200, body = AdminStats), (status = 403, body = super::ErrorBody))
+    responses((status = 200, body = AdminStats), (status = 403, body = ErrorBody))
 )]
 async fn all_stats(State(st): State<AppState>) -> Json<AdminStats> {
     let l = st.cache.upstream().limiter_stats();

@@ -6,7 +6,7 @@
 //! - It answers exactly as the full path would, with the same code: the plan's rules and the
 //!   parameters (`AppState::admit`, remembered per request target and day: [`admitted`]),
 //!   the client's key and quota (the mirror group's
-//!   [`Guard`]), the response (`mirror::respond`: headers, gzip, ETag/304), the request id,
+//!   [`Guard`]), the response (`render::respond`: headers, gzip, ETag/304), the request id,
 //!   one access line and the request metrics (`telemetry::access::finish`). The integration
 //!   test `a_hit_at_the_edge_answers_as_the_full_stack_does` compares the two.
 //! - It never waits and never refuses. Whatever it cannot answer at once from a fresh L1
@@ -36,7 +36,8 @@ use axum::response::Response;
 use futures::future::{Either, Ready, ready};
 use tower::{Layer, Service};
 
-use super::{AppState, mirror};
+use super::render::respond;
+use super::state::AppState;
 use crate::auth::{Access, Guard};
 use crate::catalog::{ENDPOINTS, Endpoint};
 use crate::jst;
@@ -80,7 +81,7 @@ impl<S> Layer<S> for HitLayer {
 
 struct HitPath {
     state: AppState,
-    /// The check the mirror routes' group applies (`routes::access`).
+    /// The check the mirror routes' group applies (`http::access`).
     guard: Guard,
     /// Mirror route (`/v2/...`, also the metrics' route label) -> its endpoint.
     endpoints: HashMap<String, &'static Endpoint, foldhash::fast::RandomState>,
@@ -147,7 +148,7 @@ impl HitPath {
         let ConnectInfo(peer) = *req.extensions().get::<ConnectInfo<SocketAddr>>()?;
         let client = self.guard.admit(req, peer).ok()?;
         let served = self.state.cache.served_from_memory(entry);
-        let mut resp = mirror::respond(&self.state, &served, 0, req.headers());
+        let mut resp = respond(&self.state, &served, 0, req.headers());
         content_length(&mut resp);
         let id = access::request_id(req.headers());
         let rec = AccessRecord {

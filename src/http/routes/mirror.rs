@@ -3,9 +3,8 @@
 //! so they cannot drift.
 
 use axum::Extension;
-use axum::body::Body;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::get;
 use utoipa::openapi::path::{
@@ -15,12 +14,12 @@ use utoipa::openapi::request_body::RequestBody;
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Required, ResponseBuilder, ResponsesBuilder};
 use utoipa_axum::router::OpenApiRouter;
 
-use super::AppState;
-use super::docs;
 use crate::auth::Client;
-use crate::cache::Served;
 use crate::catalog::{ENDPOINTS, Endpoint, ParamKind};
 use crate::error::ApiResult;
+use crate::http::docs;
+use crate::http::render::respond;
+use crate::http::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     let mut r = OpenApiRouter::new();
@@ -117,83 +116,4 @@ async fn mirror(
     let key = parsed.pagination_key.as_deref();
     let (served, page) = st.cache.page(&parsed.request, key, &client).await?;
     Ok(respond(&st, &served, page, &headers))
-}
-
-// Header names built once: `HeaderMap::insert("x-cache", ..)` parses the name on every call.
-const X_CACHE: HeaderName = HeaderName::from_static("x-cache");
-const X_CACHE_TIER: HeaderName = HeaderName::from_static("x-cache-tier");
-const DEMO_MODE: HeaderName = HeaderName::from_static("x-jquants-proxy-mode");
-
-/// The response for a served answer: the stored body (`Bytes`, shared, not copied), in the
-/// stored gzip form when the client accepts it.
-pub(crate) fn respond(
-    st: &AppState,
-    served: &Served,
-    page: usize,
-    headers: &HeaderMap,
-) -> Response {
-    let e = &served.entry;
-    let (body, gz, etag) = match &e.pages {
-        Some(pages) => {
-            let p = &pages[page];
-            let etag = format!("\"{}-p{page}\"", e.etag.trim_matches('"'));
-            (&p.body, &p.gzip, HeaderValue::try_from(etag).ok())
-        }
-        None => (&e.merged.body, &e.gzip, e.etag_header.clone()),
-    };
-    let now = st.cache.clock().now();
-    let max_age = (e.fresh_until - now).num_seconds().max(0);
-    let age = (now - e.fetched_at).num_seconds().max(0);
-    let mut h = HeaderMap::with_capacity(12);
-    h.insert(X_CACHE, HeaderValue::from_static(served.status.as_str()));
-    h.insert(X_CACHE_TIER, HeaderValue::from_static(served.tier.as_str()));
-    h.insert(header::AGE, HeaderValue::from(age));
-    h.insert(header::CACHE_CONTROL, cache_control(max_age));
-    h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
-    if let Some(v) = &etag {
-        h.insert(header::ETAG, v.clone());
-    }
-    if st.demo {
-        h.insert(DEMO_MODE, HeaderValue::from_static("demo"));
-    }
-    crate::telemetry::record_cache_result(e.endpoint.path, served.status.as_str());
-    let not_modified = etag.as_ref().is_some_and(|etag| {
-        headers
-            .get(header::IF_NONE_MATCH)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| {
-                v.split(',')
-                    .any(|t| t.trim().as_bytes() == etag.as_bytes() || t.trim() == "*")
-            })
-    });
-    let (status, body) = if not_modified {
-        (StatusCode::NOT_MODIFIED, Body::empty())
-    } else {
-        h.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
-        if !gz.is_empty() && crate::gzip::accepted(headers) {
-            h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-            (StatusCode::OK, Body::from(gz.clone()))
-        } else {
-            (StatusCode::OK, Body::from(body.clone()))
-        }
-    };
-    let mut resp = Response::new(body);
-    *resp.status_mut() = status;
-    *resp.headers_mut() = h;
-    resp
-}
-
-/// `private, max-age=N`, formatted on the stack: one of the headers of every hit.
-fn cache_control(max_age: i64) -> HeaderValue {
-    const PREFIX: &[u8] = b"private, max-age=";
-    let mut buf = [0u8; PREFIX.len() + 20];
-    buf[..PREFIX.len()].copy_from_slice(PREFIX);
-    let mut digits = itoa::Buffer::new();
-    let digits = digits.format(max_age).as_bytes();
-    let len = PREFIX.len() + digits.len();
-    buf[PREFIX.len()..len].copy_from_slice(digits);
-    HeaderValue::from_bytes(&buf[..len]).expect("ascii digits")
 }

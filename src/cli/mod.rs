@@ -2,9 +2,12 @@
 //! J-Quants simulator on its own) and `openapi` (prints the OpenAPI document). Every flag has
 //! an environment equivalent.
 
+mod sync_command;
+
 use clap::{Parser, Subcommand};
 
-use crate::config::{LogFormat, ServeArgs, ServeConfig};
+use crate::config::{ServeArgs, ServeConfig};
+use crate::telemetry::LogFormat;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -24,7 +27,7 @@ enum Command {
     /// Run the offline J-Quants V2 simulator.
     Sim(crate::sim::SimArgs),
     /// Fill the market row store by date cross-sections (resumable; needs DATABASE_URL to last).
-    Sync(crate::sync::SyncArgs),
+    Sync(sync_command::SyncArgs),
     /// Print the OpenAPI document (JSON).
     Openapi,
 }
@@ -51,7 +54,7 @@ pub fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Openapi => {
-            println!("{}", crate::routes::openapi_json());
+            println!("{}", crate::http::openapi_json());
             Ok(())
         }
         Command::Serve(args) => {
@@ -64,7 +67,7 @@ pub fn main() -> anyhow::Result<()> {
         }
         Command::Sync(args) => {
             let _log = crate::telemetry::init(args.serve.log_format);
-            runtime()?.block_on(crate::sync::cli(args))
+            runtime()?.block_on(sync_command::run(args))
         }
         Command::Sim(args) => {
             let _log = crate::telemetry::init(LogFormat::Text);

@@ -3,18 +3,12 @@
 //! `OpenApiRouter`, so the served routes and the documented ones are the same list.
 
 pub mod access;
-pub mod admin;
-pub mod charts;
-pub mod cross_sections;
-pub mod derived;
 pub mod docs;
 pub mod hit;
-pub mod margin_market;
-pub mod mirror;
-pub mod ops;
-pub mod page;
-
-use std::sync::Arc;
+pub mod params;
+pub mod render;
+pub mod routes;
+pub mod state;
 
 use axum::Router;
 use utoipa::OpenApi;
@@ -22,66 +16,9 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::auth::{Access, Auth};
-use crate::cache::Cache;
-use crate::catalog::Plan;
-
-/// What every handler can reach. Cheap to clone.
-#[derive(Clone)]
-pub struct AppState {
-    pub cache: Arc<Cache>,
-    pub auth: Arc<Auth>,
-    /// Demo mode: proxying the in-process simulator.
-    pub demo: bool,
-    pub plan: Plan,
-}
-
-impl AppState {
-    /// A 200 of the proxy's own making (derived JSON, charts, the page): its content type, and
-    /// the demo marker every answer carries in demo mode.
-    pub fn own_response(
-        &self,
-        content_type: &'static str,
-        body: impl Into<axum::body::Body>,
-    ) -> axum::response::Response {
-        use axum::http::{HeaderValue, header};
-        let mut resp = axum::response::Response::new(body.into());
-        let h = resp.headers_mut();
-        h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-        if self.demo {
-            h.insert("x-jquants-proxy-mode", HeaderValue::from_static("demo"));
-        }
-        resp
-    }
-
-    /// Validates a request as the upstream would for this subscription, so that nothing the
-    /// upstream would refuse costs an upstream call: the plan's endpoints (403), parameter rules
-    /// (400), and dates clearly outside the plan's history window (400; boundary days are left
-    /// to the upstream).
-    pub fn admit(
-        &self,
-        ep: &'static crate::catalog::Endpoint,
-        query: Option<&str>,
-    ) -> crate::error::ApiResult<crate::request::Parsed> {
-        crate::request::check_plan(ep, self.plan)?;
-        let parsed = crate::request::parse(ep, query)?;
-        let today = crate::jst::today(self.cache.clock().now());
-        crate::request::check_history(
-            &parsed.request,
-            self.plan,
-            today,
-            chrono::Duration::days(7),
-        )?;
-        Ok(parsed)
-    }
-}
-
-/// The upstream's error shape, used by every error this service returns.
-#[derive(serde::Serialize, utoipa::ToSchema)]
-pub struct ErrorBody {
-    /// Human-readable reason. A stable machine-readable code is in the `x-error-code` header.
-    pub message: String,
-}
+use crate::auth::Access;
+pub use render::ErrorBody;
+pub use state::AppState;
 
 #[derive(OpenApi)]
 #[openapi(

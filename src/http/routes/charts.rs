@@ -6,25 +6,22 @@
 
 use axum::extract::{RawQuery, State};
 use axum::response::Response;
-use chrono::{Duration, NaiveDate};
+use chrono::NaiveDate;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::AppState;
-use super::derived::{self, Range};
-use super::margin_market;
 use crate::chart::{self, BLUE, GREEN, GREY, Level, Line, ORANGE, Panel, RED, day};
 use crate::derived::margin::MarginRow;
 use crate::derived::margin_market::MarketMarginRow;
 use crate::derived::market_cap::split_factor;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
+use crate::http::params::{
+    MARKET_DEFAULT_DAYS, MarketQuery, Range, RangeQuery, parse_market, parse_range,
+};
+use crate::http::render::{self, ErrorBody};
+use crate::http::state::AppState;
 use crate::jst;
 
-/// Range of the per-issue charts without `from`: a year.
-pub const ISSUE_DEFAULT_DAYS: i64 = 365;
-/// Range of the market charts without `from`: eight weeks (the first market request over a
-/// range reads months of cross-sections; see `/derived/margin/market`).
-pub const MARKET_DEFAULT_DAYS: i64 = 56;
 const WIDTH: u32 = 960;
 const OKU: f64 = 1e8;
 
@@ -142,20 +139,13 @@ pub fn margin_panels(pts: &[MarginPoint]) -> Vec<Panel> {
 }
 
 fn svg_response(st: &AppState, title: &str, panels: &[Panel]) -> ApiResult<Response> {
-    let svg = chart::render(title, panels, WIDTH)
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("chart: {e}")))?;
-    Ok(st.own_response("image/svg+xml", svg))
+    render::svg_response(st, title, panels, WIDTH)
 }
 
 /// The range of a per-issue chart: the query's, or the last year.
 fn issue_range(st: &AppState, raw: Option<&str>) -> ApiResult<(Range, NaiveDate, NaiveDate)> {
-    let range = derived::parse_range(raw, true)?;
-    let to = range
-        .to
-        .unwrap_or_else(|| jst::today(st.cache.clock().now()));
-    let from = range
-        .from
-        .unwrap_or(to - Duration::days(ISSUE_DEFAULT_DAYS));
+    let range = parse_range(raw, true)?;
+    let (from, to) = range.or_last_year(st.today());
     Ok((range, from, to))
 }
 
@@ -167,15 +157,15 @@ fn within(date: &str, from: NaiveDate, to: NaiveDate) -> bool {
 /// (times), 信用買残比率 (%) with market cap (億円, right axis), estimated 評価損益率 (%) with
 /// reference lines at -3.5 %, -10 % and -15 %. Default range: the last year.
 #[utoipa::path(
-    get, path = "/charts/margin.svg", tag = "charts", params(derived::RangeQuery),
+    get, path = "/charts/margin.svg", tag = "charts", params(RangeQuery),
     responses(
         (status = 200, description = "SVG chart", content_type = "image/svg+xml", body = String),
-        (status = 400, body = super::ErrorBody), (status = 403, body = super::ErrorBody), (status = 502, body = super::ErrorBody)
+        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 502, body = ErrorBody)
     )
 )]
 async fn margin_chart(State(st): State<AppState>, RawQuery(q): RawQuery) -> ApiResult<Response> {
     let (range, from, to) = issue_range(&st, q.as_deref())?;
-    let rows = derived::margin_rows(&st, &range.code).await?;
+    let rows = st.market.margin_rows(&range.code).await?;
     let pts: Vec<MarginPoint> = rows
         .iter()
         .filter(|r| within(&r.date, from, to))
@@ -188,19 +178,18 @@ async fn margin_chart(State(st): State<AppState>, RawQuery(q): RawQuery) -> ApiR
 /// Market-wide margin chart (image/svg+xml), the panels of `/charts/margin.svg` from
 /// `/derived/margin/market`. Default range: the last eight weeks.
 #[utoipa::path(
-    get, path = "/charts/margin/market.svg", tag = "charts", params(margin_market::MarketQuery),
+    get, path = "/charts/margin/market.svg", tag = "charts", params(MarketQuery),
     responses(
         (status = 200, description = "SVG chart", content_type = "image/svg+xml", body = String),
-        (status = 400, body = super::ErrorBody), (status = 403, body = super::ErrorBody), (status = 502, body = super::ErrorBody)
+        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 502, body = ErrorBody)
     )
 )]
 async fn market_margin_chart(
     State(st): State<AppState>,
     RawQuery(q): RawQuery,
 ) -> ApiResult<Response> {
-    let today = jst::today(st.cache.clock().now());
-    let m = margin_market::parse(q.as_deref(), today, Some(MARKET_DEFAULT_DAYS))?;
-    let rows = margin_market::market_rows(&st, &m).await?;
+    let m = parse_market(q.as_deref(), st.today(), Some(MARKET_DEFAULT_DAYS))?;
+    let rows = st.market.market_margin(&m).await?;
     let pts: Vec<MarginPoint> = rows.iter().map(MarginPoint::from).collect();
     let title = format!(
         "{} 信用取引残高 / market margin balances",
@@ -212,10 +201,10 @@ async fn market_margin_chart(
 /// Daily market cap of one issue (image/svg+xml), 億円 (100 million yen), with dashed markers
 /// on split and consolidation days. Default range: the last year.
 #[utoipa::path(
-    get, path = "/charts/market-cap.svg", tag = "charts", params(derived::RangeQuery),
+    get, path = "/charts/market-cap.svg", tag = "charts", params(RangeQuery),
     responses(
         (status = 200, description = "SVG chart", content_type = "image/svg+xml", body = String),
-        (status = 400, body = super::ErrorBody), (status = 403, body = super::ErrorBody), (status = 502, body = super::ErrorBody)
+        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 502, body = ErrorBody)
     )
 )]
 async fn market_cap_chart(
@@ -223,7 +212,7 @@ async fn market_cap_chart(
     RawQuery(q): RawQuery,
 ) -> ApiResult<Response> {
     let (range, from, to) = issue_range(&st, q.as_deref())?;
-    let (caps, bars) = derived::market_caps(&st, &range.code).await?;
+    let (caps, bars) = st.market.market_caps(&range.code).await?;
     let in_range = |d: NaiveDate| d >= from && d <= to;
     let cap_line =
         |name: &str, color, f: fn(&crate::derived::market_cap::MarketCapRow) -> Option<f64>| Line {

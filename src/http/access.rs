@@ -15,7 +15,9 @@ use utoipa::openapi::security::SecurityRequirement;
 use utoipa::openapi::{OpenApi, PathItem};
 use utoipa_axum::router::OpenApiRouter;
 
-use super::{AppState, admin, charts, derived, docs, margin_market, mirror, ops, page};
+use super::docs;
+use super::routes::{admin, charts, derived, margin_market, mirror, ops, page};
+use super::state::AppState;
 use crate::auth::{self, Access, Guard};
 use crate::error::{ApiError, BASIC_CHALLENGE};
 

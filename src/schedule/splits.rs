@@ -5,7 +5,6 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 
-use super::Entry;
 use crate::jst;
 
 /// The only endpoint whose rows carry adjusted prices.
@@ -56,20 +55,29 @@ pub fn published_at(ex_date: NaiveDate) -> DateTime<Utc> {
     jst::at(ex_date, 18, 0)
 }
 
-/// True if `e` holds `code`'s adjusted history from before `ex_date` as it was before the
-/// split: the code's own answers, and cross-sections of dates before the ex-date.
+/// What identifies an answer for the split rule: the code it is for (none: a cross-section),
+/// its last date, and when it was fetched.
+pub struct AnswerScope<'a> {
+    pub code: Option<&'a str>,
+    pub last_date: Option<NaiveDate>,
+    pub fetched_at: DateTime<Utc>,
+}
+
+/// True if an answer of `scope` holds `code`'s adjusted history from before `ex_date` as it
+/// was before the split: the code's own answers, and cross-sections of dates before the
+/// ex-date.
 pub fn holds_pre_split(
-    e: &Entry,
+    scope: AnswerScope<'_>,
     code: &str,
     ex_date: NaiveDate,
     published: DateTime<Utc>,
 ) -> bool {
-    if e.fetched_at >= published {
+    if scope.fetched_at >= published {
         return false;
     }
-    match &e.code {
+    match scope.code {
         Some(c) => c == code,
-        None => e.last_date.is_none_or(|d| d < ex_date),
+        None => scope.last_date.is_none_or(|d| d < ex_date),
     }
 }
 

@@ -1,0 +1,146 @@
+//! How the proxy's answers are written: a served mirror answer (headers, gzip, ETag/304),
+//! derived rows in the mirror's envelope (paged like the mirror when large), SVG, and the
+//! upstream's error shape.
+//!
+//! Invariant: the mirror route and the hit path send a served answer through the one
+//! [`respond`], so both answer a request byte for byte and header for header alike.
+
+use axum::body::Body;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::response::Response;
+use bytes::Bytes;
+use serde::Serialize;
+
+use super::params::Range;
+use super::state::AppState;
+use crate::cache::Served;
+use crate::cache::paging::{self, PageKey};
+use crate::envelope;
+use crate::error::{ApiError, ApiResult};
+
+/// The upstream's error shape, used by every error this service returns.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// Human-readable reason. A stable machine-readable code is in the `x-error-code` header.
+    pub message: String,
+}
+
+/// A derived answer that is never paged (a few hundred rows at most).
+pub fn json_response<T: Serialize>(st: &AppState, rows: &[T]) -> ApiResult<Response> {
+    Ok(json_body(st, answer(rows)?.body))
+}
+
+/// A derived answer paged as the mirror pages: the page `key` names, the first without one.
+pub fn paged_response<T: Serialize>(
+    st: &AppState,
+    rows: &[T],
+    range: &Range,
+    key: Option<&PageKey>,
+) -> ApiResult<Response> {
+    let merged = answer(rows)?;
+    let body = paging::page_of(&merged, st.cache.max_page_bytes(), &range.canonical, key)?;
+    Ok(json_body(st, body))
+}
+
+/// `rows` in the mirror's `{"data": [...]}` envelope.
+fn answer<T: Serialize>(rows: &[T]) -> ApiResult<envelope::Merged> {
+    let raw: Vec<Bytes> = rows
+        .iter()
+        .map(|r| {
+            serde_json::to_vec(r)
+                .map(Bytes::from)
+                .map_err(|e| ApiError::Internal(e.into()))
+        })
+        .collect::<ApiResult<_>>()?;
+    Ok(envelope::from_rows(&raw))
+}
+
+fn json_body(st: &AppState, body: Bytes) -> Response {
+    st.own_response("application/json", body)
+}
+
+/// An SVG chart of `panels`, `width` pixels wide.
+pub fn svg_response(
+    st: &AppState,
+    title: &str,
+    panels: &[crate::chart::Panel],
+    width: u32,
+) -> ApiResult<Response> {
+    let svg = crate::chart::render(title, panels, width)
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("chart: {e}")))?;
+    Ok(st.own_response("image/svg+xml", svg))
+}
+
+// Header names built once: `HeaderMap::insert("x-cache", ..)` parses the name on every call.
+const X_CACHE: HeaderName = HeaderName::from_static("x-cache");
+const X_CACHE_TIER: HeaderName = HeaderName::from_static("x-cache-tier");
+const DEMO_MODE: HeaderName = HeaderName::from_static("x-jquants-proxy-mode");
+
+/// The response for a served answer: the stored body (`Bytes`, shared, not copied), in the
+/// stored gzip form when the client accepts it.
+pub fn respond(st: &AppState, served: &Served, page: usize, headers: &HeaderMap) -> Response {
+    let e = &served.entry;
+    let (body, gz, etag) = match &e.pages {
+        Some(pages) => {
+            let p = &pages[page];
+            let etag = format!("\"{}-p{page}\"", e.etag.trim_matches('"'));
+            (&p.body, &p.gzip, HeaderValue::try_from(etag).ok())
+        }
+        None => (&e.merged.body, &e.gzip, e.etag_header.clone()),
+    };
+    let now = st.cache.clock().now();
+    let max_age = (e.fresh_until - now).num_seconds().max(0);
+    let age = (now - e.fetched_at).num_seconds().max(0);
+    let mut h = HeaderMap::with_capacity(12);
+    h.insert(X_CACHE, HeaderValue::from_static(served.status.as_str()));
+    h.insert(X_CACHE_TIER, HeaderValue::from_static(served.tier.as_str()));
+    h.insert(header::AGE, HeaderValue::from(age));
+    h.insert(header::CACHE_CONTROL, cache_control(max_age));
+    h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    if let Some(v) = &etag {
+        h.insert(header::ETAG, v.clone());
+    }
+    if st.demo {
+        h.insert(DEMO_MODE, HeaderValue::from_static("demo"));
+    }
+    crate::telemetry::record_cache_result(e.endpoint.path, served.status.as_str());
+    let not_modified = etag.as_ref().is_some_and(|etag| {
+        headers
+            .get(header::IF_NONE_MATCH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                v.split(',')
+                    .any(|t| t.trim().as_bytes() == etag.as_bytes() || t.trim() == "*")
+            })
+    });
+    let (status, body) = if not_modified {
+        (StatusCode::NOT_MODIFIED, Body::empty())
+    } else {
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        if !gz.is_empty() && crate::gzip::accepted(headers) {
+            h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+            (StatusCode::OK, Body::from(gz.clone()))
+        } else {
+            (StatusCode::OK, Body::from(body.clone()))
+        }
+    };
+    let mut resp = Response::new(body);
+    *resp.status_mut() = status;
+    *resp.headers_mut() = h;
+    resp
+}
+
+/// `private, max-age=N`, formatted on the stack: one of the headers of every hit.
+fn cache_control(max_age: i64) -> HeaderValue {
+    const PREFIX: &[u8] = b"private, max-age=";
+    let mut buf = [0u8; PREFIX.len() + 20];
+    buf[..PREFIX.len()].copy_from_slice(PREFIX);
+    let mut digits = itoa::Buffer::new();
+    let digits = digits.format(max_age).as_bytes();
+    let len = PREFIX.len() + digits.len();
+    buf[PREFIX.len()..len].copy_from_slice(digits);
+    HeaderValue::from_bytes(&buf[..len]).expect("ascii digits")
+}

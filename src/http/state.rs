@@ -1,0 +1,58 @@
+//! What every handler can reach: the application state, built once by `startup` and cloned
+//! (cheaply: shared pointers) into each request.
+//!
+//! Invariant: all state of a running application lives here (and in what it points to), never
+//! in statics, so two applications in one process (tests) never share anything.
+
+use std::sync::Arc;
+
+use axum::http::{HeaderValue, header};
+use axum::response::Response;
+
+use crate::auth::Auth;
+use crate::cache::Cache;
+use crate::catalog::{Endpoint, Plan};
+use crate::error::ApiResult;
+use crate::market::MarketData;
+use crate::request::{self, Parsed};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub cache: Arc<Cache>,
+    /// Whole-market and per-issue inputs of the derived routes.
+    pub market: Arc<MarketData>,
+    pub auth: Arc<Auth>,
+    /// Demo mode: proxying the in-process simulator.
+    pub demo: bool,
+    pub plan: Plan,
+}
+
+impl AppState {
+    /// A 200 of the proxy's own making (derived JSON, charts, the page): its content type, and
+    /// the demo marker every answer carries in demo mode.
+    pub fn own_response(
+        &self,
+        content_type: &'static str,
+        body: impl Into<axum::body::Body>,
+    ) -> Response {
+        let mut resp = Response::new(body.into());
+        let h = resp.headers_mut();
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+        if self.demo {
+            h.insert("x-jquants-proxy-mode", HeaderValue::from_static("demo"));
+        }
+        resp
+    }
+
+    /// Admits a client's mirror request for this subscription ([`request::admit`]): the mirror
+    /// route and the hit path both call this, so they accept and refuse the same requests.
+    pub fn admit(&self, ep: &'static Endpoint, query: Option<&str>) -> ApiResult<Parsed> {
+        let today = crate::jst::today(self.cache.clock().now());
+        request::admit(ep, query, self.plan, today)
+    }
+
+    /// Today in JST by the application's clock.
+    pub fn today(&self) -> chrono::NaiveDate {
+        crate::jst::today(self.cache.clock().now())
+    }
+}

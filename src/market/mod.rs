@@ -1,0 +1,131 @@
+//! The market-data service: everything the derived routes need from the upstream, read
+//! through a [`Source`] (today the response cache) and handed to the pure functions of
+//! `crate::derived`. Per issue it reads whole histories (one cached answer per code and
+//! dataset serves every range); for the whole market it reads date cross-sections, reduced
+//! once to digests (`digest`) and memoised with the rows computed from them (`margin`).
+//!
+//! Invariants: every request it sends passes the same admission as a client's
+//! ([`crate::request::admit`]), so the proxy's own reads never cost a call the upstream would
+//! refuse; its memos belong to one application (fields here, never statics) and serve only
+//! what the source still holds fresh; a whole-market read never gives up on one slow
+//! cross-section while the others load (see [`MarketData::digest`]).
+
+pub mod digest;
+mod issue;
+pub mod margin;
+pub mod source;
+
+use std::sync::Arc;
+
+use futures::{StreamExt, TryStreamExt};
+
+use crate::catalog::{self, Plan};
+use crate::derived::Row;
+use crate::error::{ApiError, ApiResult};
+use crate::jst::Clock;
+use crate::request::CanonicalRequest;
+use digest::{Digest, DigestMemo, Held};
+pub use issue::Dividends;
+pub use margin::MarketRange;
+pub use source::{CacheSource, Snapshot, Source};
+
+/// Cross-sections fetched at once.
+const CONCURRENCY: usize = 8;
+/// How often one cross-section is asked again after the source's bounded wait ran out.
+const MAX_REWAITS: u32 = 60;
+
+pub struct MarketData {
+    source: Arc<dyn Source>,
+    plan: Plan,
+    clock: Clock,
+    digests: DigestMemo,
+    computed: margin::ComputedMemo,
+}
+
+impl MarketData {
+    pub fn new(source: Arc<dyn Source>, plan: Plan, clock: Clock) -> MarketData {
+        MarketData {
+            source,
+            plan,
+            clock,
+            digests: DigestMemo::default(),
+            computed: margin::ComputedMemo::default(),
+        }
+    }
+
+    /// The request for `path?query`, admitted as a client's would be.
+    fn request(&self, path: &str, query: &str) -> ApiResult<CanonicalRequest> {
+        let ep = catalog::find(path)
+            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("{path} not in catalog")))?;
+        let today = crate::jst::today(self.clock.now());
+        Ok(crate::request::admit(ep, Some(query), self.plan, today)?.request)
+    }
+
+    /// Rows of one upstream request, parsed (a per-issue input).
+    async fn rows(&self, path: &str, query: &str) -> ApiResult<Vec<Row>> {
+        let req = self.request(path, query)?;
+        let snap = self.source.snapshot(&req).await?;
+        snap.rows
+            .iter()
+            .map(|r| {
+                serde_json::from_slice::<Row>(r)
+                    .map_err(|e| ApiError::Internal(anyhow::anyhow!("row of {path}: {e}")))
+            })
+            .collect()
+    }
+
+    /// One whole-market answer as a digest: from the memo while fresh, else from the source.
+    pub async fn digest(&self, path: &'static str, query: String) -> ApiResult<Arc<Digest>> {
+        let req = self.request(path, &query)?;
+        let key = req.key();
+        let held = self.digests.get(&key).await;
+        if let Some(h) = &held
+            && self.clock.now() < h.fresh_until
+        {
+            return Ok(h.digest.clone());
+        }
+        let snap = self.snapshot_waiting(&req).await?;
+        let digest = match held {
+            Some(h) if h.version == snap.version => h.digest.clone(),
+            _ => Arc::new(digest::parse(path, &snap.rows)?),
+        };
+        let held = Held {
+            digest: digest.clone(),
+            version: snap.version,
+            fresh_until: snap.fresh_until,
+        };
+        self.digests.insert(key, held).await;
+        Ok(digest)
+    }
+
+    /// The digests of `path` for each query, in order, [`CONCURRENCY`] at a time.
+    pub async fn digests(
+        &self,
+        path: &'static str,
+        queries: impl Iterator<Item = String>,
+    ) -> ApiResult<Vec<Arc<Digest>>> {
+        futures::stream::iter(queries.map(|q| self.digest(path, q)))
+            .buffered(CONCURRENCY)
+            .try_collect()
+            .await
+    }
+
+    /// The source's answer to `req`. A market query needs every one of its cross-sections, so
+    /// when the source's bounded wait runs out (429 for a plain client) it asks again after
+    /// the suggested pause: the fetch kept its place and runs on, so asking again joins it and
+    /// costs no upstream call. Meanwhile the other cross-sections keep loading, rather than
+    /// the whole query failing and a retry starting over.
+    async fn snapshot_waiting(&self, req: &CanonicalRequest) -> ApiResult<Snapshot> {
+        let mut rewaits = 0;
+        loop {
+            match self.source.snapshot(req).await {
+                Err(ApiError::QueueWait { retry_after }) if rewaits < MAX_REWAITS => {
+                    rewaits += 1;
+                    let pause = std::time::Duration::from_secs(retry_after.clamp(1, 5));
+                    tokio::time::sleep(pause).await;
+                }
+                other => return other,
+            }
+        }
+    }
+}
