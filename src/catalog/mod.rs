@@ -850,7 +850,7 @@ mod tests {
     use std::collections::BTreeSet;
 
     fn jpx() -> serde_json::Value {
-        serde_json::from_str(include_str!("jpx/endpoints.json")).unwrap()
+        serde_json::from_str(include_str!("../../jpx/endpoints.json")).unwrap()
     }
 
     #[test]
