@@ -3,7 +3,7 @@
 its JSON type, whether it may be null, and its meaning and unit (one key a line; read by
 src/catalog/fields.rs).
 
-Sources: JPX's endpoints.json (vendored in src/catalog/jpx/; names, types and Japanese
+Sources: JPX's endpoints.json (vendored in jpx/; names, types and Japanese
 descriptions), the keys the upstream added after that snapshot (NEWER below, described in
 English from the upstream's documented field lists, see docs/ and the catalog's `newer`
 sources), and the units in UNITS below. Run from the repository root.
@@ -22,7 +22,7 @@ every value the upstream sends):
 import json, pathlib, re
 
 root = pathlib.Path(__file__).resolve().parent.parent
-spec = json.loads((root / "src/catalog/jpx/endpoints.json").read_text())
+spec = json.loads((root / "jpx/endpoints.json").read_text())
 
 DATE = "Date (YYYY-MM-DD)"
 # Keys the upstream added after the January 2026 snapshot: (name, type, description).

@@ -11,11 +11,13 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::NaiveDate;
 
+use super::bar::{Bar, split_factor};
+use super::calendar::Calendar;
 use super::margin::{self, MarginInterest};
 use super::margin_market::{IssueDay, MarketDay};
 use super::margin_pl::{self, Period};
-use super::market_cap::{self, Bar, Calendar, Statement};
 use super::share_book::ShareBook;
+use super::statement::{Statement, in_force_order_by};
 
 /// One day's bars reduced to what the computations read, built once per cached answer.
 #[derive(Debug, Clone, Default)]
@@ -32,7 +34,7 @@ impl DayBars {
             closes: bars.iter().map(|b| (b.code.clone(), b.close)).collect(),
             splits: bars
                 .iter()
-                .filter_map(|b| Some((b.code.clone(), market_cap::split_factor(b)?)))
+                .filter_map(|b| Some((b.code.clone(), split_factor(b)?)))
                 .collect(),
         }
     }
@@ -102,7 +104,7 @@ pub fn market_days(x: &CrossSections, dates: &[NaiveDate]) -> Vec<MarketDay> {
 /// Market caps ex-treasury of the wanted codes on each of `dates`, from the share book folded
 /// over every business day of the bars.
 fn market_caps(x: &CrossSections, dates: &[NaiveDate]) -> HashMap<NaiveDate, Vec<f64>> {
-    let order = market_cap::in_force_order_by(x.statements, |(_, s)| s, x.calendar);
+    let order = in_force_order_by(x.statements, |(_, s)| s, x.calendar);
     let wanted: HashSet<&NaiveDate> = dates.iter().collect();
     let mut book = ShareBook::default();
     let mut next = 0;

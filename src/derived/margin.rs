@@ -12,9 +12,12 @@ use chrono::NaiveDate;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use std::collections::HashMap;
+
+use super::bar::Bar;
 use super::margin_pl::{self, Period};
-use super::market_cap::{Bar, MarketCapRow};
-use super::values::{get, num, req_date, text};
+use super::market_cap::MarketCapRow;
+use super::values::Fields;
 use super::{DerivedError, Row, code_matches};
 
 /// The switch to daily data (`docs/margin.md`: daily from 2026-09-25); rows on or after it
@@ -46,20 +49,37 @@ pub struct MarginInterest {
 
 impl MarginInterest {
     pub fn from_row(row: &Row) -> Result<Self, DerivedError> {
+        let f = Fields(row);
         Ok(Self {
-            date: req_date(row, "Date")?,
-            pub_date: super::values::date(get(row, "PubDate")),
-            code: text(get(row, "Code")).unwrap_or_default(),
-            iss_type: text(get(row, "IssType")),
-            long_vol: num(get(row, "LongVol")),
-            shrt_vol: num(get(row, "ShrtVol")),
-            long_std_vol: num(get(row, "LongStdVol")),
-            long_neg_vol: num(get(row, "LongNegVol")),
-            shrt_std_vol: num(get(row, "ShrtStdVol")),
-            shrt_neg_vol: num(get(row, "ShrtNegVol")),
-            long_val: num(get(row, "LongVal")),
-            shrt_val: num(get(row, "ShrtVal")),
+            date: f.req_date("Date")?,
+            pub_date: f.date("PubDate"),
+            code: f.text("Code").unwrap_or_default(),
+            iss_type: f.text("IssType"),
+            long_vol: f.num("LongVol"),
+            shrt_vol: f.num("ShrtVol"),
+            long_std_vol: f.num("LongStdVol"),
+            long_neg_vol: f.num("LongNegVol"),
+            shrt_std_vol: f.num("ShrtStdVol"),
+            shrt_neg_vol: f.num("ShrtNegVol"),
+            long_val: f.num("LongVal"),
+            shrt_val: f.num("ShrtVal"),
         })
+    }
+
+    /// Daily rows are the ones carrying yen values (weekly rows send `*Val` null); the date
+    /// only decides for rows without values, since publications around the switch straddle
+    /// it.
+    fn frequency(&self) -> Frequency {
+        if self.long_val.is_some() || self.shrt_val.is_some() || self.date >= first_daily_date() {
+            Frequency::Daily
+        } else {
+            Frequency::Weekly
+        }
+    }
+
+    /// 買残 - 売残, shares; `None` when either is unknown.
+    fn net_vol(&self) -> Option<f64> {
+        self.long_vol.zip(self.shrt_vol).map(|(l, s)| l - s)
     }
 }
 
@@ -189,17 +209,7 @@ pub fn dedup(rows: &[MarginInterest]) -> Vec<&MarginInterest> {
 /// the later published one wins.
 pub fn compute(rows: &[MarginInterest], closes: &[Bar], mktcap: &[MarketCapRow]) -> Vec<MarginRow> {
     let dedup = dedup(rows);
-
-    // Bars by date, so each row finds its close by binary search instead of a scan; market
-    // caps by (code, date) for the same reason.
-    let mut bars: Vec<&Bar> = closes.iter().collect();
-    bars.sort_by_key(|b| b.date);
-    let mut caps: std::collections::HashMap<&str, Vec<&MarketCapRow>> =
-        std::collections::HashMap::new();
-    for m in mktcap {
-        caps.entry(m.date.as_str()).or_default().push(m);
-    }
-
+    let prices = Prices::new(closes, mktcap);
     let mut out: Vec<MarginRow> = Vec::with_capacity(dedup.len());
     let mut periods: Vec<Period> = Vec::with_capacity(dedup.len());
     let mut prev: Option<&MarginInterest> = None;
@@ -209,21 +219,64 @@ pub fn compute(rows: &[MarginInterest], closes: &[Bar], mktcap: &[MarketCapRow])
         if p.is_none() {
             flush_estimates(&mut out, &mut periods);
         }
+        let at = prices.at(r, p);
+        periods.push(Period {
+            date: r.date,
+            long_vol: r.long_vol.unwrap_or(0.0),
+            close: at.close.filter(|_| r.long_vol.is_some()),
+            split: at.split,
+        });
+        out.push(margin_row(r, p, &at));
+    }
+    flush_estimates(&mut out, &mut periods);
+    out
+}
 
+/// The bars by date and the market caps by date, so each margin row finds its close by
+/// binary search and its market cap by lookup instead of a scan.
+struct Prices<'a> {
+    bars: Vec<&'a Bar>,
+    caps: HashMap<&'a str, Vec<&'a MarketCapRow>>,
+}
+
+/// What one margin row takes from the bars and the market caps.
+struct PricedAt<'a> {
+    /// The bar of the last business day on or before the application date.
+    bar: Option<&'a Bar>,
+    close: Option<f64>,
+    mkt_cap_ex_tr: Option<f64>,
+    /// Product of `1/AdjFactor` since the previous application date of the code (1 on the
+    /// code's first row), for the cost estimate.
+    split: f64,
+}
+
+impl<'a> Prices<'a> {
+    fn new(closes: &'a [Bar], mktcap: &'a [MarketCapRow]) -> Self {
+        let mut bars: Vec<&Bar> = closes.iter().collect();
+        bars.sort_by_key(|b| b.date);
+        let mut caps: HashMap<&str, Vec<&MarketCapRow>> = HashMap::new();
+        for m in mktcap {
+            caps.entry(m.date.as_str()).or_default().push(m);
+        }
+        Self { bars, caps }
+    }
+
+    /// The prices for row `r` of a code whose previous row is `p`.
+    fn at(&self, r: &MarginInterest, p: Option<&MarginInterest>) -> PricedAt<'a> {
+        let bars = &self.bars;
         // The bar of the last business day on or before the application date: bars exist
         // for every business day (null prices on no-trade days), so this is that day.
         let upto = bars.partition_point(|b| b.date <= r.date);
         let own = |b: &&&Bar| b.code.is_empty() || code_matches(&b.code, &r.code);
-        let bar = bars[..upto].iter().rev().find(own);
-        let close = bar.and_then(|b| b.close);
+        let bar = bars[..upto].iter().rev().find(own).copied();
         let mkt_cap_ex_tr = bar.and_then(|b| {
             let day = crate::jst::fmt_date(b.date);
-            caps.get(day.as_str())?
+            self.caps
+                .get(day.as_str())?
                 .iter()
                 .find(|m| code_matches(&m.code, &r.code))
                 .and_then(|m| m.mkt_cap_ex_tr)
         });
-        // Splits since the previous application date, for the cost estimate.
         let split = p.map_or(1.0, |p| {
             let from = bars.partition_point(|b| b.date <= p.date);
             bars[from..upto]
@@ -233,59 +286,53 @@ pub fn compute(rows: &[MarginInterest], closes: &[Bar], mktcap: &[MarketCapRow])
                 .map(|f| 1.0 / f)
                 .product()
         });
-        periods.push(Period {
-            date: r.date,
-            long_vol: r.long_vol.unwrap_or(0.0),
-            close: close.filter(|_| r.long_vol.is_some()),
-            split,
-        });
-
-        let (long_val, shrt_val, val_source) = values(r, close);
-        let net = r.long_vol.zip(r.shrt_vol).map(|(l, s)| l - s);
-        let p_net = p.and_then(|p| p.long_vol.zip(p.shrt_vol).map(|(l, s)| l - s));
-        out.push(MarginRow {
-            date: crate::jst::fmt_date(r.date),
-            code: r.code.clone(),
-            pub_date: r.pub_date.map(crate::jst::fmt_date),
-            // Daily rows are the ones carrying yen values (weekly rows send `*Val` null); the
-            // date only decides for rows without values, since publications around the switch
-            // straddle it.
-            freq: if r.long_val.is_some() || r.shrt_val.is_some() || r.date >= first_daily_date() {
-                Frequency::Daily
-            } else {
-                Frequency::Weekly
-            },
-            iss_type: r.iss_type.clone(),
-            long_vol: r.long_vol,
-            shrt_vol: r.shrt_vol,
-            margin_ratio: r
-                .long_vol
-                .zip(r.shrt_vol.filter(|s| *s != 0.0))
-                .map(|(l, s)| l / s),
-            net_vol: net,
-            long_vol_chg: diff(r.long_vol, p.and_then(|p| p.long_vol)),
-            shrt_vol_chg: diff(r.shrt_vol, p.and_then(|p| p.shrt_vol)),
-            net_vol_chg: diff(net, p_net),
-            long_std_vol: r.long_std_vol,
-            long_neg_vol: r.long_neg_vol,
-            shrt_std_vol: r.shrt_std_vol,
-            shrt_neg_vol: r.shrt_neg_vol,
-            long_val,
-            shrt_val,
-            val_source,
-            close,
-            close_date: bar.map(|b| crate::jst::fmt_date(b.date)),
+        PricedAt {
+            bar,
+            close: bar.and_then(|b| b.close),
             mkt_cap_ex_tr,
-            long_val_to_mkt_cap: long_val
-                .zip(mkt_cap_ex_tr.filter(|m| *m > 0.0))
-                .map(|(l, m)| l / m),
-            long_cost: None,
-            long_pl: None,
-            pl_rate: None,
-        });
+            split,
+        }
     }
-    flush_estimates(&mut out, &mut periods);
-    out
+}
+
+/// The output row of `r` (previous row of the code `p`), its cost estimate still empty
+/// ([`flush_estimates`] fills it once the code's series is complete).
+fn margin_row(r: &MarginInterest, p: Option<&MarginInterest>, at: &PricedAt) -> MarginRow {
+    let (long_val, shrt_val, val_source) = values(r, at.close);
+    let net = r.net_vol();
+    MarginRow {
+        date: crate::jst::fmt_date(r.date),
+        code: r.code.clone(),
+        pub_date: r.pub_date.map(crate::jst::fmt_date),
+        freq: r.frequency(),
+        iss_type: r.iss_type.clone(),
+        long_vol: r.long_vol,
+        shrt_vol: r.shrt_vol,
+        margin_ratio: r
+            .long_vol
+            .zip(r.shrt_vol.filter(|s| *s != 0.0))
+            .map(|(l, s)| l / s),
+        net_vol: net,
+        long_vol_chg: diff(r.long_vol, p.and_then(|p| p.long_vol)),
+        shrt_vol_chg: diff(r.shrt_vol, p.and_then(|p| p.shrt_vol)),
+        net_vol_chg: diff(net, p.and_then(MarginInterest::net_vol)),
+        long_std_vol: r.long_std_vol,
+        long_neg_vol: r.long_neg_vol,
+        shrt_std_vol: r.shrt_std_vol,
+        shrt_neg_vol: r.shrt_neg_vol,
+        long_val,
+        shrt_val,
+        val_source,
+        close: at.close,
+        close_date: at.bar.map(|b| crate::jst::fmt_date(b.date)),
+        mkt_cap_ex_tr: at.mkt_cap_ex_tr,
+        long_val_to_mkt_cap: long_val
+            .zip(at.mkt_cap_ex_tr.filter(|m| *m > 0.0))
+            .map(|(l, m)| l / m),
+        long_cost: None,
+        long_pl: None,
+        pl_rate: None,
+    }
 }
 
 /// Fills the cost estimate of the last `periods.len()` rows (one code's series) and clears
@@ -308,219 +355,4 @@ fn diff(now: Option<f64>, before: Option<f64>) -> Option<f64> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn d(s: &str) -> NaiveDate {
-        crate::jst::parse_date(s).unwrap()
-    }
-
-    fn parse(v: serde_json::Value) -> MarginInterest {
-        MarginInterest::from_row(&serde_json::from_value(v).unwrap()).unwrap()
-    }
-
-    fn bar(date: &str, c: Option<f64>) -> Bar {
-        Bar {
-            date: d(date),
-            code: "86970".into(),
-            close: c,
-            adj_factor: Some(1.0),
-        }
-    }
-
-    fn cap(date: &str, ex_tr: Option<f64>) -> MarketCapRow {
-        MarketCapRow {
-            date: date.into(),
-            code: "86970".into(),
-            c: None,
-            sh_out: None,
-            tr_sh: None,
-            mkt_cap: None,
-            mkt_cap_ex_tr: ex_tr,
-            base_disc_no: None,
-            sh_out_basis: None,
-            cum_factor: None,
-        }
-    }
-
-    /// The older 9-key schema (`docs/margin.md`; numbers as JSON numbers).
-    fn old_week(date: &str, long: f64, short: f64) -> MarginInterest {
-        parse(json!({
-            "Date": date, "Code": "86970", "ShrtVol": short, "LongVol": long,
-            "ShrtNegVol": 1000.0, "LongNegVol": 2000.0, "ShrtStdVol": short - 1000.0,
-            "LongStdVol": long - 2000.0, "IssType": "2"
-        }))
-    }
-
-    #[test]
-    fn weekly_rows_ratio_net_change_and_estimated_values() {
-        let rows = [
-            old_week("2023-03-24", 234_567.0, 123_456.0),
-            old_week("2023-03-17", 200_000.0, 100_000.0),
-        ];
-        let bars = [
-            bar("2023-03-16", Some(2_000.0)),
-            bar("2023-03-17", Some(2_100.0)),
-            bar("2023-03-24", Some(2_200.0)),
-        ];
-        let caps = [
-            cap("2023-03-17", Some(1e12)),
-            cap("2023-03-24", Some(1.1e12)),
-        ];
-        let out = compute(&rows, &bars, &caps);
-        assert_eq!(out.len(), 2);
-        let (a, b) = (&out[0], &out[1]);
-        assert_eq!(a.date, "2023-03-17");
-        assert_eq!(a.margin_ratio, Some(2.0));
-        assert_eq!(a.net_vol, Some(100_000.0));
-        assert_eq!(
-            (a.long_vol_chg, a.shrt_vol_chg, a.net_vol_chg),
-            (None, None, None)
-        );
-        assert_eq!(a.long_val, Some(200_000.0 * 2_100.0));
-        assert_eq!(a.shrt_val, Some(100_000.0 * 2_100.0));
-        assert_eq!(a.val_source, Some(ValSource::Estimated));
-        assert_eq!(a.long_val_to_mkt_cap, Some(200_000.0 * 2_100.0 / 1e12));
-        assert_eq!(a.freq, Frequency::Weekly);
-        assert_eq!(a.pub_date, None);
-
-        assert_eq!(b.margin_ratio, Some(234_567.0 / 123_456.0));
-        assert_eq!(b.long_vol_chg, Some(34_567.0));
-        assert_eq!(b.shrt_vol_chg, Some(23_456.0));
-        assert_eq!(b.net_vol_chg, Some(11_111.0));
-        assert_eq!(
-            (b.long_std_vol, b.long_neg_vol),
-            (Some(232_567.0), Some(2_000.0))
-        );
-        assert_eq!(
-            (b.shrt_std_vol, b.shrt_neg_vol),
-            (Some(122_456.0), Some(1_000.0))
-        );
-        assert_eq!(b.close_date.as_deref(), Some("2023-03-24"));
-    }
-
-    #[test]
-    fn zero_short_gives_null_ratio_and_unknown_cap_gives_null_share() {
-        let rows = [old_week("2023-03-24", 5_000.0, 0.0)];
-        let out = compute(
-            &rows,
-            &[bar("2023-03-24", Some(100.0))],
-            &[cap("2023-03-24", None)],
-        );
-        assert_eq!(out[0].margin_ratio, None);
-        assert_eq!(out[0].net_vol, Some(5_000.0));
-        assert_eq!(out[0].long_val, Some(500_000.0));
-        assert_eq!(out[0].long_val_to_mkt_cap, None);
-        // No market-cap rows at all.
-        let out = compute(&rows, &[bar("2023-03-24", Some(100.0))], &[]);
-        assert_eq!(out[0].long_val_to_mkt_cap, None);
-    }
-
-    #[test]
-    fn close_is_the_last_business_day_on_or_before_the_date() {
-        // Application date on a holiday Friday: Thursday's close is used.
-        let rows = [old_week("2023-03-24", 10.0, 5.0)];
-        let out = compute(
-            &rows,
-            &[
-                bar("2023-03-22", Some(1.0)),
-                bar("2023-03-23", Some(3.0)),
-                bar("2023-03-27", Some(9.0)),
-            ],
-            &[],
-        );
-        assert_eq!(out[0].close, Some(3.0));
-        assert_eq!(out[0].close_date.as_deref(), Some("2023-03-23"));
-        assert_eq!(out[0].long_val, Some(30.0));
-        // That day had no trade: no guess from an older close.
-        let out = compute(
-            &rows,
-            &[bar("2023-03-22", Some(1.0)), bar("2023-03-24", None)],
-            &[],
-        );
-        assert_eq!(
-            (out[0].close, out[0].long_val, out[0].val_source),
-            (None, None, None)
-        );
-        // No bars at all.
-        let out = compute(&rows, &[], &[]);
-        assert_eq!((out[0].close_date.clone(), out[0].shrt_val), (None, None));
-    }
-
-    #[test]
-    fn daily_rows_use_upstream_values_and_mix_with_weekly() {
-        let weekly = parse(json!({
-            "PubDate": "2026-09-24", "Date": "2026-09-18", "Code": "86970", "IssType": "2",
-            "ShrtVol": 100.0, "LongVol": 300.0, "ShrtNegVol": 0.0, "LongNegVol": 0.0,
-            "ShrtStdVol": 100.0, "LongStdVol": 300.0, "ShrtVal": null, "LongVal": null,
-            "ShrtNegVal": null, "LongNegVal": null, "ShrtStdVal": null, "LongStdVal": null
-        }));
-        let daily = parse(json!({
-            "PubDate": "2026-09-28", "Date": "2026-09-25", "Code": "86970", "IssType": "2",
-            "ShrtVol": "120", "LongVol": "330", "ShrtNegVol": "0", "LongNegVol": "0",
-            "ShrtStdVol": "120", "LongStdVol": "330", "ShrtVal": "250000", "LongVal": "700000",
-            "ShrtNegVal": "0", "LongNegVal": "0", "ShrtStdVal": "250000", "LongStdVal": "700000"
-        }));
-        // The weekly row for the same application date, published earlier: replaced.
-        let mut weekly_dup = weekly.clone();
-        weekly_dup.date = d("2026-09-25");
-        weekly_dup.pub_date = Some(d("2026-09-26"));
-        let bars = [
-            bar("2026-09-18", Some(2_000.0)),
-            bar("2026-09-25", Some(2_100.0)),
-        ];
-        let caps = [cap("2026-09-25", Some(7_000_000.0))];
-        let out = compute(&[daily, weekly_dup, weekly], &bars, &caps);
-        assert_eq!(out.len(), 2);
-        assert_eq!(out[0].freq, Frequency::Weekly);
-        assert_eq!(out[0].val_source, Some(ValSource::Estimated));
-        assert_eq!(out[0].long_val, Some(600_000.0));
-        let r = &out[1];
-        assert_eq!(r.freq, Frequency::Daily);
-        assert_eq!(r.pub_date.as_deref(), Some("2026-09-28"));
-        assert_eq!(r.val_source, Some(ValSource::Upstream));
-        assert_eq!((r.long_val, r.shrt_val), (Some(700_000.0), Some(250_000.0)));
-        assert_eq!(r.long_val_to_mkt_cap, Some(0.1));
-        assert_eq!(r.long_vol_chg, Some(30.0));
-        assert_eq!(r.shrt_vol_chg, Some(20.0));
-        assert_eq!(r.margin_ratio, Some(2.75));
-    }
-
-    #[test]
-    fn changes_never_cross_codes() {
-        let mut other = old_week("2023-03-17", 1.0, 1.0);
-        other.code = "72030".into();
-        let out = compute(&[old_week("2023-03-24", 10.0, 5.0), other], &[], &[]);
-        assert_eq!(out[0].code, "72030");
-        assert_eq!(out[1].long_vol_chg, None);
-    }
-
-    #[test]
-    fn json_keys() {
-        let out = compute(&[old_week("2023-03-24", 10.0, 5.0)], &[], &[]);
-        let v = serde_json::to_value(&out[0]).unwrap();
-        for k in [
-            "Date",
-            "Code",
-            "LongVol",
-            "ShrtVol",
-            "MarginRatio",
-            "NetVol",
-            "LongVolChg",
-            "ShrtVolChg",
-            "LongStdVol",
-            "LongNegVol",
-            "ShrtStdVol",
-            "ShrtNegVol",
-            "LongVal",
-            "ShrtVal",
-            "ValSource",
-            "LongValToMktCap",
-        ] {
-            assert!(v.get(k).is_some(), "{k} missing");
-        }
-        assert_eq!(v["Freq"], json!("weekly"));
-        assert_eq!(v["ValSource"], json!(null));
-    }
-}
+mod tests;

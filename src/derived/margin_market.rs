@@ -11,9 +11,9 @@ use chrono::{Datelike, Duration, NaiveDate};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::calendar::Calendar;
 use super::margin::{Frequency, ValSource, first_daily_date};
 use super::margin_pl::Estimate;
-use super::market_cap::Calendar;
 
 /// One issue's figures on one application date.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -107,63 +107,82 @@ pub struct MarketMarginRow {
 pub fn rows(days: &[MarketDay], segment: Option<&str>) -> Vec<MarketMarginRow> {
     let mut out: Vec<MarketMarginRow> = Vec::with_capacity(days.len());
     for day in days {
-        let sum = |f: fn(&IssueDay) -> Option<f64>| day.issues.iter().filter_map(f).sum::<f64>();
-        let (long_vol, shrt_vol) = (sum(|i| i.long_vol), sum(|i| i.shrt_vol));
-        let (long_val, shrt_val) = (sum(|i| i.long_val), sum(|i| i.shrt_val));
-        let est = |f: fn(&Estimate) -> f64| {
-            day.issues
-                .iter()
-                .filter_map(|i| i.estimate.as_ref().map(f))
-                .sum::<f64>()
-        };
-        let (long_cost, long_pl) = (est(|e| e.cost), est(Estimate::pl));
-        let count = |s: ValSource| {
-            day.issues
-                .iter()
-                .filter(|i| i.val_source == Some(s))
-                .count()
-        };
-        let (upstream, estimated) = (count(ValSource::Upstream), count(ValSource::Estimated));
-        let mkt_cap_ex_tr: f64 = day.mkt_caps.iter().sum();
-        let prev = out.last();
-        let chg = |now: f64, f: fn(&MarketMarginRow) -> f64| prev.map(|p| now - f(p));
-        let (net_vol, net_val) = (long_vol - shrt_vol, long_val - shrt_val);
-        out.push(MarketMarginRow {
-            date: crate::jst::fmt_date(day.date),
-            segment: segment.map(str::to_string),
-            freq: if day.date >= first_daily_date() {
-                Frequency::Daily
-            } else {
-                Frequency::Weekly
-            },
-            issues: day.issues.len(),
-            long_vol,
-            shrt_vol,
-            long_val,
-            shrt_val,
-            val_source: match (upstream, estimated) {
-                (0, 0) => None,
-                (_, 0) => Some(TotalSource::Upstream),
-                (0, _) => Some(TotalSource::Estimated),
-                _ => Some(TotalSource::Mixed),
-            },
-            estimated_issues: estimated,
-            margin_ratio: (shrt_vol != 0.0).then(|| long_vol / shrt_vol),
-            net_vol,
-            net_val,
-            long_vol_chg: chg(long_vol, |p| p.long_vol),
-            shrt_vol_chg: chg(shrt_vol, |p| p.shrt_vol),
-            net_vol_chg: chg(net_vol, |p| p.net_vol),
-            net_val_chg: chg(net_val, |p| p.net_val),
-            mkt_cap_ex_tr,
-            mkt_cap_issues: day.mkt_caps.len(),
-            long_val_to_mkt_cap: (mkt_cap_ex_tr > 0.0).then(|| long_val / mkt_cap_ex_tr),
-            long_cost,
-            long_pl,
-            pl_rate: (long_cost > 0.0).then(|| long_pl / long_cost),
-        });
+        let row = day_row(day, segment, out.last());
+        out.push(row);
     }
     out
+}
+
+/// One day's totals and ratios, with changes against `prev` (the previous day's row).
+fn day_row(
+    day: &MarketDay,
+    segment: Option<&str>,
+    prev: Option<&MarketMarginRow>,
+) -> MarketMarginRow {
+    let sum = |f: fn(&IssueDay) -> Option<f64>| day.issues.iter().filter_map(f).sum::<f64>();
+    let (long_vol, shrt_vol) = (sum(|i| i.long_vol), sum(|i| i.shrt_vol));
+    let (long_val, shrt_val) = (sum(|i| i.long_val), sum(|i| i.shrt_val));
+    let est = |f: fn(&Estimate) -> f64| {
+        day.issues
+            .iter()
+            .filter_map(|i| i.estimate.as_ref().map(f))
+            .sum::<f64>()
+    };
+    let (long_cost, long_pl) = (est(|e| e.cost), est(Estimate::pl));
+    let count = |s: ValSource| {
+        day.issues
+            .iter()
+            .filter(|i| i.val_source == Some(s))
+            .count()
+    };
+    let (upstream, estimated) = (count(ValSource::Upstream), count(ValSource::Estimated));
+    let mkt_cap_ex_tr: f64 = day.mkt_caps.iter().sum();
+    let chg = |now: f64, f: fn(&MarketMarginRow) -> f64| prev.map(|p| now - f(p));
+    let (net_vol, net_val) = (long_vol - shrt_vol, long_val - shrt_val);
+    MarketMarginRow {
+        date: crate::jst::fmt_date(day.date),
+        segment: segment.map(str::to_string),
+        freq: frequency(day.date),
+        issues: day.issues.len(),
+        long_vol,
+        shrt_vol,
+        long_val,
+        shrt_val,
+        val_source: total_source(upstream, estimated),
+        estimated_issues: estimated,
+        margin_ratio: (shrt_vol != 0.0).then(|| long_vol / shrt_vol),
+        net_vol,
+        net_val,
+        long_vol_chg: chg(long_vol, |p| p.long_vol),
+        shrt_vol_chg: chg(shrt_vol, |p| p.shrt_vol),
+        net_vol_chg: chg(net_vol, |p| p.net_vol),
+        net_val_chg: chg(net_val, |p| p.net_val),
+        mkt_cap_ex_tr,
+        mkt_cap_issues: day.mkt_caps.len(),
+        long_val_to_mkt_cap: (mkt_cap_ex_tr > 0.0).then(|| long_val / mkt_cap_ex_tr),
+        long_cost,
+        long_pl,
+        pl_rate: (long_cost > 0.0).then(|| long_pl / long_cost),
+    }
+}
+
+/// Weekly before the daily data (2026-09-25), daily from then on.
+fn frequency(date: NaiveDate) -> Frequency {
+    if date >= first_daily_date() {
+        Frequency::Daily
+    } else {
+        Frequency::Weekly
+    }
+}
+
+/// Where the totals' yen values come from, given how many issues had each source.
+fn total_source(upstream: usize, estimated: usize) -> Option<TotalSource> {
+    match (upstream, estimated) {
+        (0, 0) => None,
+        (_, 0) => Some(TotalSource::Upstream),
+        (0, _) => Some(TotalSource::Estimated),
+        _ => Some(TotalSource::Mixed),
+    }
 }
 
 /// The days in `[lo, hi]` that can be application dates: before the daily data (2026-09-25)

@@ -55,47 +55,36 @@ pub fn choose(c: Candidates, previous_carried: Option<f64>) -> Basis {
 mod tests {
     use super::*;
 
+    fn readings(restated: f64, period_end: Option<f64>) -> Candidates {
+        Candidates {
+            restated,
+            period_end,
+        }
+    }
+
     #[test]
     fn restated_by_default_and_without_a_period_end() {
-        let c = Candidates {
-            restated: 2_000.0,
-            period_end: Some(2_000.0 * 2.0),
-        };
+        let c = readings(2_000.0, Some(2_000.0 * 2.0));
         assert_eq!(choose(c, None), Basis::Restated);
-        let c = Candidates {
-            restated: 1_000.0,
-            period_end: None,
-        };
+        let c = readings(1_000.0, None);
         assert_eq!(choose(c, Some(2_000.0)), Basis::Restated);
     }
 
     #[test]
     fn the_reading_closest_to_the_carried_count_wins() {
         // 1,000 before a 1:2 split; carried forward 2,000.
-        let restating = Candidates {
-            restated: 2_010.0,
-            period_end: Some(2_010.0 * 2.0),
-        };
+        let restating = readings(2_010.0, Some(2_010.0 * 2.0));
         assert_eq!(choose(restating, Some(2_000.0)), Basis::Restated);
-        let not_restating = Candidates {
-            restated: 1_010.0,
-            period_end: Some(1_010.0 * 2.0),
-        };
+        let not_restating = readings(1_010.0, Some(1_010.0 * 2.0));
         assert_eq!(choose(not_restating, Some(2_000.0)), Basis::PeriodEnd);
         // 10:1 consolidation: carried 100; a filer that did not restate still says 1,000.
-        let consolidation = Candidates {
-            restated: 1_000.0,
-            period_end: Some(1_000.0 * 0.1),
-        };
+        let consolidation = readings(1_000.0, Some(1_000.0 * 0.1));
         assert_eq!(choose(consolidation, Some(100.0)), Basis::PeriodEnd);
     }
 
     #[test]
     fn no_split_since_the_period_end_is_a_tie_and_stays_restated() {
-        let c = Candidates {
-            restated: 5_000.0,
-            period_end: Some(5_000.0 * 1.0),
-        };
+        let c = readings(5_000.0, Some(5_000.0 * 1.0));
         assert_eq!(choose(c, Some(1.0)), Basis::Restated);
     }
 }

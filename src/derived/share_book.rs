@@ -10,8 +10,8 @@ use std::collections::HashMap;
 
 use chrono::NaiveDate;
 
-use super::market_cap::Statement;
 use super::share_basis::{self, Basis, Candidates};
+use super::statement::Statement;
 
 /// The filing in force for one issue.
 #[derive(Debug, Clone, PartialEq)]

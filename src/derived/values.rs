@@ -2,6 +2,8 @@
 //! numeric strings, and marks missing values with `""` (not set), `"-"` (undecided), `"*"`
 //! or null; all of those read as `None` here, never as zero, so that an unknown figure can
 //! never silently become a computed 0.
+//!
+//! Invariants: no reader here returns 0 for a missing value, and none panics on any JSON.
 
 use chrono::{NaiveDate, NaiveTime};
 use serde_json::Value;
@@ -67,6 +69,39 @@ pub fn req_date(row: &Row, key: &str) -> Result<NaiveDate, DerivedError> {
             format!("expected a YYYY-MM-DD date, got {}", get(row, key)),
         )
     })
+}
+
+/// Typed reads of one row's fields by key: the readers above applied to [`get`]. Every
+/// `from_row` of this module tree reads its row through this, so a key is read the same way
+/// wherever it appears.
+#[derive(Debug, Clone, Copy)]
+pub struct Fields<'a>(pub &'a Row);
+
+impl Fields<'_> {
+    /// [`num`] of the value under `key`.
+    pub fn num(&self, key: &str) -> Option<f64> {
+        num(get(self.0, key))
+    }
+
+    /// [`text`] of the value under `key`.
+    pub fn text(&self, key: &str) -> Option<String> {
+        text(get(self.0, key))
+    }
+
+    /// [`date`] of the value under `key`.
+    pub fn date(&self, key: &str) -> Option<NaiveDate> {
+        date(get(self.0, key))
+    }
+
+    /// [`time`] of the value under `key`.
+    pub fn time(&self, key: &str) -> Option<NaiveTime> {
+        time(get(self.0, key))
+    }
+
+    /// [`req_date`] of `key`.
+    pub fn req_date(&self, key: &str) -> Result<NaiveDate, DerivedError> {
+        req_date(self.0, key)
+    }
 }
 
 #[cfg(test)]

@@ -171,7 +171,7 @@ const KNOWN_VALUES: &[(&str, &str, &str, &str)] = &[
 fn reference_data() -> &'static serde_json::Value {
     static DATA: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
     DATA.get_or_init(|| {
-        serde_json::from_str(include_str!("../catalog/jpx/reference_data.json"))
+        serde_json::from_str(include_str!("../../jpx/reference_data.json"))
             .expect("vendored reference data parses")
     })
 }

@@ -140,9 +140,8 @@ pub fn ref_names() -> &'static RefNames {
 }
 
 fn parse_ref_names() -> RefNames {
-    let v: serde_json::Value =
-        serde_json::from_str(include_str!("../catalog/jpx/reference_data.json"))
-            .expect("vendored reference data parses");
+    let v: serde_json::Value = serde_json::from_str(include_str!("../../jpx/reference_data.json"))
+        .expect("vendored reference data parses");
     let mut s17 = HashMap::new();
     let mut s33 = HashMap::new();
     let mut index_codes = Vec::new();

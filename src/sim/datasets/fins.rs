@@ -609,7 +609,7 @@ pub fn dividend(ctx: &Ctx) -> Vec<String> {
                     }
                     "CARefNo" => V::St(n.ca_ref.clone()),
                     "CommSpecCode" => V::S(if n.special { "2" } else { "0" }),
-                    // JPX types the rate as a String (src/catalog/jpx/endpoints.json), like CommDivRate.
+                    // JPX types the rate as a String (jpx/endpoints.json), like CommDivRate.
                     "SpecDivRate" if n.special => V::S("2.0"),
                     _ => V::S(""),
                 });
