@@ -11,6 +11,7 @@ mod hit;
 mod limits;
 mod mirror;
 mod ops;
+mod readme;
 mod rows;
 mod rows_datasets;
 mod sharing;
