@@ -57,7 +57,10 @@ fn check(page: &str, rows: &[(String, String)], settings: &[(String, String)]) {
     for (flag, env) in rows {
         let real = settings.iter().any(|(f, e)| e == env && f == flag)
             || (flag == "—" && env == "RUST_LOG");
-        assert!(real, "{page}'s table has {flag} | `{env}`, which is no setting");
+        assert!(
+            real,
+            "{page}'s table has {flag} | `{env}`, which is no setting"
+        );
     }
 }
 
