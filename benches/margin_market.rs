@@ -1,7 +1,7 @@
 //! `/derived/margin/market` timings over a simulated market of ~4,000 issues: one application
 //! date, and a year of application dates, each first cold (upstream calls into the in-process
-//! simulator) and then warm (everything stored): p50 and max over the warm runs (the targets
-//! of issue #10 hold for the worst run too: one date < 50 ms, a year < 500 ms). Prints
+//! simulator) and then warm (everything stored): p50 and max over the warm runs (the targets,
+//! one date < 50 ms and a year < 500 ms, hold for the worst run too). Prints
 //! figures; asserts nothing.
 //!
 //! `cargo bench --bench margin_market` (env: BENCH_ISSUES, default 4000; BENCH_RUNS, default 10).

@@ -3,7 +3,7 @@
 # by side in one run, each in front of its own simulator (`jquants-proxy sim --latency-ms 30`),
 # with a bare hyper server sending the same bytes (`bench_probe bare`) as the ceiling.
 # Loopback only, random high ports; everything started here is stopped on exit. Prints one
-# markdown table with ratios (README "Against nginx" shows the latest).
+# markdown table with ratios (docs/benchmarks.md, "Against nginx", shows the latest).
 #
 #   scripts/bench-vs-nginx.sh            # 3 rounds x 3 s per server and cell, ~9 minutes
 #   BENCH_ROUNDS=5 BENCH_SECS=5 scripts/bench-vs-nginx.sh

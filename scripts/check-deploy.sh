@@ -2,7 +2,7 @@
 # Static validation of the deployment artefacts (no Docker engine needed):
 #
 #   docker/Dockerfile, docker/compose.yaml, .dockerignore, .env.example,
-#   docker/CONFIG_TABLE.md
+#   and the configuration table of README.md
 #
 # It installs its own tools from PyPI into a private virtualenv (idempotent:
 # a second run reuses it), then:
@@ -149,6 +149,11 @@ SETTINGS = {
     "JQP_ALLOW_ANONYMOUS": "--allow-anonymous",
     "JQP_CLIENT_QUOTA_PER_MINUTE": "--client-quota-per-minute",
     "JQP_LOG_FORMAT": "--log-format",
+    "JQP_SYNC_DATASETS": "--sync-datasets",
+    "JQP_SYNC_DAYS": "--sync-days",
+    "JQP_MAX_WAIT_SECS": "--max-wait-secs",
+    "JQP_REPLICAS": "--replicas",
+    "JQP_LEASE_SECS": "--lease-secs",
     "RUST_LOG": None,
 }
 SECRETS = ["JQUANTS_API_KEY", "JQP_CLIENT_KEYS", "JQP_ADMIN_KEY"]
@@ -454,7 +459,7 @@ pgdata_ok = any(
 check(f"{CF}: postgres keeps its data in the pgdata volume (/var/lib/postgresql/data)", pgdata_ok and "pgdata" in top_vols)
 
 # --------------------------------------------------------------------------
-# .env.example and docker/CONFIG_TABLE.md
+# .env.example and the configuration table of README.md
 # --------------------------------------------------------------------------
 EX = ".env.example"
 ex = read(EX) if os.path.isfile(EX) else ""
@@ -478,17 +483,21 @@ check(f"{EX}: no secret has a value ({', '.join(SECRETS)})", not live_secrets, f
 check(f"{EX}: JQP_ALLOW_ANONYMOUS not switched on by default", active.get("JQP_ALLOW_ANONYMOUS", "false").lower() in ("false", "0", ""))
 check(f"{EX} tells that real keys go in the git-ignored .env", re.search(r"\.env\b.*git-ignored|git-ignored.*\.env", ex, re.S | re.I) is not None)
 
-CT = "docker/CONFIG_TABLE.md"
-ct = read(CT) if os.path.isfile(CT) else ""
-check(f"{CT} exists", bool(ct))
+# README.md's "Configuration" section is the one description of the settings.
+CT = "README.md"
+readme = read(CT) if os.path.isfile(CT) else ""
+sect = re.search(r"^## Configuration\n(.*?)(?=^## )", readme, re.M | re.S)
+ct = sect.group(1) if sect else ""
+check(f"{CT} has a Configuration section", bool(ct))
 rows_missing = []
 for env, flag in SETTINGS.items():
-    if flag is None:
-        continue
     row = [l for l in ct.splitlines() if l.startswith("|") and f"`{env}`" in l]
-    if not row or f"`{flag}`" not in row[0]:
-        rows_missing.append(f"{flag}/{env}")
-check(f"{CT}: one row per flag with its env var", not rows_missing, f"missing: {rows_missing}")
+    if not row or (flag is not None and f"`{flag}`" not in row[0]):
+        rows_missing.append(f"{flag or '-'}/{env}")
+check(f"{CT}: the configuration table has one row per setting with its flag", not rows_missing, f"missing: {rows_missing}")
+table_envs = set(re.findall(r"^\|[^|]*\|\s*`([A-Z][A-Z0-9_]*)`", ct, re.M))
+unknown = sorted(table_envs - set(SETTINGS))
+check(f"{CT}: every row of the configuration table is a setting of serve", not unknown, f"unknown: {unknown}")
 
 # Drift guard: every env var the Rust CLI reads (`env = "..."` in clap args)
 # must be documented in .env.example.

@@ -151,8 +151,8 @@ OVERRIDES = [
 def override(path, name, ty, desc):
     for pp, fp, (oty, odesc) in OVERRIDES:
         if re.search(pp, path) and re.search(fp, name):
-            session = {"M": "Morning session: ", "A": "Afternoon session: "}.get(name[0], "") if len(name) == 3 else ""
-            return oty, session + odesc
+            half_day = {"M": "Morning session: ", "A": "Afternoon session: "}.get(name[0], "") if len(name) == 3 else ""
+            return oty, half_day + odesc
     return ty, desc
 
 # Units, by (path pattern, field pattern); the first match wins. A field without a unit is a

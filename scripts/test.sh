@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The project's one test command (README "Run the tests"): sets up a fresh machine, then runs
-# formatting, lints, the Rust tests and the Python client tests.
+# The project's one test command (README "Run it, test it"; stages: docs/testing.md): sets up a
+# fresh machine, then runs formatting, lints, the Rust tests, the Python client and browser tests,
+# the deployment checks, the contract tests, a soak and the compose smoke test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -50,7 +51,7 @@ if [ -x scripts/check-deploy.sh ]; then
   echo "== deployment files (static checks)"
   scripts/check-deploy.sh
 fi
-# ---- contract tests (issue 12): OpenAPI truth, Schemathesis, a generated client, config errors.
+# ---- contract tests: OpenAPI truth, Schemathesis, a generated client, config errors.
 # Own virtualenv under target/ so its pins never touch the Python client tests' packages.
 # Bounded: 10 examples per operation, fixed seed; measured 93 s, plus 76 s for the 60 s soak.
 if [ -d tests/contract ]; then
@@ -67,7 +68,7 @@ if [ -d tests/contract ]; then
   JQP_BIN="$PWD/target/debug/jquants-proxy" scripts/soak.sh 60
   echo "== soak (60 s) took $(( $(date +%s) - soak_start )) s"
 fi
-# --- compose smoke test (issue 13): build the image, start docker/compose.yaml, probe it ---
+# --- compose smoke test: build the image, start docker/compose.yaml, probe it ---
 if [ -x scripts/compose-smoke.sh ] && [ "${JQP_SKIP_COMPOSE_SMOKE:-0}" != 1 ]; then
   echo "== compose smoke test (image build + stack; podman)"
   smoke_t0=$SECONDS

@@ -17,8 +17,9 @@ fn by_date<'a>(rows: &'a [Value], d: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no row for {d}"))
 }
 
+/// The worked example of docs/market-cap.md: Metaplanet (33500), 1:10 split on 2025-03-28.
 #[tokio::test]
-async fn seed_003_market_cap_of_33500_around_its_split() {
+async fn market_cap_of_33500_stays_continuous_across_its_split() {
     let app = spawn_app().await;
     let rows = data(
         &app,

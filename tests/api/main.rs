@@ -12,6 +12,7 @@ mod layering;
 mod limits;
 mod mirror;
 mod ops;
+mod readme;
 mod rows;
 mod rows_datasets;
 mod sharing;

@@ -1,11 +1,11 @@
-// Real-browser test of the margin page (issue #10): headless system Chromium loads
+// Real-browser test of the margin page: headless system Chromium loads
 // /margin?code=7203 (one issue) and /margin (the whole market) from the proxy in demo mode,
 // checks the table's columns and rows and that every chart image rendered, and that every
 // request stayed on 127.0.0.1. Full-page screenshots go to target/browser/margin-*.png.
 //
 // The market page reads months of date cross-sections on its first load: six months of bars
-// and margin rows are quick, but 176 days of statements at the upstream's 60 calls a minute
-// (the demo keeps that limit) take about three minutes. The test warms it with a plain
+// and margin rows are quick, but 176 days of statements at 60 calls per rate window (the
+// demo keeps the count on a 6 s window) take about a minute. The test warms it with a plain
 // request first, then loads it in the browser; later loads reuse the memoised rows.
 //
 // Run: JQP_BIN=target/debug/jquants-proxy node --test tests/browser/

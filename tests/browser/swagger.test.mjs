@@ -1,4 +1,4 @@
-// Real-browser test of the Swagger UI (issue #6): headless system Chromium, driven by
+// Real-browser test of the Swagger UI: headless system Chromium, driven by
 // playwright-core, loads /docs from the proxy running in demo mode, runs one request with
 // "Try it out" and checks what the page renders. Also checks that the UI works offline: every
 // request the page makes goes to the proxy on 127.0.0.1.

@@ -31,7 +31,7 @@ def test_schemathesis_finds_nothing(stack):
         "--max-examples", str(MAX_EXAMPLES), "--seed", str(SEED), "--no-shrink",
         "--exclude-tag", "admin", "--exclude-path", "/v2/equities/trades",
         # The market-wide margin answers read months of cross-sections on a cold cache
-        # (minutes against the simulator, README "Market-wide margin benchmark"): past
+        # (minutes against the simulator, docs/benchmarks.md "Market-wide margin"): past
         # Schemathesis' 10 s read timeout. tests/api/derived_market.rs and the browser test
         # cover them.
         "--exclude-path", "/derived/margin/market",
