@@ -15,10 +15,10 @@
 //!   each request is served, counted against its quota and logged exactly once, by one path
 //!   (a refusal changes no quota, so the full path checking it again is harmless).
 //!
-//! Why: through the router, the mirror group's auth middleware, catch-panic, timeout,
-//! compression and the access span a hit cost about 75k instructions; with wrk at 64
-//! connections on 2 cores, that user time was the difference between this service and a
-//! bare hyper server sending the same bodies (README, "Against nginx").
+//! Why: the router, the mirror group's auth middleware, catch-panic, timeout, compression and
+//! the access span cost several times the instructions of the hit itself; with many
+//! connections on few cores, that user time separates this service from a bare hyper server
+//! sending the same bodies (docs/benchmarks.md, "Against nginx").
 
 mod admitted;
 

@@ -217,7 +217,7 @@ mod tests {
     }
 
     #[test]
-    fn empty_answers_are_brief_and_dividends_hourly() {
+    fn empty_answers_expire_within_minutes_and_dividends_hourly() {
         let now = jst::at(d(2026, 3, 3), 10, 0);
         let past = req("/equities/bars/daily", "date=20260301");
         assert_eq!(fresh_until(&past, now, true), now + EMPTY_TTL);
