@@ -5,8 +5,13 @@
 //! Text is emitted as SVG `<text>` elements in a generic `sans-serif` family, and plotters is
 //! built without its font features, so rendering needs no font files and works offline; the
 //! browser picks the font when it displays the chart.
+//!
+//! Invariant: a drawing failure is an `Err`, never a panic; an empty panel, a single day or a
+//! flat line still gets a non-empty axis range.
 
 use chrono::{Datelike, NaiveDate};
+use plotters::chart::DualCoordChartContext;
+use plotters::coord::types::{RangedCoordf64, RangedCoordi32};
 use plotters::prelude::*;
 pub use plotters::style::RGBColor;
 
@@ -110,24 +115,16 @@ pub fn render(title: &str, panels: &[Panel], width: u32) -> Result<String, Strin
 }
 
 type Area<'a> = DrawingArea<SVGBackend<'a>, plotters::coord::Shift>;
+type Coords = Cartesian2d<RangedCoordi32, RangedCoordf64>;
+/// A panel's chart: dates against the left axis, and against the right one.
+type Chart<'a, 'b> = DualCoordChartContext<'a, SVGBackend<'b>, Coords, Coords>;
+type DrawResult = Result<(), Box<dyn std::error::Error>>;
 
-fn draw_panel(
-    area: &Area,
-    p: &Panel,
-    (x0, x1): (i32, i32),
-) -> Result<(), Box<dyn std::error::Error>> {
+/// Draws one panel: axes, reference levels, split markers, lines, the right axis, legend.
+fn draw_panel(area: &Area, p: &Panel, (x0, x1): (i32, i32)) -> DrawResult {
     let levels: Vec<f64> = p.levels.iter().map(|l| l.y).collect();
     let (y0, y1) = y_range(p.lines.iter().flat_map(|l| &l.points), &levels);
     let (r0, r1) = y_range(p.right.iter().flat_map(|(_, l)| &l.points), &[]);
-    // Enough decimals to tell the ticks apart, none on large values.
-    let span = y1 - y0;
-    let digits = if span < 0.5 {
-        3
-    } else if span < 50.0 {
-        2
-    } else {
-        0
-    };
     let mut chart = ChartBuilder::on(area)
         .caption(&p.title, ("sans-serif", 16))
         .margin(8)
@@ -136,6 +133,7 @@ fn draw_panel(
         .right_y_label_area_size(if p.right.is_some() { 80 } else { 0 })
         .build_cartesian_2d(x0..x1, y0..y1)?
         .set_secondary_coord(x0..x1, r0..r1);
+    let digits = tick_decimals(y1 - y0);
     chart
         .configure_mesh()
         .x_labels(6)
@@ -145,18 +143,7 @@ fn draw_panel(
         .y_desc(p.y_desc.as_str())
         .light_line_style(WHITE.mix(0.0))
         .draw()?;
-    for l in &p.levels {
-        let style = ShapeStyle::from(l.color).stroke_width(1);
-        chart
-            .draw_series(DashedLineSeries::new(
-                vec![(x0, l.y), (x1, l.y)],
-                6,
-                4,
-                style,
-            ))?
-            .label(l.name.as_str())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], style));
-    }
+    draw_levels(&mut chart, &p.levels, (x0, x1))?;
     for m in &p.markers {
         let style = ShapeStyle::from(GREY).stroke_width(1);
         chart.draw_series(DashedLineSeries::new(vec![(*m, y0), (*m, y1)], 4, 4, style))?;
@@ -166,19 +153,10 @@ fn draw_panel(
         chart
             .draw_series(LineSeries::new(l.points.iter().copied(), style))?
             .label(l.name.as_str())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], style));
+            .legend(legend_mark(style));
     }
     if let Some((desc, l)) = &p.right {
-        chart
-            .configure_secondary_axes()
-            .y_desc(desc.as_str())
-            .y_label_formatter(&|y| format!("{y:.0}"))
-            .draw()?;
-        let style = ShapeStyle::from(l.color).stroke_width(2);
-        chart
-            .draw_secondary_series(LineSeries::new(l.points.iter().copied(), style))?
-            .label(l.name.as_str())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], style));
+        draw_right_axis(&mut chart, desc, l)?;
     }
     chart
         .configure_series_labels()
@@ -187,6 +165,55 @@ fn draw_panel(
         .border_style(BLACK)
         .label_font(("sans-serif", 12))
         .draw()?;
+    Ok(())
+}
+
+/// Enough decimals to tell the ticks of a left axis spanning `span` apart, none on large
+/// values.
+fn tick_decimals(span: f64) -> usize {
+    if span < 0.5 {
+        3
+    } else if span < 50.0 {
+        2
+    } else {
+        0
+    }
+}
+
+/// The legend's sample of a series: a short stroke in its style.
+fn legend_mark(style: ShapeStyle) -> impl Fn((i32, i32)) -> PathElement<(i32, i32)> {
+    move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], style)
+}
+
+/// The reference levels, dashed across the whole date range.
+fn draw_levels(chart: &mut Chart, levels: &[Level], (x0, x1): (i32, i32)) -> DrawResult {
+    for l in levels {
+        let style = ShapeStyle::from(l.color).stroke_width(1);
+        chart
+            .draw_series(DashedLineSeries::new(
+                vec![(x0, l.y), (x1, l.y)],
+                6,
+                4,
+                style,
+            ))?
+            .label(l.name.as_str())
+            .legend(legend_mark(style));
+    }
+    Ok(())
+}
+
+/// The right-hand axis labelled `desc`, and its line.
+fn draw_right_axis(chart: &mut Chart, desc: &str, l: &Line) -> DrawResult {
+    chart
+        .configure_secondary_axes()
+        .y_desc(desc)
+        .y_label_formatter(&|y| format!("{y:.0}"))
+        .draw()?;
+    let style = ShapeStyle::from(l.color).stroke_width(2);
+    chart
+        .draw_secondary_series(LineSeries::new(l.points.iter().copied(), style))?
+        .label(l.name.as_str())
+        .legend(legend_mark(style));
     Ok(())
 }
 

@@ -4,6 +4,9 @@
 //! numbers, strings, `""`, `"-"` and nulls reach clients byte for byte. A one-page answer is
 //! passed through untouched; pages are merged by concatenating raw rows (a merged answer
 //! larger than the configured size is cut into the proxy's own pages by `cache::paging`).
+//!
+//! Invariants: every row of a [`Merged`] is a slice of its `body`, byte for byte as the
+//! upstream sent it; a body that is not the endpoint's envelope is an error, never a panic.
 
 use anyhow::Context;
 use bytes::{BufMut, Bytes, BytesMut};
@@ -68,8 +71,10 @@ pub fn parse(endpoint: &Endpoint, body: Bytes) -> anyhow::Result<Merged> {
 /// Merges the upstream's pages of one request. A single page is kept byte for byte.
 pub fn merge(endpoint: &Endpoint, mut pages: Vec<Bytes>) -> anyhow::Result<Merged> {
     anyhow::ensure!(!pages.is_empty(), "no pages");
-    if pages.len() == 1 {
-        return parse(endpoint, pages.pop().expect("one page"));
+    if pages.len() == 1
+        && let Some(page) = pages.pop()
+    {
+        return parse(endpoint, page);
     }
     let mut rows = Vec::new();
     let mut cursor = None;

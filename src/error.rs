@@ -1,7 +1,10 @@
 //! The one error type of the HTTP surface. Every variant has a stable machine-readable code
 //! (sent as the `x-error-code` header and in logs) and renders as the upstream's
 //! `{"message": ...}` body, so J-Quants clients parse our errors as they parse J-Quants'.
-//! Internal details are logged here and never sent to clients.
+//!
+//! Invariant: internal details (upstream connection errors, database errors, panics turned
+//! into [`ApiError::Internal`]) are logged here and never sent to clients; only the upstream's
+//! own `message` for its 4xx answers is passed through (docs/upstream.md, "Status codes").
 
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};

@@ -1,5 +1,9 @@
-//! Gzip as J-Quants speaks it: bodies compressed only for clients that accept it. Shared by
-//! the proxy (which stores the compressed form once) and the simulator.
+//! Gzip as J-Quants speaks it: bodies compressed only for clients that accept it
+//! (docs/upstream.md, "Compression"). Shared by the proxy (which stores the compressed form
+//! once) and the simulator.
+//!
+//! Invariant: [`accepted`] is false unless `Accept-Encoding` names `gzip` or `*` without
+//! `q=0`, so a client that did not ask never gets a compressed body.
 
 use std::io::Write;
 

@@ -2,7 +2,11 @@
 //! two date spellings J-Quants accepts in parameters (`YYYYMMDD` and `YYYY-MM-DD`).
 //!
 //! The wall clock is injectable ([`Clock`]) because freshness rules follow the JST
-//! publication schedule and tests must be able to stand at 16:29 or 16:31 on a given day.
+//! publication schedule (docs/upstream.md, "Update times") and tests must be able to stand
+//! at 16:29 or 16:31 on a given day.
+//!
+//! Invariant: nothing here panics on a date taken from a request or an upstream body; an
+//! impossible date parses to `None` and the caller answers the upstream's 400.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -17,7 +21,7 @@ pub fn offset() -> FixedOffset {
 /// Parses a parameter date in either upstream spelling. Impossible dates (20240230) are
 /// `None`, which the caller turns into the upstream's 400.
 /// Parsed by hand rather than with a chrono format string: every request's dates go through
-/// here, and interpreting a format string per call was a visible share of a cache hit.
+/// here, and interpreting a format string per call is a visible share of a cache hit.
 pub fn parse_date(s: &str) -> Option<NaiveDate> {
     let b = s.trim().as_bytes();
     let digits = |r: std::ops::Range<usize>| {
@@ -34,7 +38,7 @@ pub fn parse_date(s: &str) -> Option<NaiveDate> {
 }
 
 /// The upstream's response spelling of a date. Written digit by digit: it runs for every
-/// date of every request, and the formatting machinery cost more than the rest of it.
+/// date of every request, and the formatting machinery costs more than the rest of it.
 pub fn fmt_date(d: NaiveDate) -> String {
     use chrono::Datelike;
     let y = d.year();
@@ -61,11 +65,11 @@ pub fn to_jst(t: DateTime<Utc>) -> NaiveDateTime {
 
 /// The UTC instant of a JST wall time.
 pub fn from_jst(t: NaiveDateTime) -> DateTime<Utc> {
+    // A fixed offset is never ambiguous; `None` only past chrono's range, kept as UTC there.
     offset()
         .from_local_datetime(&t)
         .single()
-        .expect("fixed offsets are never ambiguous")
-        .with_timezone(&Utc)
+        .map_or_else(|| t.and_utc(), |d| d.with_timezone(&Utc))
 }
 
 /// The UTC instant of `date` at `h:m` JST (minutes past 24:00 roll into the next day, as the

@@ -4,6 +4,10 @@
 //! same code and the proxy rejects a bad request before it costs an upstream call. The
 //! canonical form (sorted parameters, 5-character codes, `YYYY-MM-DD` dates) is the cache key:
 //! `code=7203&date=20240105` and `date=2024-01-05&code=72030` are one request.
+//!
+//! Invariants: a [`CanonicalRequest`] only holds parameters the endpoint accepts, in a
+//! combination it accepts, with canonical values; anything else is an [`ApiError`] worded as
+//! the upstream words it (docs/upstream.md, "Protocol" and "Status codes"), never a panic.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;

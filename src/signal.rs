@@ -1,4 +1,8 @@
 //! Process signals: the graceful-shutdown trigger shared by `serve` and `sim`.
+//!
+//! Invariant: [`shutdown`] resolves only on a signal. Where SIGTERM cannot be watched (not
+//! Unix, or its handler fails to install) ctrl-c remains the one trigger; a failure never
+//! shuts the process down by itself.
 
 /// Resolves on ctrl-c or SIGTERM (what Docker and Kubernetes send on stop).
 pub async fn shutdown() {

@@ -136,10 +136,7 @@ impl Store {
         what: &str,
         fut: impl Future<Output = Result<T, sqlx::Error>>,
     ) -> Option<T> {
-        within(OP_TIMEOUT, fut)
-            .await
-            .map_err(|e| self.fail(what, e))
-            .ok()
+        within_or(OP_TIMEOUT, fut, |e| self.fail(what, e)).await
     }
 
     /// Runs one write statement while the store is healthy; `None` when it is not or the
@@ -400,6 +397,16 @@ pub(crate) async fn within<T>(
         Ok(result) => Ok(result?),
         Err(_) => Err(StatementError::TimedOut),
     }
+}
+
+/// [`within`], handing a failure to `failed` (which counts it and degrades its owner) and
+/// giving `None` for it: the one way the store and replica coordination run a statement.
+pub(crate) async fn within_or<T>(
+    limit: Duration,
+    statement: impl Future<Output = Result<T, sqlx::Error>>,
+    failed: impl FnOnce(StatementError),
+) -> Option<T> {
+    within(limit, statement).await.map_err(failed).ok()
 }
 
 fn gunzip(z: &[u8]) -> std::io::Result<Bytes> {

@@ -10,11 +10,11 @@
 //! - `x-api-key`, `Authorization` and `Cookie` are marked sensitive before any inner layer sees
 //!   them, so no `Debug` of the headers prints a key.
 //!
-//! This replaces five generic layers (sensitive headers, set and propagate request id, trace,
-//! metrics): one boxed future per request instead of five wrappers, no span fields formatted
-//! that the line repeats, a request id without a random draw or `Display`, and the response
-//! body passed through untouched (the trace layer wrapped it to enter its span on every
-//! chunk).
+//! One middleware rather than five generic layers (sensitive headers, set and propagate
+//! request id, trace, metrics): one boxed future per request instead of five wrappers, no span
+//! fields formatted that the line repeats, a request id without a random draw or `Display`,
+//! and the response body passed through untouched (tower-http's trace layer wraps it to enter
+//! its span on every chunk).
 
 use std::future::Future;
 use std::pin::Pin;

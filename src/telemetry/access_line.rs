@@ -9,10 +9,10 @@
 //!
 //! Once [`install`]ed (by `telemetry::init`, when the output is not a terminal) the line is
 //! formatted here, into a reused buffer with the date-time formatted once a second, and goes
-//! straight to the batch writer: through `tracing` it took a span, its fields formatted and
+//! straight to the batch writer: through `tracing` it takes a span, its fields formatted and
 //! escaped one by one, and a timestamp formatted per event, about a fifth of a cache hit's
 //! instructions (`scripts/hit-instructions.sh`). Without it (tests, a terminal, which wants
-//! colours) the line is a `tracing` event in a `request` span, as before.
+//! colours) the line is a `tracing` event in a `request` span.
 
 use std::cell::RefCell;
 use std::fmt::Write as _;

@@ -12,15 +12,19 @@
 //! - An emitter never makes a system call for a line, except to wake the idle writer for the
 //!   first line of a batch or to hand over a full batch.
 //!
-//! Not `tracing-appender`'s non-blocking writer, which this replaced: it hands each line to
-//! its thread through a channel and that thread wakes, yields and writes once per line. On a
-//! busy proxy that was a futex wake, a `sched_yield` and a `write` per request (`strace -c`
-//! while `wrk` ran hits), a second thread's worth of kernel time on a 2-core machine.
+//! The lock is `parking_lot`'s, which a panic cannot poison: no emitter panics on taking it.
+//!
+//! Not `tracing-appender`'s non-blocking writer: it hands each line to its thread through a
+//! channel and that thread wakes, yields and writes once per line. On a busy proxy that is a
+//! futex wake, a `sched_yield` and a `write` per request (`strace -c` while `wrk` runs hits),
+//! a second thread's worth of kernel time on a 2-core machine.
 
 use std::io::Write;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex, MutexGuard};
 
 /// The longest a line waits in memory before it is written.
 pub const FLUSH_INTERVAL: Duration = Duration::from_millis(25);
@@ -59,8 +63,8 @@ struct State {
 
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, State> {
-        // A panic while holding the lock leaves only bytes in a Vec: still usable.
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        // Not poisoned by a panic while held: that leaves only bytes in a Vec, still usable.
+        self.state.lock()
     }
 }
 
@@ -92,7 +96,7 @@ impl BatchWriter {
         let mut st = shared.lock();
         while st.buf.len() >= BACKLOG_LIMIT && !st.closed {
             st.emitters_waiting += 1;
-            st = shared.drained.wait(st).unwrap_or_else(|e| e.into_inner());
+            shared.drained.wait(&mut st);
             st.emitters_waiting -= 1;
         }
         let before = st.buf.len();
@@ -130,10 +134,7 @@ fn write_batches(shared: &Shared, mut out: impl Write) {
     let mut st = shared.lock();
     loop {
         while st.buf.is_empty() && !st.closed {
-            st = shared
-                .wake_writer
-                .wait(st)
-                .unwrap_or_else(|e| e.into_inner());
+            shared.wake_writer.wait(&mut st);
         }
         let deadline = Instant::now() + FLUSH_INTERVAL;
         while st.buf.len() < BATCH_BYTES && !st.closed {
@@ -141,11 +142,7 @@ fn write_batches(shared: &Shared, mut out: impl Write) {
             if left.is_zero() {
                 break;
             }
-            st = shared
-                .wake_writer
-                .wait_timeout(st, left)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
+            shared.wake_writer.wait_for(&mut st, left);
         }
         let batch = std::mem::replace(&mut st.buf, spare);
         let closing = st.closed;
@@ -184,7 +181,7 @@ mod tests {
     struct Sink(Arc<Mutex<Vec<u8>>>);
     impl Write for Sink {
         fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(b);
+            self.0.lock().extend_from_slice(b);
             Ok(b.len())
         }
         fn flush(&mut self) -> std::io::Result<()> {
@@ -209,7 +206,7 @@ mod tests {
             .collect();
         threads.into_iter().for_each(|t| t.join().unwrap());
         drop(guard);
-        let text = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
+        let text = String::from_utf8(sink.0.lock().clone()).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 80_000);
         for t in 0..4 {
@@ -231,7 +228,7 @@ mod tests {
         // Polls for far longer than the flush interval; the guard is still alive.
         let written = (0..400).any(|_| {
             std::thread::sleep(Duration::from_millis(5));
-            sink.0.lock().unwrap().as_slice() == b"one line\n"
+            sink.0.lock().as_slice() == b"one line\n"
         });
         assert!(written, "the line was not written while the writer ran");
     }

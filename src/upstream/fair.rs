@@ -8,16 +8,19 @@
 //!
 //! Invariants: at most one head; every waiter removed from a queue by a grant becomes
 //! responsible for passing headship on (by becoming head and dropping its [`Head`], or, if
-//! it was cancelled in the meantime, from its drop guard), so headship is never lost.
+//! it was cancelled in the meantime, from its drop guard), so headship is never lost. The
+//! state lock is `parking_lot`'s: a panic elsewhere cannot poison it, so a drop guard never
+//! panics taking it.
 //!
 //! Why not a crate: the fair-queue crates on crates.io schedule owned items through a
 //! channel; here the "item" is the right to be head for as long as a future holds it, with
 //! cancellation at any await point, which is a few lines on a mutex and oneshot channels.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
+use parking_lot::{Mutex, MutexGuard};
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
@@ -131,8 +134,8 @@ impl Drop for Waiting<'_> {
 }
 
 impl FairGate {
-    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().expect("fair queue poisoned")
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock()
     }
 
     /// Waits for this client's turn as head of the queue.
@@ -234,7 +237,7 @@ mod tests {
     async fn run(gate: Arc<FairGate>, order: Arc<Mutex<Vec<String>>>, client: &str, n: usize) {
         let c: Arc<str> = Arc::from(client);
         let _h = gate.enter(&c).await;
-        order.lock().unwrap().push(format!("{client}{n}"));
+        order.lock().push(format!("{client}{n}"));
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
 
@@ -261,7 +264,7 @@ mod tests {
         for t in tasks {
             t.await.unwrap();
         }
-        let order = order.lock().unwrap().clone();
+        let order = order.lock().clone();
         let b = order.iter().position(|s| s == "b0").unwrap();
         assert_eq!(b, 1, "b waited behind {b} of a's requests: {order:?}");
         let a: Vec<_> = order

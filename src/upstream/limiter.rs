@@ -13,11 +13,16 @@
 //! did not). The 429 pause also has to be part of the same decision, and the arithmetic is
 //! on `tokio::time::Instant` so the limiter follows tokio's clock. With burst 1 a GCRA is a
 //! single "theoretical arrival time" per budget, so the arithmetic below is all there is.
+//!
+//! Invariants: no two calls of a budget are closer than its interval (times the share
+//! factor); a cool-down holds every caller until it ends; the state lock is never held across
+//! an await, and it cannot be poisoned (`parking_lot`), so taking it never panics.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use parking_lot::Mutex;
 use tokio::time::Instant;
 
 use super::fair::{ClientQueueStats, FairGate};
@@ -180,7 +185,7 @@ impl Limiter {
         if self.shared().is_none() {
             return local;
         }
-        let s = self.state.lock().expect("limiter state poisoned");
+        let s = self.state.lock();
         if s.probation_until.is_some_and(|t| t > Instant::now()) {
             local
         } else {
@@ -200,7 +205,7 @@ impl Limiter {
     }
 
     fn pause_left(&self) -> Option<Duration> {
-        let s = self.state.lock().expect("limiter state poisoned");
+        let s = self.state.lock();
         s.paused_until
             .map(|p| p.saturating_duration_since(Instant::now()))
             .filter(|d| !d.is_zero())
@@ -214,11 +219,7 @@ impl Limiter {
         client: &Arc<str>,
     ) -> Result<(), QueueTimeout> {
         let start = Instant::now();
-        let paused_until = self
-            .state
-            .lock()
-            .expect("limiter state poisoned")
-            .paused_until;
+        let paused_until = self.state.lock().paused_until;
         if paused_until.is_some_and(|p| p > start + self.queue_timeout) {
             // The cool-down alone outlasts the queue timeout: say so now rather than after
             // holding the client for the whole queue timeout.
@@ -260,7 +261,7 @@ impl Limiter {
             if let Some(slot) = shared.take_slot(&budgets).await {
                 let factor = self.share_factor();
                 let own = {
-                    let s = self.state.lock().expect("limiter state poisoned");
+                    let s = self.state.lock();
                     s.plan_last + self.plan_interval.mul_f64(factor.max(s.last_factor))
                 };
                 // Just back from the local share: its spacing still holds for a while.
@@ -275,7 +276,7 @@ impl Limiter {
             let now = Instant::now();
             let factor = self.share_factor();
             let ready_at = {
-                let s = self.state.lock().expect("limiter state poisoned");
+                let s = self.state.lock();
                 let f = factor.max(s.last_factor);
                 let mut at = (s.plan_last + self.plan_interval.mul_f64(f))
                     .max(s.paused_until.unwrap_or(now));
@@ -297,7 +298,7 @@ impl Limiter {
     /// statements call), under share factor `factor`; `fallback`: a local call although
     /// replicas coordinate, which starts the probation.
     fn charge(&self, now: Instant, statements: bool, factor: f64, fallback: bool) {
-        let mut s = self.state.lock().expect("limiter state poisoned");
+        let mut s = self.state.lock();
         s.plan_last = now;
         s.last_factor = factor;
         if fallback {
@@ -312,11 +313,7 @@ impl Limiter {
     /// Sleeps out the cool-down, if one is running.
     async fn wait_pause(&self) {
         loop {
-            let until = self
-                .state
-                .lock()
-                .expect("limiter state poisoned")
-                .paused_until;
+            let until = self.state.lock().paused_until;
             match until {
                 Some(t) if t > Instant::now() => tokio::time::sleep_until(t).await,
                 _ => return,
@@ -329,7 +326,7 @@ impl Limiter {
         loop {
             let now = Instant::now();
             let at = {
-                let s = self.state.lock().expect("limiter state poisoned");
+                let s = self.state.lock();
                 tat(&s).max(s.paused_until.unwrap_or(now))
             };
             if at <= now {
@@ -343,7 +340,7 @@ impl Limiter {
     pub(crate) fn pause(&self, cooldown: Duration) -> Instant {
         self.rate_limited.fetch_add(1, Ordering::Relaxed);
         let until = Instant::now() + cooldown;
-        let mut s = self.state.lock().expect("limiter state poisoned");
+        let mut s = self.state.lock();
         let until = s.paused_until.map_or(until, |p| p.max(until));
         s.paused_until = Some(until);
         drop(s);
@@ -361,7 +358,7 @@ impl Limiter {
 
     pub(crate) fn stats(&self) -> LimiterStats {
         let paused_until = {
-            let s = self.state.lock().expect("limiter state poisoned");
+            let s = self.state.lock();
             s.paused_until.filter(|p| *p > Instant::now())
         };
         LimiterStats {

@@ -8,6 +8,14 @@
 //! through Postgres when attached) -> per-attempt timeout -> reqwest
 //! (pooled connections, gzip). The API key lives in a `SecretString` and a sensitive header
 //! value; it is never logged, printed by `Debug`, or returned.
+//!
+//! The upstream's rules this follows (per-plan limits, no `Retry-After` on a 429, lock-out on
+//! sustained excess, `pagination_key` paging) are in docs/upstream.md, "Rate limits" and
+//! "Paging".
+//!
+//! Invariants: every attempt, retries included, holds a limiter slot; no request path panics
+//! on a lock (the limiter's and the fair queue's locks are `parking_lot`'s, which a panic
+//! cannot poison); a page loop ends, since a repeated `pagination_key` is an error.
 
 pub mod fair;
 mod limiter;
@@ -228,39 +236,15 @@ impl fmt::Debug for Upstream {
 }
 
 impl Upstream {
+    /// Checks `cfg` and builds the client, its limiter and its tower stack.
     pub fn new(cfg: UpstreamConfig) -> anyhow::Result<Self> {
-        let base_url: Arc<str> = cfg.base_url.trim_end_matches('/').into();
-        let parsed = url::Url::parse(&base_url)
-            .with_context(|| format!("invalid upstream base URL {base_url:?}"))?;
-        anyhow::ensure!(
-            matches!(parsed.scheme(), "http" | "https"),
-            "upstream base URL must be http(s): {base_url:?}"
-        );
-        anyhow::ensure!(
-            cfg.safety_margin.is_finite() && cfg.safety_margin >= 0.0,
-            "safety_margin must be >= 0"
-        );
-        anyhow::ensure!(!cfg.rate_window.is_zero(), "rate_window must be > 0");
-        let api_key = cfg
-            .api_key
-            .as_ref()
-            .context("no upstream key (JQUANTS_API_KEY)")?;
-        let mut api_key = HeaderValue::from_str(api_key.expose_secret())
-            .context("JQUANTS_API_KEY is not a valid header value")?;
-        api_key.set_sensitive(true);
-
-        let client = reqwest::Client::builder()
-            .user_agent(concat!("jquants-proxy/", env!("CARGO_PKG_VERSION")))
-            .gzip(true)
-            .connect_timeout(cfg.request_timeout.min(Duration::from_secs(10)))
-            .pool_idle_timeout(Duration::from_secs(90))
-            .tcp_keepalive(Duration::from_secs(60))
-            // A redirect to another host would carry x-api-key along (reqwest only strips
-            // Authorization and cookies); the upstream has no reason to redirect.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .context("building the upstream HTTP client")?;
-
+        let base_url = checked_base_url(&cfg)?;
+        let api_key = api_key_header(&cfg)?;
+        let http = HttpService {
+            client: http_client(cfg.request_timeout)?,
+            base_url: base_url.clone(),
+            api_key,
+        };
         let limiter = Arc::new(Limiter::new(
             cfg.plan.per_minute(),
             FINS_PER_MINUTE,
@@ -275,11 +259,6 @@ impl Upstream {
             cooldown: cfg.cooldown_after_429,
             max_429_retries: MAX_429_RETRIES,
         });
-        let http = HttpService {
-            client,
-            base_url: base_url.clone(),
-            api_key,
-        };
         let svc = build_stack(http, limiter.clone(), policy, cfg.request_timeout);
         tracing::info!(
             base_url = %base_url,
@@ -377,6 +356,50 @@ impl Upstream {
     pub fn limiter_stats(&self) -> LimiterStats {
         self.limiter.stats()
     }
+}
+
+/// The base URL without its trailing slash, once it and the limiter settings are valid.
+fn checked_base_url(cfg: &UpstreamConfig) -> anyhow::Result<Arc<str>> {
+    let base_url: Arc<str> = cfg.base_url.trim_end_matches('/').into();
+    let parsed = url::Url::parse(&base_url)
+        .with_context(|| format!("invalid upstream base URL {base_url:?}"))?;
+    anyhow::ensure!(
+        matches!(parsed.scheme(), "http" | "https"),
+        "upstream base URL must be http(s): {base_url:?}"
+    );
+    anyhow::ensure!(
+        cfg.safety_margin.is_finite() && cfg.safety_margin >= 0.0,
+        "safety_margin must be >= 0"
+    );
+    anyhow::ensure!(!cfg.rate_window.is_zero(), "rate_window must be > 0");
+    Ok(base_url)
+}
+
+/// The key as an `x-api-key` value marked sensitive, so hyper and `Debug` never print it.
+fn api_key_header(cfg: &UpstreamConfig) -> anyhow::Result<HeaderValue> {
+    let api_key = cfg
+        .api_key
+        .as_ref()
+        .context("no upstream key (JQUANTS_API_KEY)")?;
+    let mut api_key = HeaderValue::from_str(api_key.expose_secret())
+        .context("JQUANTS_API_KEY is not a valid header value")?;
+    api_key.set_sensitive(true);
+    Ok(api_key)
+}
+
+/// The pooled reqwest client: gzip, keep-alive, and no redirects.
+fn http_client(request_timeout: Duration) -> anyhow::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .user_agent(concat!("jquants-proxy/", env!("CARGO_PKG_VERSION")))
+        .gzip(true)
+        .connect_timeout(request_timeout.min(Duration::from_secs(10)))
+        .pool_idle_timeout(Duration::from_secs(90))
+        .tcp_keepalive(Duration::from_secs(60))
+        // A redirect to another host would carry x-api-key along (reqwest only strips
+        // Authorization and cookies); the upstream has no reason to redirect.
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .context("building the upstream HTTP client")
 }
 
 /// The whole stack in one place; retry waits for a limiter slot before every attempt.

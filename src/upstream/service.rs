@@ -2,6 +2,11 @@
 //! backoff for 5xx/connection errors; every attempt first waits for a limiter slot), a
 //! per-attempt timeout, and [`HttpService`] (one reqwest call, body read in full
 //! and classified).
+//!
+//! Invariants: a 2xx answer is passed on only once its body is complete JSON (a body cut
+//! short is retried like a 5xx); 429 pauses every caller, 4xx other than 429 is final and
+//! keeps the upstream's `message` (docs/upstream.md, "Status codes"); nothing an upstream
+//! body contains can make this code panic.
 
 use std::sync::Arc;
 use std::task::{Context, Poll};

@@ -12,10 +12,10 @@
 //! the limiter falls back to its local share of the plan (`JQP_REPLICAS`) meanwhile.
 
 use std::sync::Arc;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use parking_lot::Mutex;
 use sqlx::PgPool;
 use tokio::time::Instant;
 
@@ -56,19 +56,14 @@ impl SharedBudget {
 
     /// True while the shared budget is in use (Postgres reachable, no recent failure).
     pub(crate) fn is_up(&self) -> bool {
-        self.store.is_healthy()
-            && self
-                .down_until
-                .lock()
-                .expect("shared budget lock")
-                .is_none_or(|t| Instant::now() >= t)
+        self.store.is_healthy() && self.down_until.lock().is_none_or(|t| Instant::now() >= t)
     }
 
     fn failed(&self, what: &str, e: impl std::fmt::Display) {
         self.failures.fetch_add(1, Ordering::Relaxed);
         metrics::counter!("jqp_coordination_errors_total", "op" => what.to_string()).increment(1);
         let was_up = {
-            let mut d = self.down_until.lock().expect("shared budget lock");
+            let mut d = self.down_until.lock();
             let was_up = d.is_none_or(|t| Instant::now() >= t);
             *d = Some(Instant::now() + RETRY_AFTER_FAILURE);
             was_up
@@ -84,15 +79,12 @@ impl SharedBudget {
         fut: impl Future<Output = Result<T, sqlx::Error>>,
     ) -> Option<T> {
         let start = std::time::Instant::now();
-        let out = crate::store::within(OP_TIMEOUT, fut)
-            .await
-            .map_err(|e| self.failed(what, e))
-            .ok();
+        let out = crate::store::within_or(OP_TIMEOUT, fut, |e| self.failed(what, e)).await;
         if out.is_some() {
             self.ops.fetch_add(1, Ordering::Relaxed);
             self.op_nanos
                 .fetch_add(start.elapsed().as_nanos() as u64, Ordering::Relaxed);
-            let mut d = self.down_until.lock().expect("shared budget lock");
+            let mut d = self.down_until.lock();
             if d.take().is_some() {
                 tracing::info!("replica coordination through Postgres restored");
             }
