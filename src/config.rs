@@ -13,7 +13,9 @@ use secrecy::SecretString;
 use crate::auth::AuthConfig;
 use crate::cache::CacheConfig;
 use crate::catalog::Plan;
+use crate::http::HttpConfig;
 use crate::jst::Clock;
+use crate::market::MarketConfig;
 use crate::telemetry::LogFormat;
 use crate::upstream::UpstreamConfig;
 
@@ -59,6 +61,10 @@ pub struct ServeArgs {
     /// Requests per minute allowed to each client (0: no quota).
     #[arg(long, env = "JQP_CLIENT_QUOTA_PER_MINUTE", default_value_t = AuthConfig::default().client_quota_per_minute)]
     pub client_quota_per_minute: u32,
+    /// Longest a market-wide derived request waits for its inputs before it answers 202 with
+    /// progress, seconds; a client's `Prefer: wait=N` asks for longer (up to the request timeout).
+    #[arg(long, env = "JQP_DERIVED_WAIT_SECS", default_value_t = MarketConfig::default().wait.as_secs())]
+    pub derived_wait_secs: u64,
     /// Log format.
     #[arg(long, env = "JQP_LOG_FORMAT", value_enum, default_value_t = LogFormat::default())]
     pub log_format: LogFormat,
@@ -80,25 +86,10 @@ pub struct ServeConfig {
     pub cache: CacheConfig,
     pub auth: AuthConfig,
     pub http: HttpConfig,
+    pub market: MarketConfig,
     /// The scheduled sync of the market row store (off by default).
     pub sync: crate::sync::ScheduleArgs,
     pub clock: Clock,
-}
-
-/// The HTTP server's own settings.
-#[derive(Debug, Clone)]
-pub struct HttpConfig {
-    /// Whole-request timeout: longer than the upstream's queue and retries take for a client
-    /// that waits (`sharing.max_wait`), so only a stuck request hits it.
-    pub request_timeout: Duration,
-}
-
-impl Default for HttpConfig {
-    fn default() -> Self {
-        Self {
-            request_timeout: Duration::from_secs(300),
-        }
-    }
 }
 
 impl ServeConfig {
@@ -111,6 +102,7 @@ impl ServeConfig {
             cache: Default::default(),
             auth: Default::default(),
             http: Default::default(),
+            market: Default::default(),
             sync: Default::default(),
             clock: Clock::system(),
         }
@@ -150,6 +142,9 @@ impl ServeConfig {
                 client_quota_per_minute: args.client_quota_per_minute,
             },
             sync: args.sync.clone(),
+            market: MarketConfig {
+                wait: Duration::from_secs(args.derived_wait_secs),
+            },
             ..Self::new(args.listen)
         })
     }

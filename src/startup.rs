@@ -39,6 +39,26 @@ pub struct Application {
     demo_sim: Option<sim::SimHandle>,
 }
 
+/// The persistent tier, if configured (never in demo mode).
+async fn store(cfg: &ServeConfig, demo: bool) -> anyhow::Result<Option<Arc<Store>>> {
+    Ok(match &cfg.database {
+        // Simulated answers must never sit where a later live run would serve them.
+        Some(_) if demo => {
+            tracing::warn!(
+                "demo mode: DATABASE_URL ignored so simulated data never mixes with real data; memory cache only"
+            );
+            None
+        }
+        Some(opts) => Some(Store::with_options(opts.clone()).await?),
+        None => {
+            tracing::warn!(
+                "no DATABASE_URL: the cache is memory only and does not survive a restart"
+            );
+            None
+        }
+    })
+}
+
 impl Application {
     pub async fn build(cfg: ServeConfig) -> anyhow::Result<Application> {
         // Bind before anything slow so a port conflict fails fast and port 0 is known early.
@@ -55,37 +75,20 @@ impl Application {
         let demo = demo_sim.is_some();
         let plan = upstream_cfg.plan;
         let auth = Arc::new(access(&cfg, &upstream_cfg, demo)?);
-        let upstream = Upstream::new(upstream_cfg)?;
-        let store = match &cfg.database {
-            // Simulated answers must never sit where a later live run would serve them.
-            Some(_) if demo => {
-                tracing::warn!(
-                    "demo mode: DATABASE_URL ignored so simulated data never mixes with real data; memory cache only"
-                );
-                None
-            }
-            Some(opts) => Some(Store::with_options(opts.clone()).await?),
-            None => {
-                tracing::warn!(
-                    "no DATABASE_URL: the cache is memory only and does not survive a restart"
-                );
-                None
-            }
-        };
+        let upstream = Upstream::new(upstream_cfg.clone())?;
+        let store = store(&cfg, demo).await?;
         if let Some(store) = &store {
             upstream.coordinate_through(store.clone());
         }
         let cache = Cache::new(upstream, store, cfg.clock.clone(), cfg.cache.clone());
         crate::sync::spawn_schedule(cache.clone(), &cfg.sync)?;
-        let market = Arc::new(MarketData::new(
-            Arc::new(CacheSource(cache.clone())),
-            plan,
-            cfg.clock.clone(),
-        ));
+        let source = Arc::new(CacheSource(cache.clone()));
+        let market = MarketData::new(source, &upstream_cfg, cfg.clock.clone(), cfg.market.clone());
         let state = AppState {
             cache,
-            market,
+            market: Arc::new(market),
             auth: auth.clone(),
+            http: cfg.http.clone(),
             demo,
             plan,
         };

@@ -16,6 +16,8 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
+use std::time::Duration;
+
 use crate::auth::Access;
 pub use render::ErrorBody;
 pub use state::AppState;
@@ -80,6 +82,22 @@ fn api_router(
         OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(access::open()),
         |all, (who, routes)| all.merge(guard(who, access::document(who, routes))),
     )
+}
+
+/// The HTTP server's own settings.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// Whole-request timeout: longer than the upstream's queue and retries take for a client
+    /// that waits (`sharing.max_wait`), so only a stuck request hits it.
+    pub request_timeout: Duration,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            request_timeout: Duration::from_secs(300),
+        }
+    }
 }
 
 /// The OpenAPI document of everything `router` serves.

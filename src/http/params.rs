@@ -217,3 +217,98 @@ pub fn parse_market(
         segment,
     })
 }
+
+/// How long a request for long work waits for it, and the `Preference-Applied` answer when
+/// the client stated a preference (RFC 7240).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Wait {
+    pub limit: std::time::Duration,
+    pub applied: Option<String>,
+}
+
+/// Reads RFC 7240's `Prefer: wait=N` (wait up to N seconds, at most `ceiling`) and
+/// `respond-async` (answer at once with the job's progress unless ready within a second);
+/// anything else in `Prefer` is ignored, as the RFC asks. Without either, `default`.
+pub fn wait(
+    headers: &axum::http::HeaderMap,
+    default: std::time::Duration,
+    ceiling: std::time::Duration,
+) -> Wait {
+    use std::time::Duration;
+    let prefs = headers
+        .get_all("prefer")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|p| {
+            p.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        });
+    let (mut wait, mut async_) = (None, false);
+    for p in prefs {
+        match p.split_once('=') {
+            Some((k, v)) if k.trim() == "wait" => {
+                wait = v.trim().trim_matches('"').parse::<u64>().ok().or(wait);
+            }
+            None if p == "respond-async" => async_ = true,
+            _ => {}
+        }
+    }
+    match (wait, async_) {
+        (Some(n), _) => {
+            let limit = Duration::from_secs(n).min(ceiling);
+            let applied = format!("wait={}", limit.as_secs());
+            Wait {
+                limit,
+                applied: Some(applied),
+            }
+        }
+        (None, true) => Wait {
+            limit: default.min(Duration::from_secs(1)),
+            applied: Some("respond-async".into()),
+        },
+        (None, false) => Wait {
+            limit: default.min(ceiling),
+            applied: None,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::{HeaderMap, HeaderValue};
+    use std::time::Duration;
+
+    fn prefer(v: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert("prefer", HeaderValue::from_str(v).unwrap());
+        h
+    }
+
+    const DEFAULT: Duration = Duration::from_secs(10);
+    const CEILING: Duration = Duration::from_secs(290);
+
+    #[test]
+    fn prefer_wait_asks_for_longer_up_to_the_request_timeout() {
+        let w = wait(&prefer("wait=120"), DEFAULT, CEILING);
+        assert_eq!(w.limit, Duration::from_secs(120));
+        assert_eq!(w.applied.as_deref(), Some("wait=120"));
+        let w = wait(&prefer("handling=lenient, wait=9999"), DEFAULT, CEILING);
+        assert_eq!(w.limit, CEILING);
+        assert_eq!(w.applied.as_deref(), Some("wait=290"));
+    }
+
+    #[test]
+    fn respond_async_answers_at_once_and_unknown_preferences_are_ignored() {
+        let w = wait(&prefer("respond-async"), DEFAULT, CEILING);
+        assert_eq!(w.limit, Duration::from_secs(1));
+        let w = wait(&prefer("return=minimal, wait=soon"), DEFAULT, CEILING);
+        assert_eq!((w.limit, w.applied), (DEFAULT, None));
+        let w = wait(&HeaderMap::new(), DEFAULT, CEILING);
+        assert_eq!((w.limit, w.applied), (DEFAULT, None));
+    }
+}

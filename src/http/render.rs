@@ -17,6 +17,7 @@ use crate::cache::Served;
 use crate::cache::paging::{self, PageKey};
 use crate::envelope;
 use crate::error::{ApiError, ApiResult};
+use crate::market::jobs::JobProgress;
 
 /// The upstream's error shape, used by every error this service returns.
 #[derive(serde::Serialize, utoipa::ToSchema)]
@@ -143,4 +144,43 @@ fn cache_control(max_age: i64) -> HeaderValue {
     let len = PREFIX.len() + digits.len();
     buf[PREFIX.len()..len].copy_from_slice(digits);
     HeaderValue::from_bytes(&buf[..len]).expect("ascii digits")
+}
+
+/// What a request for long work gets while the work runs (202): the upstream's error shape
+/// (`message`) plus the job's progress.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PendingBody {
+    /// What is being prepared and how far it is, in words; ask again after `Retry-After`.
+    pub message: String,
+    pub progress: JobProgress,
+}
+
+/// Seconds a client is asked to wait before it asks again: the estimate, within bounds that
+/// keep a page's progress moving and a client from polling in a loop.
+pub fn retry_after(p: &JobProgress) -> u64 {
+    p.eta_seconds.clamp(2, 30)
+}
+
+/// The 202 of a request whose work runs on: `Retry-After`, and the progress as JSON.
+pub fn pending(st: &AppState, what: &str, progress: JobProgress) -> Response {
+    let retry = retry_after(&progress);
+    let message = format!(
+        "Preparing {what}: {} of {} upstream reads done, about {} s left. The work goes on \
+         whether or not you wait; ask again after {retry} s.",
+        progress.done, progress.total, progress.eta_seconds
+    );
+    let body = serde_json::to_vec(&PendingBody { message, progress }).unwrap_or_default();
+    let mut resp = st.own_response("application/json", body);
+    *resp.status_mut() = StatusCode::ACCEPTED;
+    resp.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(retry));
+    resp
+}
+
+/// Says which `Prefer` preference the answer honoured (RFC 7240 `Preference-Applied`).
+pub fn with_preference(mut resp: Response, applied: Option<&str>) -> Response {
+    if let Some(v) = applied.and_then(|a| HeaderValue::from_str(a).ok()) {
+        resp.headers_mut().insert("preference-applied", v);
+    }
+    resp
 }

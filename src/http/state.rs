@@ -12,9 +12,14 @@ use axum::response::Response;
 use crate::auth::Auth;
 use crate::cache::Cache;
 use crate::catalog::{Endpoint, Plan};
+use crate::derived::margin_market::MarketMarginRow;
 use crate::error::ApiResult;
-use crate::market::MarketData;
+use crate::market::jobs::Prepared;
+use crate::market::{MarketData, MarketRange};
 use crate::request::{self, Parsed};
+
+/// How much of the request timeout a waiting request leaves for rendering its answer.
+const WAIT_MARGIN: std::time::Duration = std::time::Duration::from_secs(10);
 
 #[derive(Clone)]
 pub struct AppState {
@@ -22,6 +27,8 @@ pub struct AppState {
     /// Whole-market and per-issue inputs of the derived routes.
     pub market: Arc<MarketData>,
     pub auth: Arc<Auth>,
+    /// The server's own settings (the request timeout bounds how long a request may wait).
+    pub http: super::HttpConfig,
     /// Demo mode: proxying the in-process simulator.
     pub demo: bool,
     pub plan: Plan,
@@ -49,6 +56,21 @@ impl AppState {
     pub fn admit(&self, ep: &'static Endpoint, query: Option<&str>) -> ApiResult<Parsed> {
         let today = crate::jst::today(self.cache.clock().now());
         request::admit(ep, query, self.plan, today)
+    }
+
+    /// The market-wide margin rows of `m`, waiting for them as long as the client prefers
+    /// (`Prefer`, see [`super::params::wait`]) but never into the request timeout: past the
+    /// wait, the job's progress.
+    pub async fn market_margin(
+        &self,
+        m: &MarketRange,
+        headers: &axum::http::HeaderMap,
+    ) -> ApiResult<(Prepared<Arc<Vec<MarketMarginRow>>>, super::params::Wait)> {
+        // Room to render the answer before the server's own timeout would cut the request.
+        let ceiling = self.http.request_timeout.saturating_sub(WAIT_MARGIN);
+        let wait = super::params::wait(headers, self.market.default_wait(), ceiling);
+        let prepared = self.market.market_margin_within(m, wait.limit).await?;
+        Ok((prepared, wait))
     }
 
     /// Today in JST by the application's clock.

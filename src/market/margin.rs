@@ -10,11 +10,13 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use chrono::{Duration, NaiveDate};
 
 use super::MarketData;
 use super::digest::Digest;
+use super::jobs::Progress;
 use crate::derived::cross_section::{self, CrossSections, DayBars};
 use crate::derived::margin::MarginInterest;
 use crate::derived::margin_market::{self, MarketMarginRow};
@@ -48,7 +50,7 @@ pub struct MarketRange {
 }
 
 impl MarketRange {
-    fn key(&self) -> String {
+    pub(super) fn key(&self) -> String {
         format!("{}|{}|{}", self.from, self.to, self.segment.unwrap_or(""))
     }
 }
@@ -77,8 +79,13 @@ struct Inputs {
 }
 
 impl Inputs {
-    async fn load(md: &MarketData, m: &MarketRange) -> ApiResult<Inputs> {
+    /// Reads every cross-section of `m`, counting each read in `progress` (the totals are
+    /// set once the calendar says which days there are).
+    async fn load(md: &MarketData, m: &MarketRange, progress: &Progress) -> ApiResult<Inputs> {
+        let (statements, other) = (&progress.statements, &progress.other);
+        other.total.store(1, Ordering::Relaxed);
         let calendar = md.digest("/markets/calendar", String::new()).await?;
+        other.done.store(1, Ordering::Relaxed);
         let cal = calendar_of(&calendar)?;
         let window_start = m.from.checked_sub_months(HOLDING_LIMIT).unwrap_or(m.from);
         let fins_start = m.from - Duration::days(STATEMENT_LOOKBACK_DAYS);
@@ -86,17 +93,30 @@ impl Inputs {
         let business: Vec<NaiveDate> = days(window_start.min(fins_start), m.to)
             .filter(|d| cal.is_business_day(*d))
             .collect();
+        let filing_days = days(fins_start, m.to).count() as u64;
+        let master = u64::from(m.segment.is_some());
+        let reads = 1 + business.len() as u64 + app_dates.len() as u64 + master;
+        other.total.store(reads, Ordering::Relaxed);
+        statements.total.store(filing_days, Ordering::Relaxed);
         let q = |d: &NaiveDate| format!("date={}", jst::fmt_date(*d));
         // The datasets have separate upstream budgets (statements: 60 a minute), so they load
         // side by side.
         let (bars, margins, fins, master) = tokio::try_join!(
-            md.digests("/equities/bars/daily", business.iter().map(q)),
-            md.digests("/markets/margin-interest", app_dates.iter().map(q)),
-            md.digests("/fins/summary", days(fins_start, m.to).map(|d| q(&d))),
+            md.digests("/equities/bars/daily", business.iter().map(q), other),
+            md.digests("/markets/margin-interest", app_dates.iter().map(q), other),
+            md.digests(
+                "/fins/summary",
+                days(fins_start, m.to).map(|d| q(&d)),
+                statements
+            ),
             async {
                 match m.segment {
                     None => Ok(None),
-                    Some(_) => md.digest("/equities/master", String::new()).await.map(Some),
+                    Some(_) => {
+                        let d = md.digest("/equities/master", String::new()).await?;
+                        other.done.fetch_add(1, Ordering::Relaxed);
+                        Ok(Some(d))
+                    }
                 }
             }
         )?;
@@ -197,10 +217,14 @@ impl Default for ComputedMemo {
 }
 
 impl MarketData {
-    /// The market rows of a validated query (the JSON route, the page and the charts).
-    /// Computed again only when the query or one of its cross-sections changed.
-    pub async fn market_margin(&self, m: &MarketRange) -> ApiResult<Arc<Vec<MarketMarginRow>>> {
-        let inputs = Inputs::load(self, m).await?;
+    /// The market rows of a validated query, counting its reads in `progress`. Computed
+    /// again only when the query or one of its cross-sections changed.
+    pub async fn market_margin_tracked(
+        &self,
+        m: &MarketRange,
+        progress: &Progress,
+    ) -> ApiResult<Arc<Vec<MarketMarginRow>>> {
+        let inputs = Inputs::load(self, m, progress).await?;
         let key = m.key();
         if let Some(c) = self.computed.0.get(&key).await
             && c.inputs.same_as(&inputs)

@@ -12,20 +12,26 @@
 
 pub mod digest;
 mod issue;
+pub mod jobs;
 pub mod margin;
 pub mod source;
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
 
-use futures::{StreamExt, TryStreamExt};
+use futures::{FutureExt, StreamExt, TryStreamExt};
 
-use crate::catalog::{self, Plan};
+use crate::catalog::{self, FINS_PER_MINUTE, Plan};
 use crate::derived::Row;
+use crate::derived::margin_market::MarketMarginRow;
 use crate::error::{ApiError, ApiResult};
 use crate::jst::Clock;
 use crate::request::CanonicalRequest;
+use crate::upstream::UpstreamConfig;
 use digest::{Digest, DigestMemo, Held};
 pub use issue::Dividends;
+use jobs::{Jobs, Pace, Prepared, Tally};
 pub use margin::MarketRange;
 pub use source::{CacheSource, Snapshot, Source};
 
@@ -34,23 +40,90 @@ const CONCURRENCY: usize = 8;
 /// How often one cross-section is asked again after the source's bounded wait ran out.
 const MAX_REWAITS: u32 = 60;
 
+/// The market-data service's settings.
+#[derive(Debug, Clone)]
+pub struct MarketConfig {
+    /// How long a request waits for a whole-market job before it answers with the job's
+    /// progress (a client may ask for longer with `Prefer: wait=N`).
+    pub wait: Duration,
+}
+
+impl Default for MarketConfig {
+    fn default() -> Self {
+        Self {
+            wait: Duration::from_secs(10),
+        }
+    }
+}
+
 pub struct MarketData {
     source: Arc<dyn Source>,
     plan: Plan,
+    /// Reads a second the plan allows: the base of a job's estimate.
+    pace: Pace,
     clock: Clock,
+    cfg: MarketConfig,
     digests: DigestMemo,
     computed: margin::ComputedMemo,
+    jobs: Arc<Jobs<Arc<Vec<MarketMarginRow>>>>,
 }
 
 impl MarketData {
-    pub fn new(source: Arc<dyn Source>, plan: Plan, clock: Clock) -> MarketData {
+    /// The service reading from `source` for the subscription `upstream` describes.
+    pub fn new(
+        source: Arc<dyn Source>,
+        upstream: &UpstreamConfig,
+        clock: Clock,
+        cfg: MarketConfig,
+    ) -> MarketData {
+        let per_second = |per_window: u32| {
+            f64::from(per_window.max(1)) / upstream.rate_window.as_secs_f64().max(1e-3)
+        };
+        let plan = upstream.plan;
         MarketData {
             source,
             plan,
+            pace: Pace {
+                per_second: per_second(plan.per_minute()),
+                statements_per_second: per_second(plan.per_minute().min(FINS_PER_MINUTE)),
+            },
             clock,
+            cfg,
             digests: DigestMemo::default(),
             computed: margin::ComputedMemo::default(),
+            jobs: Arc::default(),
         }
+    }
+
+    /// How long a request waits for a job unless the client asks otherwise.
+    pub fn default_wait(&self) -> Duration {
+        self.cfg.wait
+    }
+
+    /// Jobs running now, or failed in the last minute.
+    pub fn job_stats(&self) -> Vec<jobs::JobStats> {
+        self.jobs.stats(self.pace)
+    }
+
+    /// The market rows of `m` if they are ready within `wait`, else the progress of the job
+    /// preparing them (which runs on whether or not anyone waits); the job's error if it
+    /// failed.
+    pub async fn market_margin_within(
+        self: &Arc<Self>,
+        m: &MarketRange,
+        wait: Duration,
+    ) -> ApiResult<Prepared<Arc<Vec<MarketMarginRow>>>> {
+        let what = format!(
+            "the market-wide margin table from {} to {}{}",
+            m.from,
+            m.to,
+            m.segment.map(|s| format!(" ({s})")).unwrap_or_default()
+        );
+        let (this, range) = (Arc::clone(self), m.clone());
+        let job = self.jobs.start(&m.key(), what, move |progress| async move {
+            this.market_margin_tracked(&range, &progress).await
+        });
+        job.within(wait, self.pace).await
     }
 
     /// The request for `path?query`, admitted as a client's would be.
@@ -98,13 +171,20 @@ impl MarketData {
         Ok(digest)
     }
 
-    /// The digests of `path` for each query, in order, [`CONCURRENCY`] at a time.
+    /// The digests of `path` for each query, in order, [`CONCURRENCY`] at a time; each one
+    /// read counts in `tally`.
     pub async fn digests(
         &self,
         path: &'static str,
         queries: impl Iterator<Item = String>,
+        tally: &Tally,
     ) -> ApiResult<Vec<Arc<Digest>>> {
-        futures::stream::iter(queries.map(|q| self.digest(path, q)))
+        let read = |q| {
+            self.digest(path, q).inspect(|_| {
+                tally.done.fetch_add(1, Ordering::Relaxed);
+            })
+        };
+        futures::stream::iter(queries.map(read))
             .buffered(CONCURRENCY)
             .try_collect()
             .await

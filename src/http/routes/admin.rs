@@ -12,6 +12,7 @@ use crate::catalog;
 use crate::error::{ApiError, ApiResult};
 use crate::http::ErrorBody;
 use crate::http::state::AppState;
+use crate::market::jobs::JobStats;
 use crate::request::canonical_code;
 use crate::upstream::ClientQueueStats;
 
@@ -98,6 +99,9 @@ pub struct AdminStats {
     pub cache: CacheStats,
     /// How the upstream subscription is shared: coordination, calls and per-client queues.
     pub upstream: SharingStats,
+    /// Whole-market jobs of the derived routes running now (or failed in the last minute),
+    /// oldest first, with their progress.
+    pub jobs: Vec<JobStats>,
 }
 
 /// Cache statistics and upstream sharing: per-client queue depth and waits, coordination.
@@ -118,5 +122,6 @@ async fn all_stats(State(st): State<AppState>) -> Json<AdminStats> {
             rate_limited: l.rate_limited,
             clients: l.clients,
         },
+        jobs: st.market.job_stats(),
     })
 }

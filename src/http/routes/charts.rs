@@ -5,6 +5,7 @@
 //! JSON routes' own rows; only units change (億円, 万株, %).
 
 use axum::extract::{RawQuery, State};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use chrono::NaiveDate;
 use utoipa_axum::router::OpenApiRouter;
@@ -18,9 +19,10 @@ use crate::error::ApiResult;
 use crate::http::params::{
     MARKET_DEFAULT_DAYS, MarketQuery, Range, RangeQuery, parse_market, parse_range,
 };
-use crate::http::render::{self, ErrorBody};
+use crate::http::render::{self, ErrorBody, PendingBody};
 use crate::http::state::AppState;
 use crate::jst;
+use crate::market::jobs::Prepared;
 
 const WIDTH: u32 = 960;
 const OKU: f64 = 1e8;
@@ -178,18 +180,26 @@ async fn margin_chart(State(st): State<AppState>, RawQuery(q): RawQuery) -> ApiR
 /// Market-wide margin chart (image/svg+xml), the panels of `/charts/margin.svg` from
 /// `/derived/margin/market`. Default range: the last eight weeks.
 #[utoipa::path(
-    get, path = "/charts/margin/market.svg", tag = "charts", params(MarketQuery),
+    get, path = "/charts/margin/market.svg", tag = "charts",
+    params(MarketQuery, ("Prefer" = Option<String>, Header, description = "RFC 7240 preferences: `wait=N` waits up to N seconds for the answer (at most the request timeout less 10 s) before a 202; `respond-async` answers 202 at once unless the answer is ready within a second. Others are ignored.")),
     responses(
         (status = 200, description = "SVG chart", content_type = "image/svg+xml", body = String),
+        (status = 202, body = PendingBody, description = "Still being prepared by a background job shared by every client asking the same; the body says how far it is. Ask again after `Retry-After`.", headers(("Retry-After" = u64, description = "Seconds to wait before asking again (the job's estimate, 2 to 30)"))),
         (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 502, body = ErrorBody)
     )
 )]
 async fn market_margin_chart(
     State(st): State<AppState>,
+    headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> ApiResult<Response> {
     let m = parse_market(q.as_deref(), st.today(), Some(MARKET_DEFAULT_DAYS))?;
-    let rows = st.market.market_margin(&m).await?;
+    let rows = match st.market_margin(&m, &headers).await? {
+        (Prepared::Ready(rows), _) => rows,
+        (Prepared::Pending { what, progress }, _) => {
+            return Ok(render::pending(&st, &what, progress));
+        }
+    };
     let pts: Vec<MarginPoint> = rows.iter().map(MarginPoint::from).collect();
     let title = format!(
         "{} 信用取引残高 / market margin balances",

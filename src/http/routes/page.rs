@@ -6,16 +6,19 @@
 //! formatted number, so nothing needs escaping beyond that.
 
 use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use chrono::NaiveDate;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::derived::margin_market::MarketMarginRow;
 use crate::error::ApiResult;
 use crate::http::params::{MARKET_DEFAULT_DAYS, parse_market, parse_range};
-use crate::http::render::ErrorBody;
+use crate::http::render::{self, ErrorBody};
 use crate::http::state::AppState;
 use crate::jst;
+use crate::market::jobs::{JobProgress, Prepared};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(margin_page))
@@ -76,16 +79,15 @@ fn table(rows: &[TableRow]) -> String {
 
 const STYLE: &str = "body{font-family:sans-serif;margin:1.5em;color:#222}table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #bbb;padding:.25em .6em;text-align:right}th{background:#f0f0f0;text-align:center}img{display:block;max-width:100%;margin:1em 0;border:1px solid #ddd}.note{color:#555;font-size:.9em}";
 
+const DEMO_NOTE: &str =
+    "<p class=\"note\"><strong>Demo mode:</strong> simulated data, not J-Quants data.</p>";
+
 fn page(title: &str, charts: &[String], rows: &[TableRow], demo: bool) -> String {
     let imgs: String = charts
         .iter()
         .map(|src| format!("<img class=\"chart\" src=\"{src}\" alt=\"chart\">\n"))
         .collect();
-    let demo_note = if demo {
-        "<p class=\"note\"><strong>Demo mode:</strong> simulated data, not J-Quants data.</p>"
-    } else {
-        ""
-    };
+    let demo_note = if demo { DEMO_NOTE } else { "" };
     format!(
         "<!doctype html><html lang=\"ja\"><head><meta charset=\"utf-8\"><title>{title}</title><style>{STYLE}</style></head><body>\n<h1>{title}</h1>{demo_note}\n<p class=\"note\">単位: 枚数 万株, 金額 億円. 信用評価損益率は推定値 (estimate; see docs/margin-pl-estimate.md). 信用買残比率 = 買残金額 / 時価総額 (自己株式除く). Source: JPX via J-Quants.</p>\n<h2>チャート</h2>\n{imgs}<h2>信用取引残高の時系列</h2>\n{}\n</body></html>",
         table(rows)
@@ -96,44 +98,70 @@ fn page(title: &str, charts: &[String], rows: &[TableRow], demo: bool) -> String
 /// estimated 評価損益率, 信用倍率, 信用買残比率) and the charts. Market-wide without `code`
 /// (default: the last eight weeks), one issue with it (default: the last year).
 #[utoipa::path(
-    get, path = "/margin", tag = "charts", params(PageQuery),
+    get, path = "/margin", tag = "charts", params(PageQuery, ("Prefer" = Option<String>, Header, description = "RFC 7240 preferences: `wait=N` waits up to N seconds for the answer (at most the request timeout less 10 s) before a 202; `respond-async` answers 202 at once unless the answer is ready within a second. Others are ignored.")),
     responses(
         (status = 200, description = "HTML page", content_type = "text/html", body = String),
+        (status = 202, description = "The market page while its inputs are read by a background job: a progress bar with the estimate; the page reloads itself after `Retry-After` seconds and shows the table once the job completes.", content_type = "text/html", body = String, headers(("Retry-After" = u64, description = "Seconds until the page reloads itself (the job's estimate, 2 to 30)"))),
         (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 502, body = ErrorBody)
     )
 )]
-async fn margin_page(State(st): State<AppState>, RawQuery(q): RawQuery) -> ApiResult<Response> {
+async fn margin_page(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Response> {
     let raw = q.as_deref().unwrap_or("");
     let has_code = url::form_urlencoded::parse(raw.as_bytes()).any(|(k, _)| k == "code");
     let today = st.today();
-    let html = if has_code {
-        issue_page(&st, raw, today).await?
-    } else {
-        let m = parse_market(Some(raw), today, Some(MARKET_DEFAULT_DAYS))?;
-        let rows = st.market.market_margin(&m).await?;
-        let qs = range_query(m.from, m.to, m.segment.map(|s| ("segment", s)));
-        let rows: Vec<TableRow> = rows
-            .iter()
-            .map(|r| TableRow {
-                date: r.date.clone(),
-                shrt_vol: Some(r.shrt_vol),
-                shrt_val: Some(r.shrt_val),
-                long_vol: Some(r.long_vol),
-                long_val: Some(r.long_val),
-                pl_rate: r.pl_rate,
-                margin_ratio: r.margin_ratio,
-                long_val_to_mkt_cap: r.long_val_to_mkt_cap,
-            })
-            .collect();
-        let title = format!("信用取引残高 {}", m.segment.unwrap_or("全市場"));
-        page(
-            &title,
-            &[format!("/charts/margin/market.svg?{qs}")],
-            &rows,
-            st.demo,
-        )
+    if has_code {
+        let html = issue_page(&st, raw, today).await?;
+        return Ok(st.own_response(HTML, html));
+    }
+    let m = parse_market(Some(raw), today, Some(MARKET_DEFAULT_DAYS))?;
+    let title = format!("信用取引残高 {}", m.segment.unwrap_or("全市場"));
+    let rows = match st.market_margin(&m, &headers).await? {
+        (Prepared::Ready(rows), _) => rows,
+        (Prepared::Pending { what, progress }, _) => {
+            return Ok(progress_page(&st, &title, &what, &progress));
+        }
     };
-    Ok(st.own_response("text/html; charset=utf-8", html))
+    let qs = range_query(m.from, m.to, m.segment.map(|s| ("segment", s)));
+    let rows: Vec<TableRow> = rows.iter().map(TableRow::from).collect();
+    let charts = [format!("/charts/margin/market.svg?{qs}")];
+    Ok(st.own_response(HTML, page(&title, &charts, &rows, st.demo)))
+}
+
+const HTML: &str = "text/html; charset=utf-8";
+
+impl From<&MarketMarginRow> for TableRow {
+    fn from(r: &MarketMarginRow) -> Self {
+        TableRow {
+            date: r.date.clone(),
+            shrt_vol: Some(r.shrt_vol),
+            shrt_val: Some(r.shrt_val),
+            long_vol: Some(r.long_vol),
+            long_val: Some(r.long_val),
+            pl_rate: r.pl_rate,
+            margin_ratio: r.margin_ratio,
+            long_val_to_mkt_cap: r.long_val_to_mkt_cap,
+        }
+    }
+}
+
+/// The market page while its job runs (202): a progress bar with the estimate, reloading
+/// itself (a refresh, not a script: the page works without scripts) until the table is ready.
+fn progress_page(st: &AppState, title: &str, what: &str, p: &JobProgress) -> Response {
+    let retry = render::retry_after(p);
+    let demo_note = if st.demo { DEMO_NOTE } else { "" };
+    let html = format!(
+        "<!doctype html><html lang=\"ja\"><head><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"{retry}\"><title>{title}</title><style>{STYLE}</style></head><body>\n<h1>{title}</h1>{demo_note}\n<p id=\"preparing\">準備中 / Preparing {what}: {} of {} upstream reads done, about {} s left. This page reloads itself every {retry} s and shows the table when it is ready.</p>\n<progress id=\"progress\" value=\"{}\" max=\"{}\"></progress>\n</body></html>",
+        p.done, p.total, p.eta_seconds, p.done, p.total
+    );
+    let mut resp = st.own_response(HTML, html);
+    *resp.status_mut() = StatusCode::ACCEPTED;
+    resp.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(retry));
+    resp
 }
 
 fn range_query(from: NaiveDate, to: NaiveDate, extra: Option<(&str, &str)>) -> String {
