@@ -10,7 +10,7 @@ use std::borrow::Cow;
 use std::collections::HashSet;
 use std::sync::OnceLock;
 
-use chrono::{Datelike, Duration, NaiveDate, Weekday};
+use chrono::{Datelike, Duration, Months, NaiveDate, Weekday};
 
 /// First and last dates the precomputed business-day table covers.
 const FIRST: (i32, u32, u32) = (2015, 1, 1);
@@ -21,7 +21,7 @@ pub fn ymd(y: i32, m: u32, d: u32) -> NaiveDate {
 }
 
 /// `n`-th `wd` of the month (n from 1).
-fn nth_weekday(y: i32, m: u32, wd: Weekday, n: u32) -> NaiveDate {
+pub fn nth_weekday(y: i32, m: u32, wd: Weekday, n: u32) -> NaiveDate {
     let first = ymd(y, m, 1);
     let shift = (7 + wd.num_days_from_monday() - first.weekday().num_days_from_monday()) % 7;
     first + Duration::days((shift + 7 * (n - 1)) as i64)
@@ -207,6 +207,18 @@ pub fn business_days(from: NaiveDate, to: NaiveDate) -> Cow<'static, [NaiveDate]
     Cow::Owned(out)
 }
 
+/// The business days of each Monday-to-Sunday week, from the week holding `from` through
+/// the one holding `to`, in order (a week without business days gives an empty slice).
+pub fn business_weeks(
+    from: NaiveDate,
+    to: NaiveDate,
+) -> impl Iterator<Item = Cow<'static, [NaiveDate]>> {
+    let first = from - Duration::days(from.weekday().num_days_from_monday() as i64);
+    std::iter::successors(Some(first), |monday| Some(*monday + Duration::days(7)))
+        .take_while(move |monday| *monday <= to)
+        .map(|monday| business_days(monday, monday + Duration::days(6)))
+}
+
 /// The first business day strictly after `d`.
 pub fn next_business_day(d: NaiveDate) -> NaiveDate {
     let mut x = d + Duration::days(1);
@@ -225,19 +237,37 @@ pub fn prev_business_day(d: NaiveDate) -> NaiveDate {
     x
 }
 
+/// `d` itself if it is a business day, else the next one.
+pub fn business_day_on_or_after(d: NaiveDate) -> NaiveDate {
+    if is_business_day(d) {
+        d
+    } else {
+        next_business_day(d)
+    }
+}
+
 /// The `n`-th business day after `d` (n >= 1).
 pub fn add_business_days(d: NaiveDate, n: u32) -> NaiveDate {
     (0..n).fold(d, |x, _| next_business_day(x))
+}
+
+/// First day of the month `n` months after `d`'s month (`n` may be negative): the one
+/// month-stepping helper of the simulator.
+pub fn add_months(d: NaiveDate, n: i32) -> NaiveDate {
+    let first = d.with_day(1).expect("every month has a day 1");
+    let step = Months::new(n.unsigned_abs());
+    if n >= 0 { first + step } else { first - step }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// `holidays(year)`, after checking it holds every one of `days`.
-    fn holidays_including(year: i32, days: &[NaiveDate]) -> Vec<NaiveDate> {
+    /// `holidays(year)`, after checking it holds every one of `days` (month, day) of `year`.
+    fn holidays_including(year: i32, days: &[(u32, u32)]) -> Vec<NaiveDate> {
         let h = holidays(year);
-        for d in days {
+        let days: Vec<NaiveDate> = days.iter().map(|&(m, d)| ymd(year, m, d)).collect();
+        for d in &days {
             assert!(h.contains(d), "{d} missing");
         }
         h
@@ -248,31 +278,31 @@ mod tests {
         let h25 = holidays_including(
             2025,
             &[
-                ymd(2025, 1, 1),
-                ymd(2025, 1, 13),
-                ymd(2025, 2, 11),
-                ymd(2025, 2, 24), // substitute for Sunday 2/23
-                ymd(2025, 3, 20),
-                ymd(2025, 4, 29),
-                ymd(2025, 5, 6), // 5/4 is a Sunday holiday and 5/5 a holiday too
-                ymd(2025, 7, 21),
-                ymd(2025, 8, 11),
-                ymd(2025, 9, 15),
-                ymd(2025, 9, 23),
-                ymd(2025, 10, 13),
-                ymd(2025, 11, 3),
-                ymd(2025, 11, 24), // substitute for Sunday 11/23
+                (1, 1),
+                (1, 13),
+                (2, 11),
+                (2, 24), // substitute for Sunday 2/23
+                (3, 20),
+                (4, 29),
+                (5, 6), // 5/4 is a Sunday holiday and 5/5 a holiday too
+                (7, 21),
+                (8, 11),
+                (9, 15),
+                (9, 23),
+                (10, 13),
+                (11, 3),
+                (11, 24), // substitute for Sunday 11/23
             ],
         );
         assert_eq!(h25.len(), 19);
         holidays_including(
             2026,
             &[
-                ymd(2026, 3, 20),
-                ymd(2026, 5, 6), // substitute for Sunday 5/3
-                ymd(2026, 9, 21),
-                ymd(2026, 9, 22), // citizens' holiday
-                ymd(2026, 9, 23),
+                (3, 20),
+                (5, 6), // substitute for Sunday 5/3
+                (9, 21),
+                (9, 22), // citizens' holiday
+                (9, 23),
             ],
         );
         assert!(!is_business_day(ymd(2026, 9, 22)));
@@ -281,16 +311,7 @@ mod tests {
 
     #[test]
     fn special_years_and_closures() {
-        let h19 = holidays_including(
-            2019,
-            &[
-                ymd(2019, 4, 30),
-                ymd(2019, 5, 1),
-                ymd(2019, 5, 2),
-                ymd(2019, 5, 6),
-                ymd(2019, 10, 22),
-            ],
-        );
+        let h19 = holidays_including(2019, &[(4, 30), (5, 1), (5, 2), (5, 6), (10, 22)]);
         assert!(!h19.contains(&ymd(2019, 12, 23)));
         assert!(holidays(2020).contains(&ymd(2020, 7, 24)));
         assert!(!holidays(2020).contains(&ymd(2020, 10, 12)));

@@ -1,10 +1,14 @@
-//! Upstream-style pagination: rows are cut into pages of at most `page_bytes` serialised
-//! bytes (at least one row each), and each page after the first is addressed by an opaque
-//! `pagination_key` bound to the exact query it came from.
+//! Upstream-style pagination (`docs/upstream.md`): rows are cut into pages of at most
+//! `page_bytes` serialised bytes (at least one row each), and each page after the first is
+//! addressed by an opaque `pagination_key` bound to the exact query it came from. The last
+//! page of `/fins/summary` and `/fins/details` carries a `cursor` instead.
 
 use base64::Engine;
+use chrono::NaiveDateTime;
 
-use super::market::{h, hs};
+use super::datasets::{fins, push_str};
+use super::random::{h, hs};
+use crate::request::CanonicalRequest;
 
 /// Bytes of `{"data":[` ... `]}` plus a generous allowance for the key and cursor.
 const ENVELOPE: usize = 160;
@@ -43,6 +47,52 @@ pub fn decode_key(seed: u64, query: &str, key: &str) -> Option<usize> {
     let (off, s) = raw.split_once('.')?;
     let off: usize = off.parse().ok()?;
     (format!("{:016x}", sig(seed, query, off)) == s).then_some(off)
+}
+
+/// The page of `rows` that `key` (none: the first) points at, as the upstream's JSON body;
+/// an error message if the key was not issued for this query.
+pub fn page_body(
+    seed: u64,
+    req: &CanonicalRequest,
+    key: Option<&str>,
+    rows: &[String],
+    page_bytes: usize,
+    now_jst: NaiveDateTime,
+) -> Result<String, String> {
+    let query = req.query_string();
+    let start = match key {
+        None => 0,
+        Some(k) => match decode_key(seed, &query, k) {
+            Some(off) if off < rows.len() => off,
+            _ => {
+                return Err(
+                    "Invalid pagination_key. Specify the pagination_key returned for this same query."
+                        .into(),
+                );
+            }
+        },
+    };
+    let starts = page_starts(&rows[start..], page_bytes);
+    let end = starts.get(1).map(|e| start + e).unwrap_or(rows.len());
+    let mut body =
+        String::with_capacity(rows[start..end].iter().map(|r| r.len() + 1).sum::<usize>() + 200);
+    body.push_str("{\"data\":[");
+    for (i, r) in rows[start..end].iter().enumerate() {
+        if i > 0 {
+            body.push(',');
+        }
+        body.push_str(r);
+    }
+    body.push(']');
+    if end < rows.len() {
+        body.push_str(",\"pagination_key\":");
+        push_str(&mut body, &encode_key(seed, &query, end));
+    } else if matches!(req.endpoint.path, "/fins/summary" | "/fins/details") {
+        body.push_str(",\"cursor\":");
+        push_str(&mut body, &fins::cursor_for(now_jst));
+    }
+    body.push('}');
+    Ok(body)
 }
 
 #[cfg(test)]

@@ -1,13 +1,17 @@
-//! Price-derived datasets: daily bars (raw and split-adjusted, with the Premium-only
-//! morning/afternoon keys), the morning session, minute bars, valuation and the trading
-//! breakdown. All read the market's random-access price model.
+//! Price bars: daily bars (raw and split-adjusted, with the Premium-only morning/afternoon
+//! keys), the morning session and minute bars, all read from the market's random-access
+//! price model. Invariants: adjusted values use only splits visible by the last published
+//! day (`docs/upstream.md`); a no-trade day has a row with null prices; rows run by code,
+//! then date.
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 
-use super::super::market::{Issue, h, unit};
-use super::{Ctx, V, published_day, row};
+use super::ctx::{Ctx, published_day};
+use super::json::{V, row};
 use crate::catalog::Plan;
 use crate::jst;
+use crate::sim::market::{Issue, RawBar};
+use crate::sim::random::{h, unit};
 
 /// Number of daily-bar keys below Premium (`Date` .. `AdjVo`).
 const BASE_KEYS: usize = 16;
@@ -33,62 +37,58 @@ pub fn daily_row(
     let bar = is.raw_bar(d);
     let mult = is.adj_multiplier(d, visible);
     let factor = is.adj_factor_on(d);
-    row(keys, |k| {
-        if k == "Date" {
-            return V::St(date.clone());
-        }
-        if k == "Code" {
-            return V::S(&is.code);
-        }
-        if k == "AdjFactor" {
-            return V::N(factor);
-        }
-        let Some(b) = bar else {
-            // No trades: every price, volume and adjusted value is null.
-            return match k {
-                "UL" | "LL" | "MUL" | "MLL" | "AUL" | "ALL" => V::S("0"),
-                _ => V::Null,
-            };
-        };
-        let avo = b.vo - b.mvo;
-        let ava = b.va - b.mva;
-        match k {
-            "O" | "MO" => V::N(b.o),
-            "H" => V::N(b.h),
-            "L" => V::N(b.l),
-            "C" | "AC" => V::N(b.c),
-            "UL" => V::S(if b.upper { "1" } else { "0" }),
-            "LL" => V::S(if b.lower { "1" } else { "0" }),
-            "MUL" | "MLL" | "ALL" => V::S("0"),
-            "AUL" => V::S(if b.upper { "1" } else { "0" }),
-            "Vo" => V::N(b.vo),
-            "Va" => V::N(b.va),
-            "AdjO" | "MAdjO" => V::N(b.o * mult),
-            "AdjH" => V::N(b.h * mult),
-            "AdjL" => V::N(b.l * mult),
-            "AdjC" | "AAdjC" => V::N(b.c * mult),
-            "AdjVo" => V::N(b.vo / mult),
-            "MH" => V::N(b.mh),
-            "ML" => V::N(b.ml),
-            "MC" => V::N(b.mc),
-            "MVo" => V::N(b.mvo),
-            "MVa" => V::N(b.mva),
-            "MAdjH" => V::N(b.mh * mult),
-            "MAdjL" => V::N(b.ml * mult),
-            "MAdjC" => V::N(b.mc * mult),
-            "MAdjVo" => V::N(b.mvo / mult),
-            "AO" => V::N(b.ao),
-            "AH" => V::N(b.ah),
-            "AL" => V::N(b.al),
-            "AVo" => V::N(avo),
-            "AVa" => V::N(ava),
-            "AAdjO" => V::N(b.ao * mult),
-            "AAdjH" => V::N(b.ah * mult),
-            "AAdjL" => V::N(b.al * mult),
-            "AAdjVo" => V::N(avo / mult),
-            _ => V::Null,
-        }
+    row(keys, |k| match (k, bar) {
+        ("Date", _) => V::St(date.clone()),
+        ("Code", _) => V::S(&is.code),
+        ("AdjFactor", _) => V::N(factor),
+        // No trades: every price, volume and adjusted value is null.
+        ("UL" | "LL" | "MUL" | "MLL" | "AUL" | "ALL", None) => V::S("0"),
+        (_, None) => V::Null,
+        (k, Some(b)) => traded_value(k, &b, mult),
     })
+}
+
+/// A daily-bar key's value on a day with trades; `mult` adjusts prices (and divides volumes)
+/// for the splits visible since.
+fn traded_value(k: &str, b: &RawBar, mult: f64) -> V<'static> {
+    let avo = b.vo - b.mvo;
+    let ava = b.va - b.mva;
+    let flag = |on: bool| V::S(if on { "1" } else { "0" });
+    match k {
+        "O" | "MO" => V::N(b.o),
+        "H" => V::N(b.h),
+        "L" => V::N(b.l),
+        "C" | "AC" => V::N(b.c),
+        "UL" | "AUL" => flag(b.upper),
+        "LL" => flag(b.lower),
+        "MUL" | "MLL" | "ALL" => V::S("0"),
+        "Vo" => V::N(b.vo),
+        "Va" => V::N(b.va),
+        "AdjO" | "MAdjO" => V::N(b.o * mult),
+        "AdjH" => V::N(b.h * mult),
+        "AdjL" => V::N(b.l * mult),
+        "AdjC" | "AAdjC" => V::N(b.c * mult),
+        "AdjVo" => V::N(b.vo / mult),
+        "MH" => V::N(b.mh),
+        "ML" => V::N(b.ml),
+        "MC" => V::N(b.mc),
+        "MVo" => V::N(b.mvo),
+        "MVa" => V::N(b.mva),
+        "MAdjH" => V::N(b.mh * mult),
+        "MAdjL" => V::N(b.ml * mult),
+        "MAdjC" => V::N(b.mc * mult),
+        "MAdjVo" => V::N(b.mvo / mult),
+        "AO" => V::N(b.ao),
+        "AH" => V::N(b.ah),
+        "AL" => V::N(b.al),
+        "AVo" => V::N(avo),
+        "AVa" => V::N(ava),
+        "AAdjO" => V::N(b.ao * mult),
+        "AAdjH" => V::N(b.ah * mult),
+        "AAdjL" => V::N(b.al * mult),
+        "AAdjVo" => V::N(avo / mult),
+        _ => V::Null,
+    }
 }
 
 pub fn daily(ctx: &Ctx) -> Vec<String> {
@@ -186,100 +186,12 @@ pub fn minute(ctx: &Ctx) -> Vec<String> {
     out
 }
 
-use chrono::Datelike;
-
-/// Per-share profit level of an issue, stable over time (for valuation ratios).
-fn eps_level(is: &Issue, d: NaiveDate) -> f64 {
-    let yield_ = 0.03 + 0.07 * unit(h(&[is.hash, 31, d.year() as u64]));
-    let price = is.raw_bar(d).map(|b| b.c).unwrap_or(is.base_price);
-    (price * yield_ * 100.0).round() / 100.0
-}
-
-pub fn valuation(ctx: &Ctx) -> Vec<String> {
-    let visible = ctx.last_close();
-    let days = ctx.business_days(visible);
-    let mut out = Vec::new();
-    for is in ctx.issues() {
-        for d in days.iter().filter(|d| **d >= is.listed) {
-            let date = jst::fmt_date(*d);
-            let Some(b) = is.raw_bar(*d) else { continue };
-            let eps = eps_level(is, *d);
-            let feps = (eps * (0.9 + 0.3 * unit(h(&[is.hash, 32, d.year() as u64]))) * 100.0)
-                .round()
-                / 100.0;
-            let bps = (eps * (8.0 + 10.0 * unit(h(&[is.hash, 33]))) * 100.0).round() / 100.0;
-            out.push(row(ctx.fields(), |k| match k {
-                "Date" => V::St(date.clone()),
-                "Code" => V::S(&is.code),
-                "EPS" => V::N(eps),
-                "FwdEPS" => V::N(feps),
-                "BPS" => V::N(bps),
-                "ROE" => V::N((eps / bps * 10000.0).round() / 100.0),
-                "FwdROE" => V::N((feps / bps * 10000.0).round() / 100.0),
-                "PER" => V::N((b.c / eps * 100.0).round() / 100.0),
-                "FwdPER" => V::N((b.c / feps * 100.0).round() / 100.0),
-                "PBR" => V::N((b.c / bps * 100.0).round() / 100.0),
-                "MktCap" => V::N((b.c * is.shares_at(*d)).round()),
-                _ => V::Null,
-            }));
-        }
-    }
-    out
-}
-
-/// `/markets/breakdown`: the day's value and volume split by trade type (published ~18:00).
-pub fn breakdown(ctx: &Ctx) -> Vec<String> {
-    let visible = published_day(ctx.now_jst, 18, 0);
-    let days = ctx.business_days(visible);
-    let mut out = Vec::new();
-    for is in ctx.issues() {
-        for d in days.iter().filter(|d| **d >= is.listed) {
-            let Some(b) = is.raw_bar(*d) else { continue };
-            let date = jst::fmt_date(*d);
-            let shares: Vec<f64> = (0..7)
-                .map(|i| 0.05 + unit(h(&[is.hash, 40 + i, d.num_days_from_ce() as u64])))
-                .collect();
-            // Sell side and buy side each sum to the day's volume (and value).
-            let part = |i: usize, x: f64| {
-                let (a, b) = if i < 4 { (0, 4) } else { (4, 7) };
-                let s: f64 = shares[a..b].iter().sum();
-                (x * shares[i] / s).round()
-            };
-            let names = [
-                ("LongSellVa", 0, true),
-                ("ShrtNoMrgnVa", 1, true),
-                ("MrgnSellNewVa", 2, true),
-                ("MrgnSellCloseVa", 3, true),
-                ("LongBuyVa", 4, true),
-                ("MrgnBuyNewVa", 5, true),
-                ("MrgnBuyCloseVa", 6, true),
-                ("LongSellVo", 0, false),
-                ("ShrtNoMrgnVo", 1, false),
-                ("MrgnSellNewVo", 2, false),
-                ("MrgnSellCloseVo", 3, false),
-                ("LongBuyVo", 4, false),
-                ("MrgnBuyNewVo", 5, false),
-                ("MrgnBuyCloseVo", 6, false),
-            ];
-            out.push(row(ctx.fields(), |k| match k {
-                "Date" => V::St(date.clone()),
-                "Code" => V::S(&is.code),
-                _ => match names.iter().find(|n| n.0 == k) {
-                    Some((_, i, va)) => V::N(part(*i, if *va { b.va } else { b.vo })),
-                    None => V::Null,
-                },
-            }));
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::catalog::fields_of;
-    use crate::sim::calendar;
-    use crate::sim::market::{Market, ymd};
+    use crate::sim::calendar::{self, ymd};
+    use crate::sim::market::Market;
 
     fn parse(s: &str) -> serde_json::Value {
         serde_json::from_str(s).unwrap()

@@ -1,13 +1,17 @@
-//! Margin and short-selling datasets: margin-interest outstandings (weekly until application
-//! date 2026-09-25, daily with yen values since), daily margin alerts, sector short-selling
-//! ratios and reported short positions.
+//! Margin trading datasets (`docs/margin.md`): margin-interest outstandings (weekly until
+//! application date 2026-09-25, daily with yen values since) and daily margin alerts, both
+//! read from one smooth series of outstanding volumes per issue.
+//! Invariants: a weekly row exists only for weeks with at least three business days; a
+//! daily row's `PubDate` is the business day after its `Date`; yen values only on daily rows.
 
 use chrono::{Datelike, Duration, NaiveDate};
 
-use super::super::calendar;
-use super::super::market::{Issue, SECTORS33, h, noise, unit, ymd};
-use super::{Ctx, V, fmt_num_str, obj, published_day, row};
+use super::ctx::{Ctx, published_day};
+use super::json::{V, fmt_num_str, obj, row};
 use crate::jst;
+use crate::sim::calendar::{self, ymd};
+use crate::sim::market::Issue;
+use crate::sim::random::{day_num, h, noise, unit};
 
 /// First application date of the daily margin-interest data.
 pub fn daily_from() -> NaiveDate {
@@ -26,9 +30,7 @@ pub struct Slot {
 pub fn slots(lo: NaiveDate, hi: NaiveDate) -> Vec<Slot> {
     let mut out = Vec::new();
     // Weekly: the last business day of each week with at least three business days.
-    let mut monday = lo - Duration::days(lo.weekday().num_days_from_monday() as i64);
-    while monday <= hi {
-        let days = calendar::business_days(monday, monday + Duration::days(6));
+    for days in calendar::business_weeks(lo, hi) {
         if days.len() > 2 {
             let date = *days.last().expect("non-empty");
             let pub_date = calendar::add_business_days(date, 2);
@@ -40,7 +42,6 @@ pub fn slots(lo: NaiveDate, hi: NaiveDate) -> Vec<Slot> {
                 });
             }
         }
-        monday += Duration::days(7);
     }
     // Daily: Date = previous business day of each application (= publication) day.
     let start = lo.max(calendar::prev_business_day(daily_from()));
@@ -73,7 +74,7 @@ fn iss_type(is: &Issue) -> &'static str {
 /// Outstanding (short, long) volumes on `d`: smooth random walks in shares, some issues
 /// never sold short.
 fn volumes(is: &Issue, d: NaiveDate) -> (f64, f64) {
-    let t = super::super::market::day_num(d) as f64;
+    let t = day_num(d) as f64;
     // Smooth series in [0, 1].
     let n = |k: u64, period: f64| (noise(h(&[is.hash, k]), t / period) + 1.0) / 2.0;
     let level = is.base_volume * (3.0 + 8.0 * n(101, 60.0) + 2.0 * n(102, 9.0));
@@ -179,172 +180,70 @@ pub fn alert(ctx: &Ctx) -> Vec<String> {
             if *d < is.listed || unit(h(&[is.hash, 110, dn / 10])) > 0.012 {
                 continue;
             }
-            let (short, long) = volumes(is, *d);
-            let (ps, pl) = volumes(is, calendar::prev_business_day(*d));
-            let shares = is.shares_at(*d);
-            let app = calendar::prev_business_day(*d);
-            let reason = obj(&[
-                ("Restricted", V::S("0")),
-                ("DailyPublication", V::S("1")),
-                ("Monitoring", V::S("0")),
-                ("RestrictedByJSF", V::S("0")),
-                (
-                    "PrecautionByJSF",
-                    V::S(if unit(h(&[is.hash, 111, dn])) < 0.3 {
-                        "1"
-                    } else {
-                        "0"
-                    }),
-                ),
-                ("UnclearOrSecOnAlert", V::S("0")),
-            ]);
-            let sn = (short * 0.4 / 100.0).round() * 100.0;
-            let ln = (long * 0.4 / 100.0).round() * 100.0;
-            let psn = (ps * 0.4 / 100.0).round() * 100.0;
-            let pln = (pl * 0.4 / 100.0).round() * 100.0;
-            out.push(row(ctx.fields(), |k| match k {
-                "PubDate" => V::St(jst::fmt_date(*d)),
-                "Code" => V::S(&is.code),
-                "AppDate" => V::St(jst::fmt_date(app)),
-                "PubReason" => V::Raw(reason.clone()),
-                "ShrtOut" => V::N(short),
-                "ShrtOutChg" => V::N(short - ps),
-                "ShrtOutRatio" => V::St(fmt_num_str((short / shares * 10000.0).round() / 100.0)),
-                "LongOut" => V::N(long),
-                "LongOutChg" => V::N(long - pl),
-                "LongOutRatio" => V::St(fmt_num_str((long / shares * 10000.0).round() / 100.0)),
-                "SLRatio" => V::N(if long > 0.0 {
-                    (short / long * 10000.0).round() / 100.0
-                } else {
-                    0.0
-                }),
-                "ShrtNegOut" => V::N(sn),
-                "ShrtNegOutChg" => V::N(sn - psn),
-                "ShrtStdOut" => V::N(short - sn),
-                "ShrtStdOutChg" => V::N((short - sn) - (ps - psn)),
-                "LongNegOut" => V::N(ln),
-                "LongNegOutChg" => V::N(ln - pln),
-                "LongStdOut" => V::N(long - ln),
-                "LongStdOutChg" => V::N((long - ln) - (pl - pln)),
-                "TSEMrgnRegCls" => V::S("002"),
-                _ => V::Null,
-            }));
+            out.push(alert_row(ctx, is, *d));
         }
     }
     out
 }
 
-/// `/markets/short-ratio`: short-selling value by 33-sector, per business day.
-pub fn short_ratio(ctx: &Ctx) -> Vec<String> {
-    let visible = published_day(ctx.now_jst, 16, 30);
-    let days = ctx.business_days(visible);
-    let want = ctx.req.get("s33");
-    let mut out = Vec::new();
-    for d in days.iter() {
-        for (i, (s33, _)) in SECTORS33.iter().enumerate() {
-            if want.is_some_and(|w| w != *s33) {
-                continue;
-            }
-            let r = |k: u64| {
-                unit(h(&[
-                    ctx.m.seed,
-                    120,
-                    i as u64,
-                    d.num_days_from_ce() as u64,
-                    k,
-                ]))
-            };
-            let total = (1e10 * (1.0 + 20.0 * r(1))).round();
-            out.push(row(ctx.fields(), |k| match k {
-                "Date" => V::St(jst::fmt_date(*d)),
-                "S33" => V::S(s33),
-                "SellExShortVa" => V::N((total * 0.6).round()),
-                "ShrtWithResVa" => V::N((total * (0.25 + 0.1 * r(2))).round()),
-                "ShrtNoResVa" => V::N((total * 0.02 * r(3)).round()),
-                _ => V::Null,
-            }));
-        }
-    }
-    out
+/// Why an issue is under daily publication on day number `dn`: always the daily-publication
+/// flag, now and then a JSF precaution too.
+fn pub_reason(is: &Issue, dn: u64) -> String {
+    obj(&[
+        ("Restricted", V::S("0")),
+        ("DailyPublication", V::S("1")),
+        ("Monitoring", V::S("0")),
+        ("RestrictedByJSF", V::S("0")),
+        (
+            "PrecautionByJSF",
+            V::S(if unit(h(&[is.hash, 111, dn])) < 0.3 {
+                "1"
+            } else {
+                "0"
+            }),
+        ),
+        ("UnclearOrSecOnAlert", V::S("0")),
+    ])
 }
 
-const FUNDS: &[(&str, &str)] = &[
-    (
-        "Goldman Sachs International",
-        "Plumtree Court, 25 Shoe Lane, London",
-    ),
-    (
-        "Morgan Stanley & Co. International plc",
-        "25 Cabot Square, Canary Wharf, London",
-    ),
-    ("Citadel Advisors LLC", "Southeast Financial Center, Miami"),
-    ("BofA Securities Europe SA", "51 rue La Boetie, Paris"),
-];
-
-/// `/markets/short-sale-report`: positions of 0.5% or more, reported the day after calculation.
-pub fn short_sale_report(ctx: &Ctx) -> Vec<String> {
-    let visible = published_day(ctx.now_jst, 17, 30);
-    let (lo, hi) = if let Some(d) = ctx.date("disc_date") {
-        (d, d)
-    } else if let Some(d) = ctx.date("calc_date") {
-        (
-            calendar::next_business_day(d),
-            calendar::next_business_day(d),
-        )
-    } else {
-        (
-            ctx.date("disc_date_from").unwrap_or(ctx.lo),
-            ctx.date("disc_date_to").unwrap_or(ctx.today),
-        )
-    };
-    let lo = lo.max(ctx.lo);
-    let hi = hi.min(visible);
-    let mut out = Vec::new();
-    if lo > hi {
-        return out;
-    }
-    let days = calendar::business_days(lo, hi);
-    let calc_filter = ctx.date("calc_date");
-    for is in ctx.issues() {
-        for d in days.iter() {
-            let dn = d.num_days_from_ce() as u64;
-            for (fi, (name, addr)) in FUNDS.iter().enumerate() {
-                // A fund reports while it holds a position (30-day blocks), on some days;
-                // the named large caps always have one reporting fund.
-                let block = dn / 30;
-                let active = unit(h(&[is.hash, 132, fi as u64, block])) < 0.1
-                    || (fi == 0 && matches!(is.code.as_str(), "72030" | "86970"));
-                if !active || unit(h(&[is.hash, 130, fi as u64, dn])) > 0.25 || *d < is.listed {
-                    continue;
-                }
-                let calc = calendar::prev_business_day(*d);
-                if calc_filter.is_some_and(|c| c != calc) {
-                    continue;
-                }
-                let ratio = 0.005 + 0.02 * unit(h(&[is.hash, 131, fi as u64, dn]));
-                let shares = (is.shares_at(calc) * ratio / 100.0).round() * 100.0;
-                let prev = calc - Duration::days(7 + (dn % 20) as i64);
-                out.push(row(ctx.fields(), |k| match k {
-                    "DiscDate" => V::St(jst::fmt_date(*d)),
-                    "CalcDate" => V::St(jst::fmt_date(calc)),
-                    "Code" => V::S(&is.code),
-                    "SSName" => V::S(name),
-                    "SSAddr" => V::S(addr),
-                    "DICName" => V::S(""),
-                    "DICAddr" => V::S(""),
-                    "FundName" => V::S(""),
-                    "ShrtPosToSO" => V::N((ratio * 10000.0).round() / 10000.0),
-                    "ShrtPosShares" => V::N(shares),
-                    "ShrtPosUnits" => V::N((shares / 100.0).round()),
-                    "PrevRptDate" => V::St(jst::fmt_date(prev)),
-                    "PrevRptRatio" => V::N(((ratio - 0.001) * 10000.0).round() / 10000.0),
-                    "Notes" => V::S(""),
-                    _ => V::Null,
-                }));
-            }
-        }
-    }
-    out
+/// The alert row of `is` on `d`: outstandings and their changes since the previous business
+/// day, with 40% of each side negotiable (the rest standardised).
+fn alert_row(ctx: &Ctx, is: &Issue, d: NaiveDate) -> String {
+    let (short, long) = volumes(is, d);
+    let (ps, pl) = volumes(is, calendar::prev_business_day(d));
+    let shares = is.shares_at(d);
+    let app = calendar::prev_business_day(d);
+    let reason = pub_reason(is, d.num_days_from_ce() as u64);
+    let negotiable = |x: f64| (x * 0.4 / 100.0).round() * 100.0;
+    let (sn, ln) = (negotiable(short), negotiable(long));
+    let (psn, pln) = (negotiable(ps), negotiable(pl));
+    row(ctx.fields(), |k| match k {
+        "PubDate" => V::St(jst::fmt_date(d)),
+        "Code" => V::S(&is.code),
+        "AppDate" => V::St(jst::fmt_date(app)),
+        "PubReason" => V::Raw(reason.clone()),
+        "ShrtOut" => V::N(short),
+        "ShrtOutChg" => V::N(short - ps),
+        "ShrtOutRatio" => V::St(fmt_num_str((short / shares * 10000.0).round() / 100.0)),
+        "LongOut" => V::N(long),
+        "LongOutChg" => V::N(long - pl),
+        "LongOutRatio" => V::St(fmt_num_str((long / shares * 10000.0).round() / 100.0)),
+        "SLRatio" => V::N(if long > 0.0 {
+            (short / long * 10000.0).round() / 100.0
+        } else {
+            0.0
+        }),
+        "ShrtNegOut" => V::N(sn),
+        "ShrtNegOutChg" => V::N(sn - psn),
+        "ShrtStdOut" => V::N(short - sn),
+        "ShrtStdOutChg" => V::N((short - sn) - (ps - psn)),
+        "LongNegOut" => V::N(ln),
+        "LongNegOutChg" => V::N(ln - pln),
+        "LongStdOut" => V::N(long - ln),
+        "LongStdOutChg" => V::N((long - ln) - (pl - pln)),
+        "TSEMrgnRegCls" => V::S("002"),
+        _ => V::Null,
+    })
 }
 
 #[cfg(test)]
