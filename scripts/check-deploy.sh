@@ -152,6 +152,7 @@ SETTINGS = {
     "JQP_SYNC_DATASETS": "--sync-datasets",
     "JQP_SYNC_DAYS": "--sync-days",
     "JQP_MAX_WAIT_SECS": "--max-wait-secs",
+    "JQP_DERIVED_WAIT_SECS": "--derived-wait-secs",
     "JQP_REPLICAS": "--replicas",
     "JQP_LEASE_SECS": "--lease-secs",
     "RUST_LOG": None,

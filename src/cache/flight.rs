@@ -11,7 +11,9 @@
 //! then fetches for itself.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 use std::time::Duration;
 
 use sqlx::PgPool;
@@ -49,7 +51,7 @@ where
         F: Future<Output = Result<T, E>> + Send + 'static,
     {
         let (fut, joined) = {
-            let mut map = self.inflight.lock().expect("flights lock");
+            let mut map = self.inflight.lock();
             if let Some(f) = map.get(key) {
                 (f.clone(), true)
             } else {
@@ -57,10 +59,7 @@ where
                 let owned_key = key.to_string();
                 let task = tokio::spawn(async move {
                     let out = fetch.await;
-                    this.inflight
-                        .lock()
-                        .expect("flights lock")
-                        .remove(&owned_key);
+                    this.inflight.lock().remove(&owned_key);
                     out
                 });
                 let fut: BoxFuture<'static, Result<T, E>> = async move {
@@ -83,12 +82,7 @@ where
     where
         F: Future<Output = Result<T, E>> + Send + 'static,
     {
-        if self
-            .inflight
-            .lock()
-            .expect("flights lock")
-            .contains_key(key)
-        {
+        if self.inflight.lock().contains_key(key) {
             return;
         }
         let this = Arc::clone(self);
@@ -99,7 +93,7 @@ where
     }
 
     pub fn in_flight(&self) -> usize {
-        self.inflight.lock().expect("flights lock").len()
+        self.inflight.lock().len()
     }
 }
 

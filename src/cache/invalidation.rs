@@ -14,11 +14,7 @@ use crate::schedule::splits;
 impl Cache {
     pub(super) async fn apply_splits(&self, entry: &Arc<Entry>) {
         for s in splits::find(&entry.merged.rows) {
-            let new_here = self
-                .known_splits
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .insert((s.code.clone(), s.ex_date));
+            let new_here = self.known_splits.lock().insert((s.code.clone(), s.ex_date));
             if !new_here {
                 continue;
             }

@@ -81,7 +81,7 @@ pub struct Cache {
     leases: Option<flight::Leases>,
     clock: Clock,
     cfg: CacheConfig,
-    known_splits: std::sync::Mutex<HashSet<(String, NaiveDate)>>,
+    known_splits: parking_lot::Mutex<HashSet<(String, NaiveDate)>>,
     counters: Counters,
 }
 

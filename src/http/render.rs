@@ -152,6 +152,7 @@ fn cache_control(max_age: i64) -> HeaderValue {
 pub struct PendingBody {
     /// What is being prepared and how far it is, in words; ask again after `Retry-After`.
     pub message: String,
+    /// How far the job is: reads done and needed, and the estimated seconds left.
     pub progress: JobProgress,
 }
 

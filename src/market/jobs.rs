@@ -118,6 +118,7 @@ pub struct JobStats {
     pub what: String,
     /// `running` or `failed` (a failed job's error is given to the next asks for a minute).
     pub state: &'static str,
+    /// Reads done and needed, and the estimated seconds left.
     pub progress: JobProgress,
     /// Seconds since the job started.
     pub elapsed_seconds: u64,

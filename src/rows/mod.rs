@@ -18,7 +18,7 @@ pub mod planner;
 pub mod progress;
 pub mod shape;
 
-use std::sync::Mutex;
+use parking_lot::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -118,8 +118,8 @@ impl RowStore {
         }
     }
 
-    fn held(&self) -> std::sync::MutexGuard<'_, Held> {
-        self.held.lock().expect("row store lock")
+    fn held(&self) -> parking_lot::MutexGuard<'_, Held> {
+        self.held.lock()
     }
 
     /// Coverage, calendar and splits from Postgres, once.

@@ -38,6 +38,9 @@ pub struct Options {
     pub client_quota: u32,
     /// Bounded wait, replicas and lease length.
     pub sharing: jquants_proxy::upstream::SharingConfig,
+    /// How long a market-wide derived request waits before a 202. Long by default, so tests
+    /// of what the routes compute get the table; the tests of the 202 set it.
+    pub derived_wait: Duration,
 }
 
 impl Default for Options {
@@ -55,6 +58,7 @@ impl Default for Options {
             issues: 300,
             client_quota: 0,
             sharing: Default::default(),
+            derived_wait: Duration::from_secs(240),
         }
     }
 }
@@ -218,6 +222,7 @@ pub fn serve_config(
         client_quota_per_minute: opts.client_quota,
         ..Default::default()
     };
+    cfg.market.wait = opts.derived_wait;
     cfg.clock = clock.clone();
     cfg
 }

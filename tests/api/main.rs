@@ -5,6 +5,7 @@ mod access;
 mod cache;
 mod contract;
 mod derived;
+mod derived_jobs;
 mod derived_market;
 mod helpers;
 mod hit;

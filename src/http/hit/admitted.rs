@@ -11,7 +11,9 @@
 
 use std::collections::HashMap;
 use std::hash::BuildHasher;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 // Targets are what clients send, so the hasher is seeded per process (foldhash's
 // `RandomState`), at a fraction of SipHash's cost; the shards are bounded besides.
@@ -34,7 +36,7 @@ pub struct Admitted {
 impl Admitted {
     /// The cache key of `target`, if it was admitted on `day`.
     pub fn key(&self, target: &str, day: NaiveDate) -> Option<Arc<str>> {
-        let shard = self.shard(target).lock().unwrap_or_else(|e| e.into_inner());
+        let shard = self.shard(target).lock();
         match shard.get(target) {
             Some((d, key)) if *d == day => Some(key.clone()),
             _ => None,
@@ -43,7 +45,7 @@ impl Admitted {
 
     /// Remembers that `target` was admitted on `day`, with cache key `key`.
     pub fn remember(&self, target: &str, day: NaiveDate, key: Arc<str>) {
-        let mut shard = self.shard(target).lock().unwrap_or_else(|e| e.into_inner());
+        let mut shard = self.shard(target).lock();
         if shard.len() >= SHARD_CAPACITY && !shard.contains_key(target) {
             shard.clear();
         }
@@ -57,7 +59,7 @@ impl Admitted {
 
     #[cfg(test)]
     fn len(&self) -> usize {
-        self.shards.iter().map(|s| s.lock().unwrap().len()).sum()
+        self.shards.iter().map(|s| s.lock().len()).sum()
     }
 }
 
