@@ -40,12 +40,23 @@ impl Tally {
 }
 
 /// What a job has read so far, by budget.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Progress {
     /// Statements (`/fins/summary`), under their own 60-a-minute cap.
     pub statements: Tally,
     /// Every other dataset, under the plan's rate.
     pub other: Tally,
+    started: Instant,
+}
+
+impl Default for Progress {
+    fn default() -> Self {
+        Progress {
+            statements: Tally::default(),
+            other: Tally::default(),
+            started: Instant::now(),
+        }
+    }
 }
 
 /// Reads a second each budget allows.
@@ -67,15 +78,25 @@ pub struct JobProgress {
 }
 
 impl Progress {
+    /// The progress so far. The estimate is the longer of what the plan's rates allow and
+    /// what the reads so far took (the upstream's latency can make them slower than the plan).
     pub fn snapshot(&self, pace: Pace) -> JobProgress {
         let g = |a: &AtomicU64| a.load(Ordering::Relaxed);
         let (s, o) = (&self.statements, &self.other);
-        let eta =
+        let done = g(&s.done) + g(&o.done);
+        let left = s.left() + o.left();
+        let by_plan =
             (s.left() as f64 / pace.statements_per_second).max(o.left() as f64 / pace.per_second);
+        let elapsed = self.started.elapsed().as_secs_f64();
+        let by_pace_so_far = if done > 0 && elapsed >= 1.0 {
+            left as f64 * elapsed / done as f64
+        } else {
+            0.0
+        };
         JobProgress {
-            done: g(&s.done) + g(&o.done),
+            done,
             total: (g(&s.total) + g(&o.total)).max(1),
-            eta_seconds: eta.ceil() as u64,
+            eta_seconds: by_plan.max(by_pace_so_far).ceil() as u64,
         }
     }
 }

@@ -77,7 +77,7 @@ fn table(rows: &[TableRow]) -> String {
     out
 }
 
-const STYLE: &str = "body{font-family:sans-serif;margin:1.5em;color:#222}table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #bbb;padding:.25em .6em;text-align:right}th{background:#f0f0f0;text-align:center}img{display:block;max-width:100%;margin:1em 0;border:1px solid #ddd}.note{color:#555;font-size:.9em}";
+const STYLE: &str = "body{font-family:sans-serif;margin:1.5em;color:#222}table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #bbb;padding:.25em .6em;text-align:right}th{background:#f0f0f0;text-align:center}img{display:block;max-width:100%;margin:1em 0;border:1px solid #ddd}.note{color:#555;font-size:.9em}progress{width:32em;max-width:100%;height:1.4em}";
 
 const DEMO_NOTE: &str =
     "<p class=\"note\"><strong>Demo mode:</strong> simulated data, not J-Quants data.</p>";
