@@ -202,8 +202,15 @@ mod tests {
         cov
     }
 
-    #[test]
-    fn plans_from_sections_history_and_calendar() {
+    /// September 2025 with two holidays (the 15th and the 23rd): the daily bars' shape, a
+    /// clock after the month, the plan window, the calendar and its 20 business days.
+    fn september() -> (
+        Planned,
+        DateTime<Utc>,
+        (NaiveDate, NaiveDate),
+        TradingCalendar,
+        Vec<NaiveDate>,
+    ) {
         let ep = crate::rows::shape::planned("/equities/bars/daily").unwrap();
         let now = jst::at(d(10, 1), 20, 0);
         let window = (d(1, 1), d(12, 31));
@@ -214,7 +221,12 @@ mod tests {
         }
         let days = cal.business_days(d(9, 1), d(9, 30)).unwrap();
         assert_eq!(days.len(), 20);
-        let cov = synced(&days, now);
+        (ep, now, window, cal, days)
+    }
+
+    #[test]
+    fn closed_days_cost_nothing_and_days_the_calendar_does_not_know_are_fetched() {
+        let (ep, now, window, cal, _) = september();
         // Closed days cost nothing, even before anything is held.
         let empty = Coverage::default();
         for q in ["date=20250913", "date=20250915", "code=7203&date=20250923"] {
@@ -240,6 +252,18 @@ mod tests {
             plan(ep, &req("date=20250915"), &empty, &none, window, now),
             Plan::Fetch
         );
+        // Outside the plan window the upstream decides (it may refuse).
+        let narrow = (d(9, 14), d(12, 31));
+        assert_eq!(
+            plan(ep, &req("date=20250913"), &empty, &cal, narrow, now),
+            Plan::Fetch
+        );
+    }
+
+    #[test]
+    fn ranges_inside_held_sections_are_read_and_a_missing_day_is_fetched_alone() {
+        let (ep, now, window, cal, days) = september();
+        let cov = synced(&days, now);
         match plan(
             ep,
             &req("code=7203&from=20250905&to=20250912"),
@@ -272,11 +296,5 @@ mod tests {
         let q = req("code=7203&from=20250905&to=20250930");
         let p = plan(ep, &q, &partial, &cal, window, now);
         assert_eq!(p, Plan::Section(d(9, 30)));
-        // Outside the plan window the upstream decides (it may refuse).
-        let narrow = (d(9, 14), d(12, 31));
-        assert_eq!(
-            plan(ep, &req("date=20250913"), &empty, &cal, narrow, now),
-            Plan::Fetch
-        );
     }
 }

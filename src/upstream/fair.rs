@@ -233,7 +233,7 @@ impl FairGate {
 mod tests {
     use super::*;
 
-    /// Each task enters, records its name, holds headship briefly, leaves.
+    /// Each task enters, records its name, holds headship for a moment, leaves.
     async fn run(gate: Arc<FairGate>, order: Arc<Mutex<Vec<String>>>, client: &str, n: usize) {
         let c: Arc<str> = Arc::from(client);
         let _h = gate.enter(&c).await;

@@ -41,35 +41,7 @@ fn operation(ep: &'static Endpoint) -> utoipa::openapi::path::Operation {
         .summary(Some(ep.title))
         .description(Some(docs::mirror_description(ep)));
     for p in ep.params {
-        // Examples are what Swagger UI's "Try it out" pre-fills: they must make a request that
-        // returns data (a range, not one holiday; no filter that empties the answer).
-        let (format, example) = match (p.kind, p.name) {
-            (ParamKind::Code, _) => ("code", serde_json::json!("72030")),
-            (ParamKind::Date, "from" | "disc_date_from") => {
-                ("date", serde_json::json!("2026-11-02"))
-            }
-            (ParamKind::Date, "to" | "disc_date_to") => ("date", serde_json::json!("2026-11-20")),
-            (ParamKind::Date, _) => ("date", serde_json::json!("2026-11-19")),
-            (ParamKind::DayOrMonth, _) => ("date or month", serde_json::json!("2026-11")),
-            (ParamKind::Choice(_), _) | (ParamKind::Text, _) => (
-                if matches!(p.kind, ParamKind::Choice(_)) {
-                    "choice"
-                } else {
-                    "text"
-                },
-                serde_json::Value::Null,
-            ),
-        };
-        let mut b = ParameterBuilder::new()
-            .name(p.name)
-            .parameter_in(ParameterIn::Query)
-            .required(Required::False)
-            .description(Some(docs::param_description(ep, p, format)))
-            .schema(Some(docs::param_schema(p.kind)));
-        if !example.is_null() {
-            b = b.example(Some(example));
-        }
-        op = op.parameter(b);
+        op = op.parameter(parameter(ep, p));
     }
     if ep.paginated {
         op = op.parameter(
@@ -84,6 +56,49 @@ fn operation(ep: &'static Endpoint) -> utoipa::openapi::path::Operation {
                 .schema(Some(docs::param_schema(ParamKind::Text))),
         );
     }
+    op.responses(responses(ep))
+        .security(utoipa::openapi::security::SecurityRequirement::new::<
+            _,
+            _,
+            String,
+        >("api_key", []))
+        .request_body(None::<RequestBody>)
+        .build()
+}
+
+/// One of the endpoint's parameters, with an example that makes "Try it out" return data.
+fn parameter(ep: &Endpoint, p: &crate::catalog::Param) -> ParameterBuilder {
+    // Examples are what Swagger UI's "Try it out" pre-fills: they must make a request that
+    // returns data (a range, not one holiday; no filter that empties the answer).
+    let (format, example) = match (p.kind, p.name) {
+        (ParamKind::Code, _) => ("code", serde_json::json!("72030")),
+        (ParamKind::Date, "from" | "disc_date_from") => ("date", serde_json::json!("2026-11-02")),
+        (ParamKind::Date, "to" | "disc_date_to") => ("date", serde_json::json!("2026-11-20")),
+        (ParamKind::Date, _) => ("date", serde_json::json!("2026-11-19")),
+        (ParamKind::DayOrMonth, _) => ("date or month", serde_json::json!("2026-11")),
+        (ParamKind::Choice(_), _) | (ParamKind::Text, _) => (
+            if matches!(p.kind, ParamKind::Choice(_)) {
+                "choice"
+            } else {
+                "text"
+            },
+            serde_json::Value::Null,
+        ),
+    };
+    let mut b = ParameterBuilder::new()
+        .name(p.name)
+        .parameter_in(ParameterIn::Query)
+        .required(Required::False)
+        .description(Some(docs::param_description(ep, p, format)))
+        .schema(Some(docs::param_schema(p.kind)));
+    if !example.is_null() {
+        b = b.example(Some(example));
+    }
+    b
+}
+
+/// The 200 (the upstream's envelope), the 304 and the errors.
+fn responses(ep: &Endpoint) -> utoipa::openapi::Responses {
     let ok = ResponseBuilder::new()
         .description("The upstream's answer, byte for byte (pages merged). Headers: X-Cache, Age, ETag, Cache-Control.")
         .content("application/json", ContentBuilder::new().schema(Some(RefOr::Ref(Ref::from_schema_name(docs::envelope_name(ep))))).build())
@@ -94,14 +109,7 @@ fn operation(ep: &'static Endpoint) -> utoipa::openapi::path::Operation {
             .description("Not modified (If-None-Match matched the ETag)")
             .build(),
     );
-    op.responses(responses.build())
-        .security(utoipa::openapi::security::SecurityRequirement::new::<
-            _,
-            _,
-            String,
-        >("api_key", []))
-        .request_body(None::<RequestBody>)
-        .build()
+    responses.build()
 }
 
 async fn mirror(

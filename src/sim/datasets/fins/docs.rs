@@ -3,7 +3,7 @@
 //! with its disclosure moment and a unique `DiscNo`. Derived per year, so a date
 //! cross-section only touches the years around that date.
 //! Invariants: a year's documents come in disclosure order; `DiscNo` is unique across the
-//! market; issue 3350 keeps the dates `docs/market-cap.md` cites.
+//! market; code 3350 keeps the dates `docs/market-cap.md` cites.
 
 use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime};
 
@@ -165,7 +165,7 @@ fn quarterly_doc(
     }
 }
 
-/// Issue 3350's documents on the dates `docs/market-cap.md` cites: the FY2024 document on
+/// Code 3350's documents on the dates `docs/market-cap.md` cites: the FY2024 document on
 /// 2025-03-03, the 1Q 2025 one on 2025-05-14, and no FY2024 forecast revision.
 fn pin_cited_dates(docs: &mut Vec<Doc>, fy_year: i32) {
     for d in docs.iter_mut() {
