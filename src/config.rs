@@ -34,9 +34,10 @@ pub struct ServeArgs {
         default_value = crate::upstream::DEFAULT_BASE_URL
     )]
     pub jquants_base_url: String,
-    /// Upstream plan: sets the rate limit (free 5, light 60, standard 120, premium 500 per minute).
-    #[arg(long, env = "JQUANTS_PLAN", default_value = UpstreamConfig::default().plan.as_str())]
-    pub jquants_plan: Plan,
+    /// Upstream plan, required with a key: sets the rate limit (free 5, light 60, standard 120,
+    /// premium 500 per minute), the endpoints and the history served.
+    #[arg(long, env = "JQUANTS_PLAN")]
+    pub jquants_plan: Option<Plan>,
     /// Postgres URL for the persistent cache tier; without it the cache is memory only.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<SecretString>,
@@ -118,14 +119,15 @@ impl ServeConfig {
             ),
             None => None,
         };
+        let api_key = args
+            .jquants_api_key
+            .clone()
+            .filter(|k| !k.expose_secret().trim().is_empty());
         Ok(Self {
             upstream: UpstreamConfig {
                 base_url: args.jquants_base_url.trim_end_matches('/').to_string(),
-                api_key: args
-                    .jquants_api_key
-                    .clone()
-                    .filter(|k| !k.expose_secret().trim().is_empty()),
-                plan: args.jquants_plan,
+                plan: stated_plan(api_key.is_some(), args.jquants_plan)?,
+                api_key,
                 sharing: args.sharing.clone(),
                 ..Default::default()
             },
@@ -147,6 +149,18 @@ impl ServeConfig {
             },
             ..Self::new(args.listen)
         })
+    }
+}
+
+/// The subscription's plan. With a key it must be stated: what the proxy may do (rate, endpoints,
+/// history, bulk files) depends on it, and a wrong guess either wastes the subscription or
+/// earns 429s and 403s. Without a key (demo mode) the simulator's plan applies.
+fn stated_plan(with_key: bool, plan: Option<Plan>) -> anyhow::Result<Plan> {
+    match (with_key, plan) {
+        (true, None) => anyhow::bail!(
+            "JQUANTS_PLAN is required with JQUANTS_API_KEY: set it to your subscription's plan, one of free, light, standard, premium"
+        ),
+        (_, plan) => Ok(plan.unwrap_or(UpstreamConfig::default().plan)),
     }
 }
 
@@ -194,6 +208,28 @@ pub fn parse_client_keys(text: &str, sep: char) -> anyhow::Result<Vec<(String, S
 mod tests {
     use super::*;
     use secrecy::ExposeSecret;
+
+    #[derive(clap::Parser)]
+    struct Serve {
+        #[command(flatten)]
+        args: ServeArgs,
+    }
+
+    fn config(argv: &[&str]) -> anyhow::Result<ServeConfig> {
+        use clap::Parser;
+        let cli = Serve::try_parse_from(std::iter::once("serve").chain(argv.iter().copied()))?;
+        ServeConfig::from_args(&cli.args)
+    }
+
+    #[test]
+    fn a_key_needs_its_plan_stated_and_demo_mode_does_not() {
+        let err = config(&["--jquants-api-key", "k"]).unwrap_err().to_string();
+        assert!(err.contains("JQUANTS_PLAN"), "{err}");
+        assert!(err.contains("free, light, standard, premium"), "{err}");
+        let cfg = config(&["--jquants-api-key", "k", "--jquants-plan", "standard"]).unwrap();
+        assert_eq!(cfg.upstream.plan, Plan::Standard);
+        assert!(config(&[]).unwrap().upstream.api_key.is_none(), "demo mode");
+    }
 
     #[test]
     fn client_keys_parse_and_never_print() {

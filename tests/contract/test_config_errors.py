@@ -36,3 +36,9 @@ def test_a_bad_database_url_is_one_line():
     run = serve_with(DATABASE_URL="not a url", JQP_CLIENT_KEYS="a:abcdefgh12")
     assert_one_line(run, "DATABASE_URL")
     assert "not a url" not in run.stderr
+
+
+def test_a_key_without_its_plan_is_one_line_naming_the_setting_and_its_values():
+    run = serve_with(JQUANTS_API_KEY="a-real-looking-key", JQP_CLIENT_KEYS="a:abcdefgh12")
+    assert_one_line(run, "JQUANTS_PLAN", "free, light, standard, premium")
+    assert "a-real-looking-key" not in run.stderr
