@@ -283,3 +283,23 @@ fn route_modules_never_import_each_other() {
         "route modules import each other: {g:?}; share through crate::http instead"
     );
 }
+
+#[test]
+fn the_check_sees_a_cycle_through_a_grouped_import_and_a_super_path() {
+    let v = |s: &str| s.split("::").map(str::to_string).collect::<Vec<_>>();
+    let mut edges = Edges::new();
+    for (module, line) in [
+        ("a::x", "use crate::a::{y, z::Thing};"),
+        ("a::y", "use super::x::helper;"),
+    ] {
+        for path in named_paths(&v(module), false, line) {
+            edges
+                .entry(v(module))
+                .or_default()
+                .insert(path, line.to_string());
+        }
+    }
+    let cycle = find_cycle(&child_graph(&edges, &v("a"))).expect("x -> y -> x");
+    assert_eq!(cycle.len(), 2, "{cycle:?}");
+    assert!(find_cycle(&child_graph(&edges, &[])).is_none(), "{edges:?}");
+}
