@@ -139,6 +139,17 @@ pub fn parse_range(raw: Option<&str>, allow_range: bool) -> ApiResult<Range> {
     })
 }
 
+/// The range of a per-issue chart or page: `raw`'s, its ends defaulting to the last year up
+/// to `today` ([`Range::or_last_year`]).
+pub fn parse_issue_range(
+    raw: Option<&str>,
+    today: NaiveDate,
+) -> ApiResult<(Range, NaiveDate, NaiveDate)> {
+    let range = parse_range(raw, true)?;
+    let (from, to) = range.or_last_year(today);
+    Ok((range, from, to))
+}
+
 impl Range {
     /// The range's ends, defaulting to the [`ISSUE_DEFAULT_DAYS`] up to `today`.
     pub fn or_last_year(&self, today: NaiveDate) -> (NaiveDate, NaiveDate) {

@@ -1,6 +1,6 @@
 //! How the proxy's answers are written: a served mirror answer (headers, gzip, ETag/304),
-//! derived rows in the mirror's envelope (paged like the mirror when large), SVG, and the
-//! upstream's error shape.
+//! derived rows in the mirror's envelope (paged like the mirror when large), SVG, the
+//! margin figures the chart and the page draw, and the upstream's error shape.
 //!
 //! Invariant: the mirror route and the hit path send a served answer through the one
 //! [`respond`], so both answer a request byte for byte and header for header alike.
@@ -9,14 +9,18 @@ use axum::body::Body;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use bytes::Bytes;
+use chrono::NaiveDate;
 use serde::Serialize;
 
 use super::params::Range;
 use super::state::AppState;
 use crate::cache::Served;
 use crate::cache::paging::{self, PageKey};
+use crate::derived::margin::MarginRow;
+use crate::derived::margin_market::MarketMarginRow;
 use crate::envelope;
 use crate::error::{ApiError, ApiResult};
+use crate::jst;
 use crate::market::jobs::JobProgress;
 
 /// The upstream's error shape, used by every error this service returns.
@@ -24,6 +28,65 @@ use crate::market::jobs::JobProgress;
 pub struct ErrorBody {
     /// Human-readable reason. A stable machine-readable code is in the `x-error-code` header.
     pub message: String,
+}
+
+/// One application date of the margin chart and page, of one issue or the market, in the
+/// rows' own units (the chart and the page scale them). The market's totals are always
+/// known; an issue's figures may not be.
+pub struct MarginFigures {
+    /// Application date, `YYYY-MM-DD`.
+    pub date: String,
+    pub long_vol: Option<f64>,
+    pub shrt_vol: Option<f64>,
+    pub long_val: Option<f64>,
+    pub shrt_val: Option<f64>,
+    pub margin_ratio: Option<f64>,
+    pub long_val_to_mkt_cap: Option<f64>,
+    /// Market cap ex-treasury, yen.
+    pub mkt_cap: Option<f64>,
+    pub pl_rate: Option<f64>,
+}
+
+impl From<&MarginRow> for MarginFigures {
+    fn from(r: &MarginRow) -> Self {
+        Self {
+            date: r.date.clone(),
+            long_vol: r.long_vol,
+            shrt_vol: r.shrt_vol,
+            long_val: r.long_val,
+            shrt_val: r.shrt_val,
+            margin_ratio: r.margin_ratio,
+            long_val_to_mkt_cap: r.long_val_to_mkt_cap,
+            mkt_cap: r.mkt_cap_ex_tr,
+            pl_rate: r.pl_rate,
+        }
+    }
+}
+
+impl MarginFigures {
+    /// The figures of an issue's rows dated in `[from, to]` (an unreadable date is not).
+    pub fn of_issue(rows: &[MarginRow], from: NaiveDate, to: NaiveDate) -> Vec<Self> {
+        rows.iter()
+            .filter(|r| jst::parse_date(&r.date).is_some_and(|d| d >= from && d <= to))
+            .map(Self::from)
+            .collect()
+    }
+}
+
+impl From<&MarketMarginRow> for MarginFigures {
+    fn from(r: &MarketMarginRow) -> Self {
+        Self {
+            date: r.date.clone(),
+            long_vol: Some(r.long_vol),
+            shrt_vol: Some(r.shrt_vol),
+            long_val: Some(r.long_val),
+            shrt_val: Some(r.shrt_val),
+            margin_ratio: r.margin_ratio,
+            long_val_to_mkt_cap: r.long_val_to_mkt_cap,
+            mkt_cap: Some(r.mkt_cap_ex_tr),
+            pl_rate: r.pl_rate,
+        }
+    }
 }
 
 /// A derived answer that is never paged (a few hundred rows at most).

@@ -154,30 +154,20 @@ pub async fn code_rows(
     from: NaiveDate,
     to: NaiveDate,
 ) -> Option<Vec<Row>> {
-    let rows = timed(
-        "read history",
-        sqlx::query("SELECT row_id, code, date, body FROM market_row WHERE endpoint = $1 AND code = $2 AND date BETWEEN $3 AND $4 ORDER BY date")
-            .bind(ep.path)
-            .bind(code)
-            .bind(from)
-            .bind(to)
-            .fetch_all(pool),
-    )
-    .await?;
-    Some(rows.into_iter().map(to_row).collect())
+    let q = of_code(
+        "SELECT row_id, code, date, body FROM market_row WHERE endpoint = $1 AND code = $2 AND date BETWEEN $3 AND $4 ORDER BY date",
+        ep,
+        code,
+    );
+    read_rows(pool, "read history", q.bind(from).bind(to)).await
 }
 
 /// The cross-section of `d`, by code in byte order (the upstream's order).
 pub async fn date_rows(pool: &PgPool, ep: &Endpoint, d: NaiveDate) -> Option<Vec<Row>> {
-    let rows = timed(
-        "read cross-section",
-        sqlx::query("SELECT row_id, code, date, body FROM market_row WHERE endpoint = $1 AND date = $2 ORDER BY code COLLATE \"C\"")
-            .bind(ep.path)
-            .bind(d)
-            .fetch_all(pool),
-    )
-    .await?;
-    Some(rows.into_iter().map(to_row).collect())
+    let q = sqlx::query(
+        "SELECT row_id, code, date, body FROM market_row WHERE endpoint = $1 AND date = $2 ORDER BY code COLLATE \"C\"",
+    );
+    read_rows(pool, "read cross-section", q.bind(ep.path).bind(d)).await
 }
 
 /// `code`'s rows on `days`, by date.
@@ -187,15 +177,26 @@ pub async fn code_day_rows(
     code: &str,
     days: &[NaiveDate],
 ) -> Option<Vec<Row>> {
-    let rows = timed(
-        "read days",
-        sqlx::query("SELECT row_id, code, date, body FROM market_row WHERE endpoint = $1 AND code = $2 AND date = ANY($3) ORDER BY date")
-            .bind(ep.path)
-            .bind(code)
-            .bind(days)
-            .fetch_all(pool),
-    )
-    .await?;
+    let q = of_code(
+        "SELECT row_id, code, date, body FROM market_row WHERE endpoint = $1 AND code = $2 AND date = ANY($3) ORDER BY date",
+        ep,
+        code,
+    );
+    read_rows(pool, "read days", q.bind(days)).await
+}
+
+type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
+
+/// `sql` (a query of one code's market rows) with `$1` (the endpoint) and `$2` (the code)
+/// bound; the caller binds the rest.
+fn of_code<'q>(sql: &'q str, ep: &Endpoint, code: &'q str) -> PgQuery<'q> {
+    sqlx::query(sql).bind(ep.path).bind(code)
+}
+
+/// Runs `q` (a `SELECT row_id, code, date, body FROM market_row` with every parameter bound)
+/// and reads its rows in the order it returns them.
+async fn read_rows(pool: &PgPool, what: &str, q: PgQuery<'_>) -> Option<Vec<Row>> {
+    let rows = timed(what, q.fetch_all(pool)).await?;
     Some(rows.into_iter().map(to_row).collect())
 }
 

@@ -161,26 +161,11 @@ fn annual(
         .into_iter()
         .map(|((term, if_code), by_fr)| period(term, if_code, &by_fr))
         .collect();
-    let decided = sum_known(
-        periods
-            .iter()
-            .filter(|p| p.has_decided)
-            .map(|p| p.decided)
-            .collect(),
-    );
-    let forecast = sum_known(
-        periods
-            .iter()
-            .filter(|p| p.has_forecast)
-            .map(|p| p.forecast)
-            .collect(),
-    );
-    let expected = sum_known(
-        periods
-            .iter()
-            .map(|p| if p.has_decided { p.decided } else { p.forecast })
-            .collect(),
-    );
+    let decided = sum_known(&periods, |p| p.has_decided.then_some(p.decided));
+    let forecast = sum_known(&periods, |p| p.has_forecast.then_some(p.forecast));
+    let expected = sum_known(&periods, |p| {
+        Some(if p.has_decided { p.decided } else { p.forecast })
+    });
     let yield_of = |div: Option<f64>| div.zip(close).map(|(d, (_, c))| d / c);
     AnnualDividend {
         code: code.to_string(),
@@ -215,9 +200,14 @@ fn period(
     }
 }
 
-/// A sum is known only when every amount in it is: an undecided "-" is not 0. No parts at
-/// all is no sum either.
-fn sum_known(parts: Vec<Option<f64>>) -> Option<f64> {
+/// The sum of the amounts `part` picks from `periods` (`None` skips a period). A sum is known
+/// only when every amount in it is: an undecided "-" is not 0. No parts at all is no sum
+/// either.
+fn sum_known(
+    periods: &[DividendPeriod],
+    part: impl Fn(&DividendPeriod) -> Option<Option<f64>>,
+) -> Option<f64> {
+    let parts: Vec<Option<f64>> = periods.iter().filter_map(part).collect();
     if parts.is_empty() {
         return None;
     }

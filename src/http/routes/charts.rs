@@ -12,14 +12,12 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::chart::{self, BLUE, GREEN, GREY, Level, Line, ORANGE, Panel, RED, day};
-use crate::derived::margin::MarginRow;
-use crate::derived::margin_market::MarketMarginRow;
 use crate::derived::market_cap::split_factor;
 use crate::error::ApiResult;
 use crate::http::params::{
-    MARKET_DEFAULT_DAYS, MarketQuery, Range, RangeQuery, parse_market, parse_range,
+    MARKET_DEFAULT_DAYS, MarketQuery, RangeQuery, parse_issue_range, parse_market,
 };
-use crate::http::render::{self, ErrorBody, PendingBody};
+use crate::http::render::{self, ErrorBody, MarginFigures, PendingBody};
 use crate::http::state::AppState;
 use crate::jst;
 use crate::market::jobs::Prepared;
@@ -34,64 +32,25 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(market_cap_chart))
 }
 
-/// One application date of a margin chart, in chart units.
-pub struct MarginPoint {
-    pub date: NaiveDate,
-    pub long_val: Option<f64>,
-    pub shrt_val: Option<f64>,
-    pub margin_ratio: Option<f64>,
-    pub long_val_to_mkt_cap: Option<f64>,
-    pub mkt_cap: Option<f64>,
-    pub pl_rate: Option<f64>,
-}
-
-impl From<&MarginRow> for MarginPoint {
-    fn from(r: &MarginRow) -> Self {
-        Self {
-            date: jst::parse_date(&r.date).unwrap_or_default(),
-            long_val: r.long_val,
-            shrt_val: r.shrt_val,
-            margin_ratio: r.margin_ratio,
-            long_val_to_mkt_cap: r.long_val_to_mkt_cap,
-            mkt_cap: r.mkt_cap_ex_tr,
-            pl_rate: r.pl_rate,
-        }
-    }
-}
-
-impl From<&MarketMarginRow> for MarginPoint {
-    fn from(r: &MarketMarginRow) -> Self {
-        Self {
-            date: jst::parse_date(&r.date).unwrap_or_default(),
-            long_val: Some(r.long_val),
-            shrt_val: Some(r.shrt_val),
-            margin_ratio: r.margin_ratio,
-            long_val_to_mkt_cap: r.long_val_to_mkt_cap,
-            mkt_cap: Some(r.mkt_cap_ex_tr),
-            pl_rate: r.pl_rate,
-        }
-    }
-}
-
 fn line(
     name: &str,
     color: chart::RGBColor,
-    pts: &[MarginPoint],
-    f: impl Fn(&MarginPoint) -> Option<f64>,
+    pts: &[MarginFigures],
+    f: impl Fn(&MarginFigures) -> Option<f64>,
 ) -> Line {
     Line {
         name: name.into(),
         color,
         points: pts
             .iter()
-            .filter_map(|p| Some((day(p.date), f(p)?)))
+            .filter_map(|p| Some((day(jst::parse_date(&p.date).unwrap_or_default()), f(p)?)))
             .collect(),
     }
 }
 
 /// The four panels of the market-indicator page.
-pub fn margin_panels(pts: &[MarginPoint]) -> Vec<Panel> {
-    let net = |p: &MarginPoint| Some((p.long_val? - p.shrt_val?) / OKU);
+pub fn margin_panels(pts: &[MarginFigures]) -> Vec<Panel> {
+    let net = |p: &MarginFigures| Some((p.long_val? - p.shrt_val?) / OKU);
     let balances = Panel::new(
         "信用買残・信用売残 (金額) / long and short balances",
         "億円 (100 million yen)",
@@ -144,17 +103,6 @@ fn svg_response(st: &AppState, title: &str, panels: &[Panel]) -> ApiResult<Respo
     render::svg_response(st, title, panels, WIDTH)
 }
 
-/// The range of a per-issue chart: the query's, or the last year.
-fn issue_range(st: &AppState, raw: Option<&str>) -> ApiResult<(Range, NaiveDate, NaiveDate)> {
-    let range = parse_range(raw, true)?;
-    let (from, to) = range.or_last_year(st.today());
-    Ok((range, from, to))
-}
-
-fn within(date: &str, from: NaiveDate, to: NaiveDate) -> bool {
-    jst::parse_date(date).is_some_and(|d| d >= from && d <= to)
-}
-
 /// Margin chart of one issue (image/svg+xml): balances in 億円 (100 million yen), 信用倍率
 /// (times), 信用買残比率 (%) with market cap (億円, right axis), estimated 評価損益率 (%) with
 /// reference lines at -3.5 %, -10 % and -15 %. Default range: the last year.
@@ -166,13 +114,9 @@ fn within(date: &str, from: NaiveDate, to: NaiveDate) -> bool {
     )
 )]
 async fn margin_chart(State(st): State<AppState>, RawQuery(q): RawQuery) -> ApiResult<Response> {
-    let (range, from, to) = issue_range(&st, q.as_deref())?;
+    let (range, from, to) = parse_issue_range(q.as_deref(), st.today())?;
     let rows = st.market.margin_rows(&range.code).await?;
-    let pts: Vec<MarginPoint> = rows
-        .iter()
-        .filter(|r| within(&r.date, from, to))
-        .map(MarginPoint::from)
-        .collect();
+    let pts = MarginFigures::of_issue(&rows, from, to);
     let title = format!("{} 信用取引残高 / margin balances", range.code);
     svg_response(&st, &title, &margin_panels(&pts))
 }
@@ -200,7 +144,7 @@ async fn market_margin_chart(
             return Ok(render::pending(&st, &what, progress));
         }
     };
-    let pts: Vec<MarginPoint> = rows.iter().map(MarginPoint::from).collect();
+    let pts: Vec<MarginFigures> = rows.iter().map(MarginFigures::from).collect();
     let title = format!(
         "{} 信用取引残高 / market margin balances",
         m.segment.unwrap_or("全市場 all issues")
@@ -221,7 +165,7 @@ async fn market_cap_chart(
     State(st): State<AppState>,
     RawQuery(q): RawQuery,
 ) -> ApiResult<Response> {
-    let (range, from, to) = issue_range(&st, q.as_deref())?;
+    let (range, from, to) = parse_issue_range(q.as_deref(), st.today())?;
     let (caps, bars) = st.market.market_caps(&range.code).await?;
     let in_range = |d: NaiveDate| d >= from && d <= to;
     let cap_line =

@@ -12,10 +12,9 @@ use chrono::NaiveDate;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::derived::margin_market::MarketMarginRow;
 use crate::error::ApiResult;
-use crate::http::params::{MARKET_DEFAULT_DAYS, parse_market, parse_range};
-use crate::http::render::{self, ErrorBody};
+use crate::http::params::{MARKET_DEFAULT_DAYS, parse_issue_range, parse_market};
+use crate::http::render::{self, ErrorBody, MarginFigures};
 use crate::http::state::AppState;
 use crate::jst;
 use crate::market::jobs::{JobProgress, Prepared};
@@ -37,23 +36,11 @@ pub struct PageQuery {
     pub segment: Option<String>,
 }
 
-/// One table row in display units.
-struct TableRow {
-    date: String,
-    shrt_vol: Option<f64>,
-    shrt_val: Option<f64>,
-    long_vol: Option<f64>,
-    long_val: Option<f64>,
-    pl_rate: Option<f64>,
-    margin_ratio: Option<f64>,
-    long_val_to_mkt_cap: Option<f64>,
-}
-
 fn cell(v: Option<f64>, scale: f64, digits: usize) -> String {
     v.map_or_else(|| "-".into(), |v| format!("{:.*}", digits, v / scale))
 }
 
-fn table(rows: &[TableRow]) -> String {
+fn table(rows: &[MarginFigures]) -> String {
     let mut out = String::from(
         r#"<table id="margin-table"><thead><tr><th rowspan="2">申込日</th><th colspan="2">信用売残</th><th colspan="2">信用買残</th><th rowspan="2">信用評価<br>損益率 (推定)</th><th rowspan="2">信用倍率</th><th rowspan="2">信用買残比率</th></tr>
 <tr><th>枚数 (万株)</th><th>金額 (億円)</th><th>枚数 (万株)</th><th>金額 (億円)</th></tr></thead><tbody>
@@ -82,7 +69,7 @@ const STYLE: &str = "body{font-family:sans-serif;margin:1.5em;color:#222}table{b
 const DEMO_NOTE: &str =
     "<p class=\"note\"><strong>Demo mode:</strong> simulated data, not J-Quants data.</p>";
 
-fn page(title: &str, charts: &[String], rows: &[TableRow], demo: bool) -> String {
+fn page(title: &str, charts: &[String], rows: &[MarginFigures], demo: bool) -> String {
     let imgs: String = charts
         .iter()
         .map(|src| format!("<img class=\"chart\" src=\"{src}\" alt=\"chart\">\n"))
@@ -126,27 +113,12 @@ async fn margin_page(
         }
     };
     let qs = range_query(m.from, m.to, m.segment.map(|s| ("segment", s)));
-    let rows: Vec<TableRow> = rows.iter().map(TableRow::from).collect();
+    let rows: Vec<MarginFigures> = rows.iter().map(MarginFigures::from).collect();
     let charts = [format!("/charts/margin/market.svg?{qs}")];
     Ok(st.own_response(HTML, page(&title, &charts, &rows, st.demo)))
 }
 
 const HTML: &str = "text/html; charset=utf-8";
-
-impl From<&MarketMarginRow> for TableRow {
-    fn from(r: &MarketMarginRow) -> Self {
-        TableRow {
-            date: r.date.clone(),
-            shrt_vol: Some(r.shrt_vol),
-            shrt_val: Some(r.shrt_val),
-            long_vol: Some(r.long_vol),
-            long_val: Some(r.long_val),
-            pl_rate: r.pl_rate,
-            margin_ratio: r.margin_ratio,
-            long_val_to_mkt_cap: r.long_val_to_mkt_cap,
-        }
-    }
-}
 
 /// The market page while its job runs (202): a progress bar with the estimate, reloading
 /// itself (a refresh, not a script: the page works without scripts) until the table is ready.
@@ -173,23 +145,9 @@ fn range_query(from: NaiveDate, to: NaiveDate, extra: Option<(&str, &str)>) -> S
 }
 
 async fn issue_page(st: &AppState, raw: &str, today: NaiveDate) -> ApiResult<String> {
-    let range = parse_range(Some(raw), true)?;
-    let (from, to) = range.or_last_year(today);
+    let (range, from, to) = parse_issue_range(Some(raw), today)?;
     let rows = st.market.margin_rows(&range.code).await?;
-    let rows: Vec<TableRow> = rows
-        .iter()
-        .filter(|r| jst::parse_date(&r.date).is_some_and(|d| d >= from && d <= to))
-        .map(|r| TableRow {
-            date: r.date.clone(),
-            shrt_vol: r.shrt_vol,
-            shrt_val: r.shrt_val,
-            long_vol: r.long_vol,
-            long_val: r.long_val,
-            pl_rate: r.pl_rate,
-            margin_ratio: r.margin_ratio,
-            long_val_to_mkt_cap: r.long_val_to_mkt_cap,
-        })
-        .collect();
+    let rows = MarginFigures::of_issue(&rows, from, to);
     let qs = range_query(from, to, Some(("code", &range.code)));
     Ok(page(
         &format!("信用取引残高 {}", range.code),

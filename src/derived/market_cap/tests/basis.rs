@@ -21,16 +21,21 @@ fn split_after_period_end_bars() -> Vec<Bar> {
     ]
 }
 
-#[test]
-fn a_restated_filing_is_not_multiplied_by_splits_before_its_release() {
+/// The previous filing (1,000 shares at the 12/31 period end, filed 2/14) and the quarter's,
+/// filed 5/14 before 15:00 for the period ending 3/31 with `sh` issued and `tr` treasury
+/// shares.
+fn filings(sh: f64, tr: Option<f64>) -> (Statement, Statement) {
     let prev = with_period_end(
         st("2025-02-14", "10:00", "P", Some(1000.0), None),
         "2024-12-31",
     );
-    let q = with_period_end(
-        st("2025-05-14", "14:00", "Q", Some(2000.0), Some(200.0)),
-        "2025-03-31",
-    );
+    let q = with_period_end(st("2025-05-14", "14:00", "Q", Some(sh), tr), "2025-03-31");
+    (prev, q)
+}
+
+#[test]
+fn a_restated_filing_is_not_multiplied_by_splits_before_its_release() {
+    let (prev, q) = filings(2000.0, Some(200.0));
     let rows = compute(
         "33500",
         &split_after_period_end_bars(),
@@ -58,14 +63,7 @@ fn a_restated_filing_is_not_multiplied_by_splits_before_its_release() {
 #[test]
 fn a_period_end_filing_gets_the_splits_since_its_period_end() {
     // This filer did not restate: 1,000 is the 3/31 count, before the 4/15 split.
-    let prev = with_period_end(
-        st("2025-02-14", "10:00", "P", Some(1000.0), None),
-        "2024-12-31",
-    );
-    let q = with_period_end(
-        st("2025-05-14", "14:00", "Q", Some(1010.0), Some(100.0)),
-        "2025-03-31",
-    );
+    let (prev, q) = filings(1010.0, Some(100.0));
     let rows = compute("33500", &split_after_period_end_bars(), &[prev, q], &[]);
     let on = by_date(&rows, "2025-05-14");
     assert_eq!(on.sh_out_basis, Some(Basis::PeriodEnd));
@@ -88,14 +86,7 @@ fn a_consolidation_before_the_release_is_not_applied_twice() {
         bars[i].close = Some(1000.0);
         bars[i].adj_factor = Some(f);
     }
-    let prev = with_period_end(
-        st("2025-02-14", "10:00", "P", Some(1000.0), None),
-        "2024-12-31",
-    );
-    let q = with_period_end(
-        st("2025-05-14", "14:00", "Q", Some(100.0), None),
-        "2025-03-31",
-    );
+    let (prev, q) = filings(100.0, None);
     let rows = compute("33500", &bars, &[prev, q], &[]);
     assert_eq!(by_date(&rows, "2025-04-15").sh_out, Some(100.0));
     let on = by_date(&rows, "2025-05-14");
