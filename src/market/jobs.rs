@@ -171,7 +171,7 @@ impl<T: Clone + Send + Sync + 'static> Jobs<T> {
         });
         jobs.insert(key.to_string(), job.clone());
         let fut = work(progress);
-        let (this, key) = (Arc::clone(self), key.to_string());
+        let (this, key, mine) = (Arc::clone(self), key.to_string(), Arc::downgrade(&job));
         tokio::spawn(async move {
             let outcome = fut.await.map_err(Arc::new);
             let failed = outcome.is_err();
@@ -180,10 +180,11 @@ impl<T: Clone + Send + Sync + 'static> Jobs<T> {
                 // Kept for the next asks; replaced by the first ask after FAILED_KEPT.
                 tokio::time::sleep(FAILED_KEPT).await;
             }
+            // Only this job: a newer one may have taken the key after a failure.
             let mut jobs = this.jobs.lock();
             if jobs
                 .get(&key)
-                .is_some_and(|j| j.ended.has_changed().is_ok())
+                .is_some_and(|j| std::ptr::eq(Arc::as_ptr(j), mine.as_ptr()))
             {
                 jobs.remove(&key);
             }
