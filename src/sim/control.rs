@@ -182,7 +182,7 @@ pub(super) async fn correct(State(s): State<Arc<Shared>>, body: Bytes) -> Respon
     Json(serde_json::json!({
         "Key": req.key,
         "LastModified": fmt_time(file.last_modified(Some(&c))),
-        "Size": file.size(s.market.issues.len(), Some(&c)),
+        "Size": file.size(s.market.issues.len(), Some(&c)) as f64,
     }))
     .into_response()
 }

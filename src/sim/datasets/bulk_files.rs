@@ -14,7 +14,9 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 
 use crate::catalog;
 use crate::jst;
-use crate::sim::calendar::{self, add_months, is_business_day, next_business_day};
+use crate::sim::calendar::{
+    self, add_business_days, add_months, is_business_day, prev_business_day,
+};
 use crate::sim::market::history_start;
 use crate::sim::random::{h, hs, unit};
 
@@ -27,44 +29,55 @@ enum Cross {
     FromTo,
 }
 
+/// When a day's file is written: this many business days after the day, at this many
+/// minutes after midnight JST (past 24:00 is the next calendar day).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Ready(u32, i64);
+
+const EVENING: Ready = Ready(0, 19 * 60);
+
 /// Datasets with bulk files (`bulk_available` in `jpx/endpoints.json`, plus valuation; the
 /// calendar has none; minute bars and ticks are add-ons the simulator does not file), the
-/// query of one day's cross-section, and when (minutes after midnight JST of the day) that
-/// day's file is written: after the dataset's last update of the day.
-const BULK: &[(&str, Cross, i64)] = &[
-    ("/equities/master", Cross::Param("date"), 19 * 60),
-    ("/equities/bars/daily", Cross::Param("date"), 19 * 60),
-    ("/equities/investor-types", Cross::FromTo, 19 * 60),
-    ("/equities/valuation", Cross::Param("date"), 19 * 60),
-    ("/fins/summary", Cross::Param("date"), 25 * 60),
-    ("/fins/details", Cross::Param("date"), 25 * 60),
-    ("/fins/dividend", Cross::Param("date"), 20 * 60),
-    ("/indices/bars/daily", Cross::Param("date"), 19 * 60),
-    ("/indices/bars/daily/topix", Cross::FromTo, 19 * 60),
+/// query of one day's cross-section, and when that day's file is written: after the
+/// dataset's last update for the day (margin interest for a day is out the next business day).
+const BULK: &[(&str, Cross, Ready)] = &[
+    ("/equities/master", Cross::Param("date"), EVENING),
+    ("/equities/bars/daily", Cross::Param("date"), EVENING),
+    ("/equities/investor-types", Cross::FromTo, EVENING),
+    ("/equities/valuation", Cross::Param("date"), EVENING),
+    ("/fins/summary", Cross::Param("date"), Ready(0, 25 * 60)),
+    ("/fins/details", Cross::Param("date"), Ready(0, 25 * 60)),
+    ("/fins/dividend", Cross::Param("date"), Ready(0, 20 * 60)),
+    ("/indices/bars/daily", Cross::Param("date"), EVENING),
+    ("/indices/bars/daily/topix", Cross::FromTo, EVENING),
     (
         "/derivatives/bars/daily/futures",
         Cross::Param("date"),
-        28 * 60,
+        Ready(0, 28 * 60),
     ),
     (
         "/derivatives/bars/daily/options",
         Cross::Param("date"),
-        28 * 60,
+        Ready(0, 28 * 60),
     ),
     (
         "/derivatives/bars/daily/options/225",
         Cross::Param("date"),
-        28 * 60,
+        Ready(0, 28 * 60),
     ),
-    ("/markets/margin-interest", Cross::Param("date"), 19 * 60),
-    ("/markets/short-ratio", Cross::Param("date"), 19 * 60),
+    (
+        "/markets/margin-interest",
+        Cross::Param("date"),
+        Ready(1, 17 * 60),
+    ),
+    ("/markets/short-ratio", Cross::Param("date"), EVENING),
     (
         "/markets/short-sale-report",
         Cross::Param("disc_date"),
-        19 * 60,
+        EVENING,
     ),
-    ("/markets/margin-alert", Cross::Param("date"), 19 * 60),
-    ("/markets/breakdown", Cross::Param("date"), 19 * 60),
+    ("/markets/margin-alert", Cross::Param("date"), EVENING),
+    ("/markets/breakdown", Cross::Param("date"), EVENING),
 ];
 
 /// Endpoints with bulk files, in listing order.
@@ -125,18 +138,18 @@ pub struct BulkFile {
     pub endpoint: &'static str,
     pub period: Period,
     cross: Cross,
-    ready_minutes: i64,
+    ready: Ready,
 }
 
 impl BulkFile {
     /// The file of a bulk dataset for `period`; `None` for other endpoints.
     pub fn new(endpoint: &str, period: Period) -> Option<BulkFile> {
-        let &(endpoint, cross, ready_minutes) = BULK.iter().find(|b| b.0 == endpoint)?;
+        let &(endpoint, cross, ready) = BULK.iter().find(|b| b.0 == endpoint)?;
         Some(BulkFile {
             endpoint,
             period,
             cross,
-            ready_minutes,
+            ready,
         })
     }
 
@@ -176,18 +189,19 @@ impl BulkFile {
         calendar::business_days(a, b).into_owned()
     }
 
-    /// When the file was first written: after its last day's data, for a month on the
-    /// next business day; a few minutes of jitter per file.
+    /// When the file was first written: after its last day's data (for a month, one business
+    /// day later still); a few minutes of jitter per file.
     pub fn written_at(&self) -> DateTime<Utc> {
+        let Ready(lag, minutes) = self.ready;
         let day = match self.period {
-            Period::Day(d) => d,
-            Period::Month(m) => {
-                let last = self.period.bounds().1;
-                next_business_day(last.max(m))
+            Period::Day(d) => add_business_days(d, lag),
+            Period::Month(_) => {
+                let after = self.period.bounds().1 + Duration::days(1);
+                add_business_days(prev_business_day(after), lag + 1)
             }
         };
         let jitter = (unit(h(&[hs(self.endpoint), day.num_days_from_ce() as u64])) * 40.0) as i64;
-        jst::at(day, 0, 0) + Duration::minutes(self.ready_minutes + jitter)
+        jst::at(day, 0, 0) + Duration::minutes(minutes + jitter)
     }
 
     /// `LastModified`: when first written, or when last corrected.
@@ -224,18 +238,21 @@ impl BulkFile {
     }
 
     /// Whether `/bulk/list` shows the file: it exists, and a day's file only until its
-    /// month's file exists (then the month replaces the days).
+    /// month's file is written (then the month replaces the days; a month only partly
+    /// inside the plan window is listed neither way).
     pub fn listed(&self, lo: NaiveDate, now: DateTime<Utc>) -> bool {
         if !self.exists(lo, now) {
             return false;
         }
         match self.period {
             Period::Month(_) => true,
-            Period::Day(d) => !BulkFile {
-                period: Period::Month(add_months(d, 0)),
-                ..*self
+            Period::Day(d) => {
+                let month = BulkFile {
+                    period: Period::Month(add_months(d, 0)),
+                    ..*self
+                };
+                month.written_at() > now
             }
-            .exists(lo, now),
         }
     }
 }
