@@ -141,7 +141,11 @@ async fn bulk_list_on_light_and_refused_on_free() {
             .any(|k| k.starts_with("markets/margin-interest/")),
         "Standard only"
     );
-    let span = list(&h, "endpoint=/equities/bars/daily&from=2026-09-01&to=2026-10-31").await;
+    let span = list(
+        &h,
+        "endpoint=/equities/bars/daily&from=2026-09-01&to=2026-10-31",
+    )
+    .await;
     assert_eq!(span.len(), 2);
 
     let free = start(cfg(Plan::Free)).await;
