@@ -212,13 +212,16 @@ impl BulkFile {
     /// `Size` as listed: an estimate from the rows the file holds (not its exact byte count);
     /// every correction changes it.
     pub fn size(&self, issues: usize, c: Option<&Correction>) -> u64 {
-        let per_issue = catalog::find(self.endpoint).is_some_and(|e| e.code_field.is_some());
+        let endpoint = catalog::find(self.endpoint);
+        let per_issue = endpoint.is_some_and(|e| e.code_field.is_some());
+        // About two gzipped bytes per field, as the files come out.
+        let row_bytes = 2 * endpoint.map_or(20, |e| e.fields().len());
         let rows_per_day = if per_issue { issues.max(1) } else { 60 };
         let days = match self.period {
             Period::Month(_) => 20,
             Period::Day(_) => 1,
         };
-        let base = (days * rows_per_day * 35) as f64;
+        let base = (days * rows_per_day * row_bytes) as f64;
         let jitter = 0.9 + 0.2 * unit(h(&[hs(&self.key())]));
         let revision = c.map_or(0, |c| c.revision as u64);
         (base * jitter) as u64 + revision * (1 + h(&[hs(&self.key()), revision]) % 997)
