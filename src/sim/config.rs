@@ -47,6 +47,10 @@ pub struct SimArgs {
     /// clock; it can be moved later with `POST /__sim/clock`.
     #[arg(long, env = "JQSIM_NOW")]
     pub now: Option<chrono::DateTime<chrono::Utc>>,
+    /// Bulk CSV files write whole numbers without the `.0` the API's JSON has (`1807` for
+    /// `1807.0`), so a check that CSV rows render as the API's can be seen to fail.
+    #[arg(long, env = "JQSIM_BULK_BARE_INTEGERS")]
+    pub bulk_bare_integers: bool,
 }
 
 /// Settings of one simulator instance.
@@ -62,6 +66,9 @@ pub struct SimConfig {
     pub rate_window: Duration,
     /// What "now" is for data visibility.
     pub clock: Clock,
+    /// Bulk CSV files spell whole numbers `1807` where the JSON has `1807.0` (default off:
+    /// the CSV spells every value as the JSON does).
+    pub bulk_bare_integers: bool,
 }
 
 impl SimConfig {
@@ -90,6 +97,7 @@ impl Default for SimConfig {
             lockout: Duration::from_secs(300),
             rate_window: Duration::from_secs(60),
             clock: Clock::system(),
+            bulk_bare_integers: false,
         }
     }
 }
@@ -106,6 +114,7 @@ impl From<SimArgs> for SimConfig {
             lockout: Duration::from_secs(a.lockout_secs),
             rate_window: Duration::from_millis(a.rate_window_ms),
             clock: a.now.map(Clock::fixed).unwrap_or_default(),
+            bulk_bare_integers: a.bulk_bare_integers,
         }
     }
 }

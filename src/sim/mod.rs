@@ -7,9 +7,10 @@
 //! tests live outside `/v2` (see `control`).
 //!
 //! Layout, lowest first; a module imports only modules listed before it:
-//! - `random` (hashes and smooth noise), `calendar` (trading days);
-//! - `market` (issues, splits, price model), `datasets` (rows per endpoint);
+//! - `random` (hashes and smooth noise), `calendar` (trading days), `csv` (CSV lines);
+//! - `market` (issues, splits, price model), `datasets` (rows per endpoint, bulk files);
 //! - `paging`, `limits`, `faults`, `stats` (protocol pieces), `config` (settings);
+//! - `files` (the presigned-link file host: bulk files as gzip CSV);
 //! - `state` (what the handlers share), `reply` (response shapes);
 //! - `control` (the `/__sim` endpoints), `v2` (the API), `server` (spawn, handle, router).
 //!
@@ -18,8 +19,10 @@
 pub mod calendar;
 mod config;
 mod control;
+mod csv;
 pub mod datasets;
 pub mod faults;
+mod files;
 pub mod limits;
 pub mod market;
 pub mod paging;

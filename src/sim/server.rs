@@ -105,6 +105,7 @@ fn router(shared: Arc<Shared>) -> Router {
             get(control::clock_get).post(control::clock_set),
         )
         .route("/__sim/files/{*key}", get(control::file))
+        .route("/__sim/bulk/correct", post(control::correct))
         .fallback(v2::handler)
         .with_state(shared)
 }

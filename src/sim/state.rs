@@ -1,7 +1,9 @@
 //! The state one simulator shares between its HTTP handlers and its
-//! [`super::server::SimHandle`]: settings, the market, the current page size, and the mutable
-//! counters (stats, rate-limit windows, faults). Invariant: the market and settings never change after start-up; only the
-//! page size (an atomic) and the three locked counters do, and `reset` clears the counters.
+//! [`super::server::SimHandle`]: settings, the market, the current page size, the mutable
+//! counters (stats, rate-limit windows, faults) and the bulk files corrected so far.
+//! Invariant: the market and settings never change after start-up; only the page size (an
+//! atomic), the three locked counters and the corrections do. `reset` clears the counters
+//! but not the corrections, which are data (like the clock), not bookkeeping.
 //!
 //! The counters sit behind `parking_lot` mutexes, which cannot be poisoned: a handler that
 //! panicked never makes the simulator refuse the next request.
@@ -12,6 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use parking_lot::{Mutex, MutexGuard};
 
 use super::config::SimConfig;
+use super::datasets::Corrections;
 use super::faults::{FaultState, Faults};
 use super::limits::Limiter;
 use super::market::Market;
@@ -27,6 +30,7 @@ pub(super) struct Shared {
     stats: Mutex<SimStats>,
     limiter: Mutex<Limiter>,
     faults: Mutex<FaultState>,
+    corrections: Mutex<Corrections>,
 }
 
 impl Shared {
@@ -39,6 +43,7 @@ impl Shared {
             stats: Mutex::default(),
             limiter: Mutex::default(),
             faults: Mutex::default(),
+            corrections: Mutex::default(),
         }
     }
 
@@ -52,6 +57,10 @@ impl Shared {
 
     pub(super) fn faults(&self) -> MutexGuard<'_, FaultState> {
         self.faults.lock()
+    }
+
+    pub(super) fn corrections(&self) -> MutexGuard<'_, Corrections> {
+        self.corrections.lock()
     }
 
     pub(super) fn page_bytes(&self) -> usize {

@@ -1,4 +1,6 @@
-//! Request counters, so tests can tell how many calls reached the "upstream" and which.
+//! Request counters, so tests can tell how many calls reached the "upstream" and which:
+//! API calls (`/v2/...`) and, apart from them, files served by the file host
+//! (`/__sim/files/...`), which count against no rate limit.
 
 use std::collections::BTreeMap;
 
@@ -14,6 +16,12 @@ pub struct SimStats {
     pub by_path: BTreeMap<String, u64>,
     /// Per path + raw query as received, minus `pagination_key`.
     pub by_request: BTreeMap<String, u64>,
+    /// Files served (200) by the file host, in total; not part of `total`.
+    #[serde(default)]
+    pub file_downloads: u64,
+    /// Files served, per key.
+    #[serde(default)]
+    pub downloads_by_key: BTreeMap<String, u64>,
 }
 
 impl SimStats {
@@ -24,6 +32,12 @@ impl SimStats {
             .by_request
             .entry(request_key(path, raw_query))
             .or_default() += 1;
+    }
+
+    /// One file served by the file host.
+    pub fn count_download(&mut self, key: &str) {
+        self.file_downloads += 1;
+        *self.downloads_by_key.entry(key.to_string()).or_default() += 1;
     }
 }
 

@@ -122,6 +122,7 @@ async fn answer(
     let (lo, hi) = datasets::window(s.cfg.plan, today);
     let page_bytes = s.page_bytes();
     let shared = s.clone();
+    let corrections = s.corrections().clone();
     let result = tokio::task::spawn_blocking(move || {
         let ctx = Ctx {
             m: &shared.market,
@@ -133,6 +134,7 @@ async fn answer(
             lo,
             hi,
             origin,
+            corrections: &corrections,
         };
         match datasets::generate(&ctx) {
             Output::Object(o) => Ok(o),

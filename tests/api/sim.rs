@@ -1,4 +1,4 @@
-//! The simulator over HTTP, as the proxy and clients see it.
+//! The simulator over HTTP, as the proxy and clients see it (bulk files in `sim/bulk.rs`).
 
 use std::collections::{BTreeSet, HashSet};
 use std::io::Read;
@@ -807,3 +807,5 @@ async fn margin_interest_by_publication_date() {
         .json();
     assert!(rows(&v).is_empty());
 }
+
+mod bulk;

@@ -1,97 +1,130 @@
-//! Bulk files: `/bulk/list` (one monthly CSV per dataset and month of history) and
-//! `/bulk/get` (a fake presigned URL on the simulator's own host, served by
-//! `GET /__sim/files/...`). Invariant: a key from the list and one built from
-//! `endpoint` + `date` name the same file.
+//! `/bulk/list` and `/bulk/get`. The list shows, per bulk dataset the plan may read, one
+//! file per complete month of the plan's history window and one per business day of the
+//! months not yet filed whole (see `bulk_files`); `/bulk/get` answers a presigned link to
+//! `GET /__sim/files/{key}` on the simulator's own host, valid 5 minutes by its clock.
+//! Invariant: a key from the list and one built from `endpoint` + `date` name the same file.
 
 use chrono::{Datelike, Duration, NaiveDate};
 
+use super::bulk_files::{BulkFile, Period, bulk_endpoints, fmt_time, key_for, signature};
 use super::ctx::Ctx;
 use super::json::{V, obj, row};
-use crate::jst;
-use crate::sim::calendar::{add_months, ymd};
-use crate::sim::random::{h, hs, unit};
+use crate::catalog;
+use crate::sim::calendar::{add_months, business_days, ymd};
+use crate::sim::market::history_start;
 
-const BULK_ENDPOINTS: &[&str] = &[
-    "/equities/master",
-    "/equities/bars/daily",
-    "/fins/summary",
-    "/equities/investor-types",
-    "/markets/margin-interest",
-    "/indices/bars/daily",
-];
+/// How long a presigned link is valid, in seconds.
+pub const LINK_SECS: i64 = 300;
 
-fn bulk_key(endpoint: &str, y: i32, m: u32) -> String {
-    let stem = endpoint.trim_start_matches('/').replace(['/', '-'], "_");
-    format!(
-        "{}/historical/{y}/{stem}_{y}{m:02}.csv.gz",
-        endpoint.trim_start_matches('/')
-    )
-}
-
-/// First day of the month a `YYYY-MM` (or `YYYY-MM-DD`) parameter names.
-fn month_of(v: &str) -> Option<NaiveDate> {
-    if v.as_bytes().get(4) != Some(&b'-') {
-        return None;
+/// The days a `/bulk/*` date names: `YYYY-MM` a month, `YYYY-MM-DD` a day.
+fn days_of(v: &str) -> Option<(NaiveDate, NaiveDate)> {
+    if v.len() == 10 {
+        let d = NaiveDate::parse_from_str(v, "%Y-%m-%d").ok()?;
+        return Some((d, d));
     }
-    let y = v.get(..4)?.parse().ok()?;
-    let m = v.get(5..7)?.parse().ok()?;
-    NaiveDate::from_ymd_opt(y, m, 1)
+    let first = NaiveDate::parse_from_str(&format!("{v}-01"), "%Y-%m-%d").ok()?;
+    Some(Period::Month(first).bounds())
 }
 
-/// `/bulk/list`: one monthly CSV per dataset and month of history.
-pub fn bulk_list(ctx: &Ctx) -> Vec<String> {
-    let endpoints: Vec<&str> = match ctx.req.get("endpoint") {
-        Some(e) => BULK_ENDPOINTS.iter().copied().filter(|x| *x == e).collect(),
-        None => BULK_ENDPOINTS.to_vec(),
-    };
-    let (lo, hi) = if let Some(d) = ctx.req.get("date") {
-        let m = month_of(d).unwrap_or(ymd(2000, 1, 1));
-        (m, m)
-    } else {
-        let f = |n: &str, dflt: NaiveDate| ctx.req.get(n).and_then(month_of).unwrap_or(dflt);
-        (f("from", ctx.lo.max(ymd(2017, 1, 1))), f("to", ctx.today))
-    };
+/// The calendar days the request asks about: `date`, or `from`/`to` (months or days).
+fn asked(ctx: &Ctx) -> (NaiveDate, NaiveDate) {
+    if let Some(d) = ctx.req.get("date") {
+        return days_of(d).unwrap_or((ymd(1900, 1, 1), ymd(1900, 1, 1)));
+    }
+    let lo = ctx.req.get("from").and_then(days_of).map(|r| r.0);
+    let hi = ctx.req.get("to").and_then(days_of).map(|r| r.1);
+    (lo.unwrap_or(NaiveDate::MIN), hi.unwrap_or(NaiveDate::MAX))
+}
+
+/// The files of `endpoint` the list shows now, oldest first.
+fn listed_files(ctx: &Ctx, endpoint: &str) -> Vec<BulkFile> {
     let mut out = Vec::new();
-    for e in endpoints {
-        let mut d = add_months(lo, 0).max(ymd(2017, 1, 1));
-        while d <= hi && d <= ctx.today {
-            let modified = (d + Duration::days(40)).min(ctx.today);
+    let mut month = add_months(ctx.lo.max(history_start()), 0);
+    while month <= ctx.today {
+        let Some(whole) = BulkFile::new(endpoint, Period::Month(month)) else {
+            return out;
+        };
+        if whole.listed(ctx.lo, ctx.now) {
+            out.push(whole);
+        } else {
+            let (a, b) = whole.period.bounds();
+            for &d in business_days(a, b.min(ctx.today)).iter() {
+                let f = BulkFile::new(endpoint, Period::Day(d)).expect("a bulk dataset");
+                if f.listed(ctx.lo, ctx.now) {
+                    out.push(f);
+                }
+            }
+        }
+        month = add_months(month, 1);
+    }
+    out
+}
+
+/// `/bulk/list`: `{Key, LastModified, Size}` per file, filtered by `endpoint` and the days
+/// asked; datasets above the plan are left out.
+pub fn bulk_list(ctx: &Ctx) -> Vec<String> {
+    let readable = |e: &&str| catalog::find(e).is_some_and(|x| x.min_plan <= ctx.plan);
+    let wanted = |e: &&str| ctx.req.get("endpoint").is_none_or(|w| w == *e);
+    let (lo, hi) = asked(ctx);
+    let mut out = Vec::new();
+    for e in bulk_endpoints().filter(readable).filter(wanted) {
+        for f in listed_files(ctx, e) {
+            let (a, b) = f.period.bounds();
+            if b < lo || a > hi {
+                continue;
+            }
+            let key = f.key();
+            let c = ctx.corrections.get(&key);
             out.push(row(ctx.fields(), |k| match k {
-                "Key" => V::St(bulk_key(e, d.year(), d.month())),
-                "LastModified" => V::St(format!("{}T18:00:00Z", jst::fmt_date(modified))),
-                "Size" => V::N(
-                    (1e5 * (1.0 + 50.0 * unit(h(&[hs(e), d.num_days_from_ce() as u64])))).round(),
-                ),
+                "Key" => V::St(key.clone()),
+                "LastModified" => V::St(fmt_time(f.last_modified(c))),
+                "Size" => V::N(f.size(ctx.m.issues.len(), c) as f64),
                 _ => V::Null,
             }));
-            d = add_months(d, 1);
         }
     }
     out
 }
 
-/// A fake presigned URL on the simulator's own host, valid for 5 minutes.
+/// The key `/bulk/get` names: `key`, or `endpoint` + `date` (a month or a day).
+fn requested_key(ctx: &Ctx) -> String {
+    if let Some(k) = ctx.req.get("key") {
+        return k.to_string();
+    }
+    let e = ctx.req.get("endpoint").unwrap_or_default();
+    let d = ctx.req.get("date").unwrap_or_default();
+    match days_of(d) {
+        Some((a, b)) if a == b => key_for(e, Period::Day(a)),
+        Some((a, _)) => key_for(e, Period::Month(ymd(a.year(), a.month(), 1))),
+        None => key_for(e, Period::Month(ymd(1900, 1, 1))),
+    }
+}
+
+/// Percent-encodes what a URL path must not carry raw (keys are normally plain).
+fn encode_path(key: &str) -> String {
+    let mut out = String::with_capacity(key.len());
+    for b in key.bytes() {
+        if b.is_ascii_alphanumeric() || b"/-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// A presigned link on the simulator's own host, valid for [`LINK_SECS`]. Like a real
+/// presigned URL it is issued for any key: the file host answers 404 for a missing file.
 pub fn bulk_get(ctx: &Ctx) -> String {
-    let key = match (
-        ctx.req.get("key"),
-        ctx.req.get("endpoint"),
-        ctx.req.get("date"),
-    ) {
-        (Some(k), _, _) => k.to_string(),
-        (_, Some(e), Some(d)) => bulk_key(
-            e,
-            d[..4].parse().unwrap_or(2024),
-            d[5..7].parse().unwrap_or(1),
-        ),
-        _ => "unknown.csv.gz".into(),
-    };
-    let exp = ctx.now.timestamp() + 300;
+    let key = requested_key(ctx);
+    let exp = (ctx.now + Duration::seconds(LINK_SECS)).timestamp();
     obj(&[(
         "url",
         V::St(format!(
-            "{}/__sim/files/{key}?X-Amz-Expires=300&Expires={exp}&Signature={:016x}",
+            "{}/__sim/files/{}?X-Amz-Expires={LINK_SECS}&Expires={exp}&Signature={}",
             ctx.origin,
-            h(&[ctx.m.seed, hs(&key)])
+            encode_path(&key),
+            signature(ctx.m.seed, &key, exp)
         )),
     )])
 }

@@ -1,13 +1,14 @@
 //! What a generator knows about one request ([`Ctx`]): the market, the validated request,
-//! the plan and its history window, "now" in UTC and JST, and the simulator's own origin for
-//! fake download URLs; plus the publication-time rule most daily datasets share
-//! ([`published_day`]). Invariant: [`Ctx::range`] never reaches outside the plan window,
+//! the plan and its history window, "now" in UTC and JST, the simulator's own origin for
+//! fake download URLs and the bulk corrections made so far; plus the publication-time rule
+//! most daily datasets share ([`published_day`]). Invariant: [`Ctx::range`] never reaches outside the plan window,
 //! the simulated history or the last published day.
 
 use std::borrow::Cow;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Timelike, Utc};
 
+use super::bulk_files::Corrections;
 use crate::catalog::{Endpoint, Plan};
 use crate::request::CanonicalRequest;
 use crate::sim::calendar;
@@ -26,6 +27,8 @@ pub struct Ctx<'a> {
     pub hi: NaiveDate,
     /// `http://host:port` of this simulator, for fake download URLs.
     pub origin: String,
+    /// Bulk files replaced so far (`POST /__sim/bulk/correct`).
+    pub corrections: &'a Corrections,
 }
 
 impl<'a> Ctx<'a> {
