@@ -1,5 +1,4 @@
-//! The proxy's own links to bulk files:
-//! `/bulk/files/<key>?v=<LastModified>&n=<size>&exp=<unix>&sig=<hex>`,
+//! The proxy's own links to bulk files: `/bulk/files/<key>?v=<LastModified>&exp=<unix>&sig=<hex>`,
 //! signed with HMAC-SHA256 as presigned URLs are, so an app with no route to the upstream's file
 //! host downloads from the proxy without a key.
 //!
@@ -22,8 +21,6 @@ pub const LINK_LIFETIME: chrono::Duration = chrono::Duration::minutes(5);
 pub struct Grant {
     pub key: String,
     pub version: String,
-    /// The size the listing gave (0: not given).
-    pub size: u64,
     pub expires: i64,
 }
 
@@ -44,43 +41,35 @@ impl Signer {
 
     fn mac(&self, g: &Grant) -> Hmac<Sha256> {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.secret).expect("any key");
-        let (size, expires) = (g.size.to_string(), g.expires.to_string());
-        for part in [
-            g.key.as_bytes(),
-            g.version.as_bytes(),
-            size.as_bytes(),
-            expires.as_bytes(),
-        ] {
+        let expires = g.expires.to_string();
+        for part in [g.key.as_bytes(), g.version.as_bytes(), expires.as_bytes()] {
             mac.update(&(part.len() as u64).to_be_bytes());
             mac.update(part);
         }
         mac
     }
 
-    /// The query string of a link granting `key` at `version` (of `size` bytes, 0 if not
-    /// known) from `now` on.
-    pub fn query(&self, key: &str, version: &str, size: u64, now: DateTime<Utc>) -> String {
+    /// The query string of a link granting `key` at `version` from `now` on.
+    pub fn query(&self, key: &str, version: &str, now: DateTime<Utc>) -> String {
         let g = Grant {
             key: key.to_string(),
             version: version.to_string(),
-            size,
             expires: (now + LINK_LIFETIME).timestamp(),
         };
         let sig = hex::encode(self.mac(&g).finalize().into_bytes());
         let v: String = url::form_urlencoded::byte_serialize(version.as_bytes()).collect();
-        format!("v={v}&n={size}&exp={}&sig={sig}", g.expires)
+        format!("v={v}&exp={}&sig={sig}", g.expires)
     }
 
     /// The grant of a link's `key` and query, if its signature holds and it has not expired;
     /// a 403 saying which otherwise.
     pub fn check(&self, key: &str, query: &str, now: DateTime<Utc>) -> Result<Grant, ApiError> {
         let mut v = None;
-        let (mut exp, mut sig, mut size) = (None, None, 0);
+        let (mut exp, mut sig) = (None, None);
         for (k, val) in url::form_urlencoded::parse(query.as_bytes()) {
             match k.as_ref() {
                 "v" => v = Some(val.into_owned()),
                 "exp" => exp = val.parse::<i64>().ok(),
-                "n" => size = val.parse::<u64>().unwrap_or(u64::MAX),
                 "sig" => sig = hex::decode(val.as_bytes()).ok(),
                 _ => {}
             }
@@ -93,7 +82,6 @@ impl Signer {
         let g = Grant {
             key: key.to_string(),
             version,
-            size,
             expires,
         };
         self.mac(&g).verify_slice(&sig).map_err(|_| forged())?;
@@ -114,7 +102,7 @@ mod tests {
     fn a_link_holds_for_five_minutes_and_only_as_signed() {
         let s = Signer::new(b"subscription-key");
         let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
-        let q = s.query("a/b_202501.csv.gz", "2025-02-10T18:00:00Z", 1234, now);
+        let q = s.query("a/b_202501.csv.gz", "2025-02-10T18:00:00Z", now);
         let g = s.check("a/b_202501.csv.gz", &q, now).unwrap();
         assert_eq!(g.version, "2025-02-10T18:00:00Z");
         let later = now + LINK_LIFETIME + chrono::Duration::seconds(1);

@@ -55,8 +55,6 @@ struct Listed {
     key: String,
     #[serde(rename = "LastModified")]
     last_modified: String,
-    #[serde(rename = "Size")]
-    size: Option<f64>,
 }
 
 pub struct BulkFiles {
@@ -97,9 +95,8 @@ impl BulkFiles {
         let Some(file) = self.listed(req).await? else {
             return Ok(None);
         };
-        let size = file.size.filter(|n| *n >= 0.0).map_or(0, |n| n as u64);
         let now = self.clock.now();
-        let q = self.signer.query(&file.key, &file.last_modified, size, now);
+        let q = self.signer.query(&file.key, &file.last_modified, now);
         let path: String = file
             .key
             .split('/')
@@ -163,7 +160,6 @@ impl BulkFiles {
         let v = Version {
             key: &grant.key,
             last_modified: &grant.version,
-            size: (grant.size > 0).then_some(grant.size),
         };
         self.store
             .ensure(&v, || self.download(key))

@@ -2,8 +2,8 @@
 //! the same files, and they survive restarts), else a directory of this replica's.
 //!
 //! Invariants: a file version is written whole or not at all (one transaction, or a temporary
-//! file renamed into place), after its gzip stream decoded to the end and its size matched
-//! what the listing said; it is read back in chunks, never whole in memory; in Postgres an
+//! file renamed into place), after its gzip stream decoded to the end (gzip's CRC-32 and length
+//! trailer catch a truncated or corrupt download); it is read back in chunks, never whole in memory; in Postgres an
 //! advisory lock per version makes the first replica download it and the others wait and
 //! read its copy.
 
@@ -29,8 +29,6 @@ pub enum FileStore {
 pub struct Version<'a> {
     pub key: &'a str,
     pub last_modified: &'a str,
-    /// The size the listing gave, when known: a download of another size is refused.
-    pub size: Option<u64>,
 }
 
 /// Checks a download as it streams: its gzip stream must decode to the end.
@@ -57,13 +55,10 @@ impl Check {
             .map_err(|e| anyhow::anyhow!("not gzip: {e}"))
     }
 
-    fn finish(mut self, want: Option<u64>) -> anyhow::Result<String> {
+    fn finish(mut self) -> anyhow::Result<String> {
         self.gz
             .try_finish()
             .map_err(|e| anyhow::anyhow!("truncated gzip: {e}"))?;
-        if let Some(w) = want {
-            anyhow::ensure!(w == self.len, "{} bytes, the listing says {w}", self.len);
-        }
         Ok(hex::encode(self.sha.finalize()))
     }
 }
@@ -136,7 +131,7 @@ impl FileStore {
                 }
                 tokio::fs::create_dir_all(dir).await?;
                 let tmp = path.with_extension(format!("part{}", uuid::Uuid::new_v4().simple()));
-                let written = write_file(&tmp, v, download().await?).await;
+                let written = write_file(&tmp, download().await?).await;
                 if written.is_err() {
                     let _ = tokio::fs::remove_file(&tmp).await;
                 }
@@ -224,11 +219,11 @@ where
         }
     }
     let size = check.len;
-    let sha = check.finish(v.size)?;
+    let sha = check.finish()?;
     Ok((seq, size, sha))
 }
 
-async fn write_file<S>(path: &std::path::Path, v: &Version<'_>, body: S) -> anyhow::Result<()>
+async fn write_file<S>(path: &std::path::Path, body: S) -> anyhow::Result<()>
 where
     S: Stream<Item = anyhow::Result<Bytes>> + Send,
 {
@@ -240,7 +235,7 @@ where
         check.feed(&b)?;
         out.write_all(&b).await?;
     }
-    check.finish(v.size)?;
+    check.finish()?;
     out.sync_all().await?;
     Ok(())
 }
