@@ -11,6 +11,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 
 use crate::auth::AuthConfig;
+use crate::bulk::BulkConfig;
 use crate::cache::CacheConfig;
 use crate::catalog::Plan;
 use crate::http::HttpConfig;
@@ -88,6 +89,7 @@ pub struct ServeConfig {
     pub auth: AuthConfig,
     pub http: HttpConfig,
     pub market: MarketConfig,
+    pub bulk: BulkConfig,
     /// The scheduled sync of the market row store (off by default).
     pub sync: crate::sync::ScheduleArgs,
     pub clock: Clock,
@@ -104,6 +106,7 @@ impl ServeConfig {
             auth: Default::default(),
             http: Default::default(),
             market: Default::default(),
+            bulk: Default::default(),
             sync: Default::default(),
             clock: Clock::system(),
         }

@@ -10,7 +10,7 @@
 //! ```text
 //! app:        cli startup config
 //! http:       http telemetry
-//! services:   market sync
+//! services:   market sync bulk
 //! cache:      cache rows
 //! upstream:   upstream store sim
 //! pure:       derived chart
@@ -30,7 +30,8 @@
 //! - cache: `cache` (L1 in memory in front of the store, single flight, freshness, paging)
 //!   and `rows` (the market row store and its planner).
 //! - services: `market` (the market-data service: the derived routes' inputs, whole-market
-//!   digests and their memos) and `sync` (fills the row store ahead of demand).
+//!   digests and their memos), `sync` (fills the row store ahead of demand) and `bulk` (bulk
+//!   files for apps without egress, fetched once per version).
 //! - http: `http` (routes as adapters, access groups, OpenAPI, the edge hit path) and
 //!   `telemetry` (logs and metrics).
 //! - app: `config` (composes each subsystem's settings), `startup` (builds the application;
@@ -40,6 +41,7 @@
 //! market cap, dividend chains) are written down with their sources in `docs/`.
 
 pub mod auth;
+pub mod bulk;
 pub mod cache;
 pub mod catalog;
 pub mod chart;

@@ -16,9 +16,11 @@ use tokio::net::TcpListener;
 use tower::{Layer, ServiceBuilder};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate};
 use tower_http::timeout::TimeoutLayer;
 
 use crate::auth::{Auth, AuthConfig};
+use crate::bulk::BulkFiles;
 use crate::cache::Cache;
 use crate::catalog::Plan;
 use crate::config::ServeConfig;
@@ -37,6 +39,17 @@ pub struct Application {
     state: AppState,
     /// The in-process simulator in demo mode; kept so it lives as long as the app.
     demo_sim: Option<sim::SimHandle>,
+}
+
+/// What signs the proxy's bulk-file links: the subscription key, which every replica shares
+/// and no client sees.
+fn secret_seed(upstream: &UpstreamConfig) -> Vec<u8> {
+    use secrecy::ExposeSecret;
+    let key = upstream
+        .api_key
+        .as_ref()
+        .map(|k| k.expose_secret().as_bytes().to_vec());
+    key.unwrap_or_default()
 }
 
 /// The persistent tier, if configured (never in demo mode).
@@ -84,9 +97,12 @@ impl Application {
         crate::sync::spawn_schedule(cache.clone(), &cfg.sync)?;
         let source = Arc::new(CacheSource(cache.clone()));
         let market = MarketData::new(source, &upstream_cfg, cfg.clock.clone(), cfg.market.clone());
+        let seed = secret_seed(&upstream_cfg);
+        let bulk = BulkFiles::new(cache.clone(), &seed, &cfg.bulk)?;
         let state = AppState {
             cache,
             market: Arc::new(market),
+            bulk: Arc::new(bulk),
             auth: auth.clone(),
             http: cfg.http.clone(),
             demo,
@@ -210,6 +226,9 @@ fn with_middleware(router: Router, timeout: Duration) -> Router {
                 StatusCode::GATEWAY_TIMEOUT,
                 timeout,
             ))
-            .layer(CompressionLayer::new().gzip(true)),
+            // A bulk file is a gzip file already: compressing it again only costs CPU.
+            .layer(CompressionLayer::new().gzip(true).compress_when(
+                DefaultPredicate::new().and(NotForContentType::const_new("application/gzip")),
+            )),
     )
 }

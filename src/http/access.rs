@@ -16,14 +16,15 @@ use utoipa::openapi::{OpenApi, PathItem};
 use utoipa_axum::router::OpenApiRouter;
 
 use super::docs;
-use super::routes::{admin, charts, derived, margin_market, mirror, ops, page};
+use super::routes::{admin, bulk, charts, derived, margin_market, mirror, ops, page};
 use super::state::AppState;
 use crate::auth::{self, Access, Guard};
 use crate::error::{ApiError, BASIC_CHALLENGE};
 
 /// Routes anyone may call. `routes::router` adds the Swagger UI (`/docs`, `/openapi.json`).
 pub fn open() -> OpenApiRouter<AppState> {
-    ops::router()
+    // A bulk file's link carries its own permission (a signature), as presigned URLs do.
+    ops::router().merge(bulk::router())
 }
 
 /// The guarded groups, each with who it admits.

@@ -288,6 +288,26 @@ pub fn wait(
     }
 }
 
+/// The proxy's own base URL as the client reached it: `X-Forwarded-Proto` and
+/// `X-Forwarded-Host` when a reverse proxy sets them, else `http://` and `Host`.
+pub fn public_base(headers: &axum::http::HeaderMap) -> String {
+    let h = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .map(str::trim)
+            .filter(|v| !v.is_empty() && !v.contains(['/', ' ', '"', '\\']))
+    };
+    let scheme = h("x-forwarded-proto")
+        .filter(|p| matches!(*p, "http" | "https"))
+        .unwrap_or("http");
+    let host = h("x-forwarded-host")
+        .or_else(|| h("host"))
+        .unwrap_or("localhost");
+    format!("{scheme}://{host}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

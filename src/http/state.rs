@@ -26,6 +26,8 @@ pub struct AppState {
     pub cache: Arc<Cache>,
     /// Whole-market and per-issue inputs of the derived routes.
     pub market: Arc<MarketData>,
+    /// Bulk files served from the proxy's own copies.
+    pub bulk: Arc<crate::bulk::BulkFiles>,
     pub auth: Arc<Auth>,
     /// The server's own settings (the request timeout bounds how long a request may wait).
     pub http: super::HttpConfig,

@@ -2,6 +2,7 @@
 //! in-process J-Quants simulator (see `helpers::spawn_app`), and the simulator itself.
 
 mod access;
+mod bulk;
 mod cache;
 mod contract;
 mod derived;

@@ -28,7 +28,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         let paths = PathsBuilder::new()
             .path(path, PathItem::new(HttpMethod::Get, operation(ep)))
             .build();
-        let method = get(mirror).layer(Extension(ep));
+        let method = if ep.path == crate::bulk::LINKED {
+            get(bulk_link).layer(Extension(ep))
+        } else {
+            get(mirror).layer(Extension(ep))
+        };
         r = r.routes((docs::row_schemas(ep), paths, method));
     }
     r
@@ -110,6 +114,24 @@ fn responses(ep: &Endpoint) -> utoipa::openapi::Responses {
             .build(),
     );
     responses.build()
+}
+
+/// `/v2/bulk/get`: a link to the proxy's own copy of the file (the upstream's answer shape),
+/// so an app with no route to the upstream's file host downloads it from the proxy; a file the
+/// proxy cannot place in a listing gets the upstream's own answer.
+async fn bulk_link(
+    State(st): State<AppState>,
+    Extension(ep): Extension<&'static Endpoint>,
+    client: Option<Extension<Client>>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let parsed = st.admit(ep, query.as_deref())?;
+    let base = crate::http::params::public_base(&headers);
+    match st.bulk.link(&parsed.request, &base).await? {
+        Some(body) => Ok(st.own_response("application/json", body)),
+        None => mirror(State(st), Extension(ep), client, RawQuery(query), headers).await,
+    }
 }
 
 async fn mirror(

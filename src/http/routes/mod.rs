@@ -5,6 +5,7 @@
 //! lives in `crate::http` or below.
 
 pub mod admin;
+pub mod bulk;
 pub mod charts;
 pub mod derived;
 pub mod margin_market;
