@@ -54,8 +54,11 @@ pub struct HitLayer {
 impl HitLayer {
     pub fn new(state: AppState) -> HitLayer {
         let guard = Guard::new(state.auth.clone(), Access::Client);
+        // `/bulk/get` answers with the proxy's own link (`crate::bulk`), never the cached
+        // upstream URL: it always takes the full path.
         let endpoints = ENDPOINTS
             .iter()
+            .filter(|ep| ep.path != crate::bulk::LINKED)
             .map(|ep| (format!("/v2{}", ep.path), ep))
             .collect();
         HitLayer {

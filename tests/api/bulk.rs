@@ -32,17 +32,20 @@ async fn a_daily_bars_key(http: &reqwest::Client, url: &str) -> String {
         .to_string()
 }
 
-/// The link `/v2/bulk/get` answers for `key`, through `url`.
-async fn link(http: &reqwest::Client, url: &str, key: &str) -> String {
+/// The link `/v2/bulk/get` answers for `key`, through the proxy at `base`: always one to the
+/// proxy itself.
+async fn link(http: &reqwest::Client, base: &str, key: &str) -> String {
     let r = http
-        .get(format!("{url}/v2/bulk/get"))
+        .get(format!("{base}/v2/bulk/get"))
         .query(&[("key", key)])
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
     let v: Value = r.json().await.unwrap();
-    v["url"].as_str().expect("url").to_string()
+    let url = v["url"].as_str().expect("url").to_string();
+    assert!(url.starts_with(&format!("{base}/bulk/files/")), "{url}");
+    url
 }
 
 /// The file's bytes straight from the simulator's file host.
@@ -154,4 +157,42 @@ async fn the_free_plan_has_no_bulk_and_costs_no_call() {
         .await;
     assert_eq!(r.status(), 403);
     assert_eq!(app.upstream_calls(), 0);
+}
+
+#[tokio::test]
+async fn a_corrected_file_is_fetched_again_once_the_listing_shows_its_new_version() {
+    let app = light_with_postgres().await;
+    let key = a_daily_bars_key(&app.http, &app.url).await;
+    let plain = reqwest::Client::new();
+    let first = link(&app.http, &app.url, &key).await;
+    assert_eq!(plain.get(&first).send().await.unwrap().status(), 200);
+
+    let base = app.sim.base_url();
+    let origin = base.trim_end_matches("/v2");
+    let r = app
+        .http
+        .post(format!("{origin}/__sim/bulk/correct"))
+        .json(&serde_json::json!({ "key": key }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // Until the listing is read again the proxy serves the version it holds.
+    let held = link(&app.http, &app.url, &key).await;
+    assert_eq!(plain.get(&held).send().await.unwrap().status(), 200);
+    assert_eq!(app.state.bulk.downloads(), 1);
+
+    let purge = app
+        .http
+        .post(format!("{}/admin/cache/purge?endpoint=/bulk/list", app.url))
+        .header("x-api-key", "admin-test-key")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(purge.status(), 200);
+    let corrected = link(&app.http, &app.url, &key).await;
+    assert_ne!(corrected, held, "a link to the new version");
+    assert_eq!(plain.get(&corrected).send().await.unwrap().status(), 200);
+    assert_eq!(app.state.bulk.downloads(), 2);
+    assert_eq!(app.sim.stats().file_downloads, 2);
 }
