@@ -16,7 +16,10 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+// Tokio's clock, so tests can move time; the same monotonic clock in production.
+use tokio::time::Instant;
 
 use tokio::sync::watch;
 
@@ -302,6 +305,34 @@ mod tests {
         match again.within(Duration::from_secs(5), PACE).await.unwrap() {
             Prepared::Ready(v) => assert_eq!(v, 42),
             Prepared::Pending { .. } => panic!("the job has ended"),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failed_job_is_tried_afresh_after_its_error_was_given_for_a_minute() {
+        let jobs: Arc<Jobs<u32>> = Arc::default();
+        let failed = jobs.start("q", "x".into(), |_| async {
+            Err(ApiError::UpstreamUnavailable("down".into()))
+        });
+        assert!(failed.within(Duration::from_secs(1), PACE).await.is_err());
+        tokio::time::advance(FAILED_KEPT + Duration::from_secs(1)).await;
+        let (release, gate) = tokio::sync::oneshot::channel::<()>();
+        let retry = jobs.start("q", "x".into(), |_| async move {
+            let _ = gate.await;
+            Ok(7)
+        });
+        assert!(!Arc::ptr_eq(&failed, &retry), "a new job after the minute");
+        // The failed job's task ends now; the new job must stay listed.
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        let stats = jobs.stats(PACE);
+        assert_eq!(stats.len(), 1);
+        assert_eq!(stats[0].state, "running");
+        release.send(()).unwrap();
+        match retry.within(Duration::from_secs(5), PACE).await.unwrap() {
+            Prepared::Ready(v) => assert_eq!(v, 7),
+            Prepared::Pending { .. } => panic!("the new job has ended"),
         }
     }
 
