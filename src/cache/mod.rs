@@ -351,6 +351,16 @@ impl Cache {
         self.keep(req, merged, fresh_until, from_rows).await
     }
 
+    /// The upstream's answer to `req` for `client`, neither kept in memory nor stored: for
+    /// answers the proxy must not hold (a bulk link it cannot vouch for).
+    pub async fn pass_through(
+        &self,
+        req: &CanonicalRequest,
+        client: &Client,
+    ) -> Result<Merged, ApiError> {
+        Ok(self.fetch_upstream(req, &client.queue_key()).await?)
+    }
+
     async fn fetch_upstream(
         &self,
         req: &CanonicalRequest,

@@ -196,3 +196,18 @@ async fn a_corrected_file_is_fetched_again_once_the_listing_shows_its_new_versio
     assert_eq!(app.state.bulk.downloads(), 2);
     assert_eq!(app.sim.stats().file_downloads, 2);
 }
+
+#[tokio::test]
+async fn a_key_the_proxy_cannot_place_gets_the_upstreams_answer_kept_nowhere() {
+    let app = light_with_postgres().await;
+    let key = "equities/bars/daily/historical/1999/nothing_199901.csv.gz";
+    let path = format!("/v2/bulk/get?key={key}");
+    let want = app.direct(&path).await.text().await.unwrap();
+    for n in 1..=2 {
+        let r = app.get(&path).await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.text().await.unwrap(), want, "the upstream's own answer");
+        assert_eq!(app.calls_to("/bulk/get"), n + 1, "asked upstream each time");
+    }
+    assert_eq!(app.state.bulk.downloads(), 0);
+}

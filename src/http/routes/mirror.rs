@@ -118,7 +118,7 @@ fn responses(ep: &Endpoint) -> utoipa::openapi::Responses {
 
 /// `/v2/bulk/get`: a link to the proxy's own copy of the file (the upstream's answer shape),
 /// so an app with no route to the upstream's file host downloads it from the proxy; a file the
-/// proxy cannot place in a listing gets the upstream's own answer.
+/// proxy cannot place in a listing gets the upstream's own answer, kept nowhere.
 async fn bulk_link(
     State(st): State<AppState>,
     Extension(ep): Extension<&'static Endpoint>,
@@ -128,10 +128,12 @@ async fn bulk_link(
 ) -> ApiResult<Response> {
     let parsed = st.admit(ep, query.as_deref())?;
     let base = crate::http::params::public_base(&headers);
-    match st.bulk.link(&parsed.request, &base).await? {
-        Some(body) => Ok(st.own_response("application/json", body)),
-        None => mirror(State(st), Extension(ep), client, RawQuery(query), headers).await,
+    if let Some(body) = st.bulk.link(&parsed.request, &base).await? {
+        return Ok(st.own_response("application/json", body));
     }
+    let client = client.map_or_else(|| Client::Named("anonymous".into()), |c| c.0);
+    let merged = st.cache.pass_through(&parsed.request, &client).await?;
+    Ok(st.own_response("application/json", merged.body))
 }
 
 async fn mirror(
