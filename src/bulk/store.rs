@@ -69,21 +69,6 @@ impl FileStore {
         dir.join(format!("{name}.csv.gz"))
     }
 
-    /// Whether the version is held whole.
-    pub async fn has(&self, v: &Version<'_>) -> anyhow::Result<bool> {
-        Ok(match self {
-            FileStore::Postgres(pool) => sqlx::query_scalar::<_, i32>(
-                "SELECT chunks FROM bulk_file WHERE key = $1 AND last_modified = $2",
-            )
-            .bind(v.key)
-            .bind(v.last_modified)
-            .fetch_optional(pool)
-            .await?
-            .is_some(),
-            FileStore::Dir(dir) => tokio::fs::try_exists(Self::path(dir, v)).await?,
-        })
-    }
-
     /// Stores the version from `download` unless it is held (or another replica stores it
     /// meanwhile). True when this call downloaded it.
     pub async fn ensure<F, Fut, S>(&self, v: &Version<'_>, download: F) -> anyhow::Result<bool>
