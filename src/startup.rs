@@ -20,14 +20,15 @@ use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Pr
 use tower_http::timeout::TimeoutLayer;
 
 use crate::auth::{Auth, AuthConfig};
-use crate::bulk::BulkFiles;
+use crate::bulk::{BulkFiles, BulkHistory};
 use crate::cache::Cache;
 use crate::catalog::Plan;
 use crate::config::ServeConfig;
 use crate::error::ApiError;
 use crate::http::hit::HitLayer;
 use crate::http::{self, AppState};
-use crate::market::{CacheSource, MarketData};
+use crate::market::{BulkFirst, CacheSource, MarketData};
+use crate::rows::Filler;
 use crate::sim;
 use crate::store::Store;
 use crate::telemetry::access::AccessLayer;
@@ -95,14 +96,25 @@ impl Application {
         }
         let cache = Cache::new(upstream, store, cfg.clock.clone(), cfg.cache.clone());
         crate::sync::spawn_schedule(cache.clone(), &cfg.sync)?;
-        let source = Arc::new(CacheSource(cache.clone()));
-        let market = MarketData::new(source, &upstream_cfg, cfg.clock.clone(), cfg.market.clone());
         let seed = secret_seed(&upstream_cfg);
-        let bulk = BulkFiles::new(cache.clone(), &seed, &cfg.bulk)?;
+        let bulk = Arc::new(BulkFiles::new(cache.clone(), &seed, &cfg.bulk)?);
+        let history = Arc::new(BulkHistory::new(
+            bulk.clone(),
+            cache.rows().clone(),
+            &cfg.bulk,
+        ));
+        let filler: Arc<dyn Filler> = history.clone();
+        cache.rows().set_filler(Arc::downgrade(&filler));
+        let source = Arc::new(BulkFirst {
+            bulk: history.clone(),
+            cache: CacheSource(cache.clone()),
+        });
+        let market = MarketData::new(source, &upstream_cfg, cfg.clock.clone(), cfg.market.clone());
         let state = AppState {
             cache,
             market: Arc::new(market),
-            bulk: Arc::new(bulk),
+            bulk,
+            history,
             auth: auth.clone(),
             http: cfg.http.clone(),
             demo,

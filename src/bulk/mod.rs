@@ -12,13 +12,19 @@
 //!   nowhere.
 //! - A truncated or corrupt download is neither stored nor served; the next request retries.
 
+pub mod convert;
+pub mod datasets;
+pub mod history;
+pub mod ingest;
 pub mod link;
 pub mod store;
+pub mod verify;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
+use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use futures::stream::BoxStream;
 
@@ -38,12 +44,19 @@ pub const LINKED: &str = "/bulk/get";
 pub struct BulkConfig {
     /// Where files are kept when the proxy has no Postgres.
     pub dir: std::path::PathBuf,
+    /// Bound of the ingested rows held in memory, bytes (Postgres holds them all).
+    pub rows_max_bytes: u64,
+    /// Whether the derived endpoints and the row store may read ingested files (the plan
+    /// permitting). Off: date cross-sections only, as on the Free plan.
+    pub ingest: bool,
 }
 
 impl Default for BulkConfig {
     fn default() -> Self {
         Self {
             dir: std::env::temp_dir().join("jquants-proxy-bulk"),
+            rows_max_bytes: 512 * 1024 * 1024,
+            ingest: true,
         }
     }
 }
@@ -56,6 +69,8 @@ struct Listed {
     #[serde(rename = "LastModified")]
     last_modified: String,
 }
+
+pub use history::{BulkHistory, BulkStats};
 
 pub struct BulkFiles {
     signer: Signer,
@@ -118,9 +133,7 @@ impl BulkFiles {
         let Some(ep) = endpoint else {
             return Ok(None);
         };
-        let rows = self
-            .rows("/bulk/list", &format!("endpoint={}", ep.path))
-            .await?;
+        let (rows, _) = self.listing(ep.path).await?;
         let month = req.get("date").map(|d| d.replace('-', ""));
         Ok(rows.into_iter().find(|r| match (req.get("key"), &month) {
             (Some(k), _) => r.key == k,
@@ -129,18 +142,35 @@ impl BulkFiles {
         }))
     }
 
-    async fn rows(&self, path: &str, query: &str) -> ApiResult<Vec<Listed>> {
-        let req = self.request(path, query)?;
+    /// A dataset's `/bulk/list` rows (cached until the next update, shared by replicas), and
+    /// until when they are fresh.
+    async fn listing(&self, path: &str) -> ApiResult<(Vec<Listed>, DateTime<Utc>)> {
+        let req = self.request("/bulk/list", &format!("endpoint={path}"))?;
         let served = self.cache.get(&req).await?;
-        served
+        let rows = served
             .entry
             .merged
             .rows
             .iter()
             .map(|r| {
-                serde_json::from_slice::<Listed>(r).map_err(|e| internal(format!("{path}: {e}")))
+                serde_json::from_slice::<Listed>(r)
+                    .map_err(|e| internal(format!("/bulk/list: {e}")))
             })
-            .collect()
+            .collect::<ApiResult<_>>()?;
+        Ok((rows, served.entry.fresh_until))
+    }
+
+    /// The bytes of a listed file version, from the proxy's copy (downloaded first if need
+    /// be, as for an app). Compressed files are small enough to hold whole (a month of daily
+    /// bars is a few MB); an app's download is streamed instead (`open`).
+    async fn file_bytes(&self, l: &Listed) -> anyhow::Result<Vec<u8>> {
+        let v = Version {
+            key: &l.key,
+            last_modified: &l.last_modified,
+        };
+        self.store.ensure(&v, || self.download(&l.key)).await?;
+        let chunks: Vec<Bytes> = self.store.read(&v).await?.try_collect().await?;
+        Ok(chunks.concat())
     }
 
     fn request(&self, path: &str, query: &str) -> ApiResult<CanonicalRequest> {

@@ -28,6 +28,8 @@ pub struct AppState {
     pub market: Arc<MarketData>,
     /// Bulk files served from the proxy's own copies.
     pub bulk: Arc<crate::bulk::BulkFiles>,
+    /// Bulk files as whole-market history (ingested rows, trust per dataset).
+    pub history: Arc<crate::bulk::BulkHistory>,
     pub auth: Arc<Auth>,
     /// The server's own settings (the request timeout bounds how long a request may wait).
     pub http: super::HttpConfig,

@@ -98,17 +98,20 @@ impl Inputs {
         let reads = 1 + business.len() as u64 + app_dates.len() as u64 + master;
         other.total.store(reads, Ordering::Relaxed);
         statements.total.store(filing_days, Ordering::Relaxed);
+        let fins_days: Vec<NaiveDate> = days(fins_start, m.to).collect();
+        // Files for the days that many cross-sections would cost (the plan permitting).
+        tokio::join!(
+            md.prepare("/equities/bars/daily", &business),
+            md.prepare("/markets/margin-interest", &app_dates),
+            md.prepare("/fins/summary", &fins_days),
+        );
         let q = |d: &NaiveDate| format!("date={}", jst::fmt_date(*d));
         // The datasets have separate upstream budgets (statements: 60 a minute), so they load
         // side by side.
         let (bars, margins, fins, master) = tokio::try_join!(
             md.digests("/equities/bars/daily", business.iter().map(q), other),
             md.digests("/markets/margin-interest", app_dates.iter().map(q), other),
-            md.digests(
-                "/fins/summary",
-                days(fins_start, m.to).map(|d| q(&d)),
-                statements
-            ),
+            md.digests("/fins/summary", fins_days.iter().map(q), statements),
             async {
                 match m.segment {
                     None => Ok(None),

@@ -33,7 +33,7 @@ use digest::{Digest, DigestMemo, Held};
 pub use issue::Dividends;
 use jobs::{Jobs, Pace, Prepared, Tally};
 pub use margin::MarketRange;
-pub use source::{CacheSource, Snapshot, Source};
+pub use source::{BulkFirst, CacheSource, Snapshot, Source};
 
 /// Cross-sections fetched at once.
 const CONCURRENCY: usize = 8;
@@ -188,6 +188,24 @@ impl MarketData {
             .buffered(CONCURRENCY)
             .try_collect()
             .await
+    }
+
+    /// Lets the source fetch `path`'s cross-sections on `dates` in bulk. A failure only
+    /// costs the bulk route: the days are then read one by one. A bounded wait that ran out
+    /// is waited again, as for a cross-section (the listing kept its place).
+    async fn prepare(&self, path: &str, dates: &[chrono::NaiveDate]) {
+        for _ in 0..MAX_REWAITS {
+            match self.source.prepare(path, dates).await {
+                Err(ApiError::QueueWait { retry_after }) => {
+                    tokio::time::sleep(Duration::from_secs(retry_after.clamp(1, 5))).await;
+                }
+                Err(e) => {
+                    tracing::warn!(path, error = %e, "bulk files unavailable; reading day by day");
+                    return;
+                }
+                Ok(()) => return,
+            }
+        }
     }
 
     /// The source's answer to `req`. A market query needs every one of its cross-sections, so

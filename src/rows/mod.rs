@@ -72,6 +72,14 @@ pub struct RowStats {
     pub sync: progress::SyncStats,
 }
 
+/// Something that can make a missing day's cross-section held without spending a
+/// cross-section call on it (the bulk tier, which sits above this store and is handed in at
+/// startup): true when the day is held afterwards.
+pub trait Filler: Send + Sync {
+    fn fill<'a>(&'a self, path: &'static str, d: NaiveDate)
+    -> futures::future::BoxFuture<'a, bool>;
+}
+
 /// An answer assembled from held rows.
 #[derive(Debug)]
 pub struct Answered {
@@ -93,6 +101,8 @@ pub struct RowStore {
     progress: progress::Progress,
     /// When the planner last fetched the calendar itself.
     calendar_tried: tokio::sync::Mutex<Option<DateTime<Utc>>>,
+    /// Weak: the filler holds the cache that holds this store.
+    filler: std::sync::OnceLock<std::sync::Weak<dyn Filler>>,
 }
 
 impl std::fmt::Debug for RowStore {
@@ -115,7 +125,20 @@ impl RowStore {
             rewrites: AtomicU64::new(0),
             progress: Default::default(),
             calendar_tried: Default::default(),
+            filler: Default::default(),
         }
+    }
+
+    /// Hands in what may fill a missing day before the planner fetches it (once).
+    pub fn set_filler(&self, f: std::sync::Weak<dyn Filler>) {
+        let _ = self.filler.set(f);
+    }
+
+    async fn try_fill(&self, path: &'static str, d: NaiveDate) -> bool {
+        let Some(f) = self.filler.get().and_then(|w| w.upgrade()) else {
+            return false;
+        };
+        f.fill(path, d).await
     }
 
     fn held(&self) -> parking_lot::MutexGuard<'_, Held> {
@@ -161,7 +184,7 @@ impl RowStore {
         let p = shape::planned(req.endpoint.path).filter(|p| self.cfg.enabled && p.answers(req))?;
         self.ensure_loaded().await;
         let window = crate::request::history_window(upstream.plan(), crate::jst::today(now));
-        let (mut spent, mut asked_calendar) = (false, false);
+        let (mut spent, mut asked_calendar, mut tried_fill) = (false, false, false);
         for _ in 0..5 {
             let plan = {
                 let mut h = self.held();
@@ -174,10 +197,22 @@ impl RowStore {
                     asked_calendar = true;
                     spent |= self.learn_calendar(now, upstream).await;
                 }
+                Plan::Fetch
+                    if !tried_fill && shape::Shape::of(req) == Some(shape::Shape::Section) =>
+                {
+                    tried_fill = true;
+                    let d = req.date_param("date")?;
+                    spent |= self.try_fill(p.ep.path, d).await;
+                }
                 Plan::Fetch => return None,
                 Plan::Rewrite(code) => {
                     self.rewrite(p, &code, upstream, now).await?;
                     spent = true;
+                }
+                Plan::Section(d) if !tried_fill => {
+                    tried_fill = true;
+                    // What the filler spends (a listing, a file) is upstream calls too.
+                    spent |= self.try_fill(p.ep.path, d).await;
                 }
                 Plan::Section(d) => {
                     let day = coverage::day_request(p.ep, d);
@@ -332,6 +367,44 @@ impl RowStore {
             .cov
             .date_slice(p.ep, d, now)
             .is_some()
+    }
+
+    /// The rows of `d`'s cross-section of `path` if held and usable now, read from memory or
+    /// Postgres; never fetched.
+    pub async fn held_date_rows(
+        &self,
+        path: &str,
+        d: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> Option<Vec<bytes::Bytes>> {
+        if !self.has_date(path, d, now).await {
+            return None;
+        }
+        let p = shape::planned(path)?;
+        self.read(p.ep, Read::Date(d)).await
+    }
+
+    /// Stores `rows` as the complete cross-section of `d` of `path`, as if the upstream had
+    /// just answered `date=d` with them (callers vouch that it would have: the bulk tier
+    /// after comparing a file with the API).
+    pub async fn absorb_date(
+        &self,
+        path: &str,
+        d: NaiveDate,
+        rows: &[bytes::Bytes],
+        now: DateTime<Utc>,
+    ) {
+        let Some(p) = shape::planned(path) else {
+            return;
+        };
+        let query = format!("date={}", crate::jst::fmt_date(d));
+        let Ok(parsed) = crate::request::parse(p.ep, Some(&query)) else {
+            return;
+        };
+        let req = parsed.request;
+        let until = crate::schedule::freshness::fresh_until(&req, now, rows.is_empty());
+        self.absorb(&req, &envelope::from_rows(rows), now, until)
+            .await;
     }
 
     /// Business days of `[from, to]` per the held calendar, if it covers them.

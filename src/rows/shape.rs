@@ -138,6 +138,11 @@ pub fn planned(path: &str) -> Option<Planned> {
     Some(Planned { ep, shape })
 }
 
+/// Whether the row store keeps `path`'s rows.
+pub fn is_planned(path: &str) -> bool {
+    SHAPES.iter().any(|s| s.path == path)
+}
+
 /// Paths of the planned endpoints.
 pub fn paths() -> impl Iterator<Item = &'static str> {
     SHAPES.iter().map(|s| s.path)

@@ -106,6 +106,10 @@ pub(super) async fn file(
         Err((status, xml)) => return host_error(status, xml),
     };
     let corrections = s.corrections().clone();
+    let (truncate, drop_column) = {
+        let mut f = s.faults();
+        (f.take_truncation(), f.faults.drop_column.clone())
+    };
     let shared = s.clone();
     let built = tokio::task::spawn_blocking(move || {
         let src = files::Source {
@@ -114,6 +118,7 @@ pub(super) async fn file(
             now,
             corrections: &corrections,
             spelling: spelling(&shared.cfg),
+            drop_column: drop_column.as_deref(),
         };
         files::build(&src, &file)
     })
@@ -121,6 +126,11 @@ pub(super) async fn file(
     match built {
         Ok(body) => {
             s.stats().count_download(&key);
+            let body = if truncate {
+                body.slice(..body.len() / 2)
+            } else {
+                body
+            };
             ([(header::CONTENT_TYPE, "application/gzip")], body).into_response()
         }
         Err(e) => {

@@ -21,6 +21,10 @@ pub struct Faults {
     pub outage: bool,
     /// Only requests whose path (without `/v2`) starts with this are affected.
     pub path_prefix: Option<String>,
+    /// The next N bulk file downloads stop halfway (a truncated gzip stream).
+    pub truncate_files: Option<u64>,
+    /// Bulk files are written without this column (header and values).
+    pub drop_column: Option<String>,
 }
 
 impl Faults {
@@ -66,6 +70,17 @@ impl FaultState {
             self.faults.latency_ms.unwrap_or(0)
         } else {
             0
+        }
+    }
+
+    /// Whether the next bulk file download is cut short (counting it down).
+    pub fn take_truncation(&mut self) -> bool {
+        match self.faults.truncate_files.filter(|n| *n > 0) {
+            Some(n) => {
+                self.faults.truncate_files = Some(n - 1);
+                true
+            }
+            None => false,
         }
     }
 

@@ -93,6 +93,8 @@ pub struct Source<'a> {
     pub now: DateTime<Utc>,
     pub corrections: &'a Corrections,
     pub spelling: Spelling,
+    /// A column left out of the file (an injected fault).
+    pub drop_column: Option<&'a str>,
 }
 
 /// The rows the API answers for one cross-section query of `endpoint`.
@@ -121,12 +123,17 @@ fn cross_section(src: &Source, endpoint: &'static catalog::Endpoint, query: &str
 /// The plain CSV text of `file`.
 pub fn csv_text(src: &Source, file: &BulkFile) -> String {
     let endpoint = catalog::find(file.endpoint).expect("bulk datasets are catalog endpoints");
-    let fields = endpoint.fields();
+    let fields: Vec<&str> = endpoint
+        .fields()
+        .iter()
+        .copied()
+        .filter(|f| src.drop_column != Some(*f))
+        .collect();
     let (lo, _) = datasets::window(src.plan, jst::today(src.now));
-    let mut out = csv::header(fields);
+    let mut out = csv::header(&fields);
     for d in file.days(lo) {
         for r in cross_section(src, endpoint, &file.cross_query(d)) {
-            csv::push_line(&mut out, fields, &r, src.spelling);
+            csv::push_line(&mut out, &fields, &r, src.spelling);
         }
     }
     out

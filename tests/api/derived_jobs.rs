@@ -20,6 +20,8 @@ async fn slow_market(latency: Duration, derived_wait: Duration) -> TestApp {
         sim_latency: latency,
         rate_window: Duration::from_secs(6),
         derived_wait,
+        // The job's mechanics, over the hundreds of cross-sections a year costs without files.
+        bulk_ingest: false,
         ..Options::default()
     })
     .await
@@ -97,6 +99,7 @@ async fn a_cold_year_answers_202_with_progress_then_the_table_an_uninterrupted_r
         plan: Plan::Standard,
         issues: 60,
         rate_window: Duration::from_millis(500),
+        bulk_ingest: false,
         ..Options::default()
     })
     .await;

@@ -41,6 +41,10 @@ pub struct Options {
     /// How long a market-wide derived request waits before a 202. Long by default, so tests
     /// of what the routes compute get the table; the tests of the 202 set it.
     pub derived_wait: Duration,
+    /// Whether derived inputs and the row store may come from bulk files.
+    pub bulk_ingest: bool,
+    /// The simulator's bulk CSV spells whole numbers without `.0` (its JSON has it).
+    pub bulk_bare_integers: bool,
 }
 
 impl Default for Options {
@@ -59,6 +63,8 @@ impl Default for Options {
             client_quota: 0,
             sharing: Default::default(),
             derived_wait: Duration::from_secs(240),
+            bulk_ingest: true,
+            bulk_bare_integers: false,
         }
     }
 }
@@ -184,6 +190,7 @@ pub async fn spawn_sim(opts: &Options, clock: &Clock) -> SimHandle {
     cfg.page_bytes = opts.sim_page_bytes;
     cfg.latency = opts.sim_latency;
     cfg.rate_window = opts.rate_window;
+    cfg.bulk_bare_integers = opts.bulk_bare_integers;
     cfg.clock = clock.clone();
     sim::spawn(cfg, "127.0.0.1:0".parse().unwrap())
         .await
@@ -223,6 +230,9 @@ pub fn serve_config(
         ..Default::default()
     };
     cfg.market.wait = opts.derived_wait;
+    cfg.bulk.ingest = opts.bulk_ingest;
+    // Each app its own file directory: two simulators may give one key different contents.
+    cfg.bulk.dir = std::env::temp_dir().join(format!("jqp-test-bulk-{}", uuid::Uuid::new_v4()));
     cfg.clock = clock.clone();
     cfg
 }

@@ -3,6 +3,7 @@
 
 mod access;
 mod bulk;
+mod bulk_history;
 mod cache;
 mod contract;
 mod derived;

@@ -7,6 +7,7 @@ use axum::extract::{Query, State};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::bulk::BulkStats;
 use crate::cache::CacheStats;
 use crate::catalog;
 use crate::error::{ApiError, ApiResult};
@@ -102,6 +103,9 @@ pub struct AdminStats {
     /// Whole-market jobs of the derived routes running now (or failed in the last minute),
     /// oldest first, with their progress.
     pub jobs: Vec<JobStats>,
+    /// Bulk files ingested, and whether each dataset's rows are trusted for the mirror (and
+    /// if not, the first difference found).
+    pub bulk: BulkStats,
 }
 
 /// Cache statistics and upstream sharing: per-client queue depth and waits, coordination.
@@ -123,5 +127,6 @@ async fn all_stats(State(st): State<AppState>) -> Json<AdminStats> {
             clients: l.clients,
         },
         jobs: st.market.job_stats(),
+        bulk: st.history.stats(),
     })
 }

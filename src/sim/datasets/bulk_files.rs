@@ -179,14 +179,20 @@ impl BulkFile {
         }
     }
 
-    /// Business days covered, from `lo` (the plan window's first day) on.
+    /// Days whose cross-sections the file holds, from `lo` (the plan window's first day) on:
+    /// every calendar day (filings and notices are dated on closed days too; a daily dataset's
+    /// closed day is simply empty), except for the master, whose closed-day snapshot repeats
+    /// the business day before it and is not filed again.
     pub fn days(&self, lo: NaiveDate) -> Vec<NaiveDate> {
         let (a, b) = self.period.bounds();
         let a = a.max(lo).max(history_start());
         if a > b {
             return Vec::new();
         }
-        calendar::business_days(a, b).into_owned()
+        if self.endpoint == "/equities/master" {
+            return calendar::business_days(a, b).into_owned();
+        }
+        a.iter_days().take_while(|d| *d <= b).collect()
     }
 
     /// When the file was first written: after its last day's data (for a month, one business

@@ -1,0 +1,275 @@
+//! Bulk files as whole-market history: the derived endpoints read months of data from a few
+//! files rather than hundreds of date cross-sections, a client walking a month day by day
+//! gets the API's exact bytes for three calls, and files whose CSV differs from the API's
+//! JSON feed the derived figures only.
+
+use std::time::Duration;
+
+use chrono::{Datelike, NaiveDate};
+use jquants_proxy::catalog::Plan;
+use jquants_proxy::sim::Faults;
+use serde_json::Value;
+
+use crate::helpers::{Options, TestApp, spawn_app_with};
+
+fn standard(database: bool) -> Options {
+    Options {
+        plan: Plan::Standard,
+        issues: 80,
+        database,
+        rate_window: Duration::from_millis(500),
+        ..Options::default()
+    }
+}
+
+async fn market(app: &TestApp, query: &str) -> Value {
+    let r = app
+        .get_with(
+            &format!("/derived/margin/market?{query}"),
+            "prefer",
+            "wait=240",
+        )
+        .await;
+    assert_eq!(r.status(), 200, "{query}");
+    r.json().await.unwrap()
+}
+
+async fn bulk_stats(app: &TestApp) -> Value {
+    let r = app
+        .get_with("/admin/stats", "x-api-key", "admin-test-key")
+        .await;
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    v["bulk"].clone()
+}
+
+/// Business days of October 2026 per the simulator's calendar.
+async fn october_days(app: &TestApp) -> Vec<String> {
+    let cal = app
+        .direct_json("/v2/markets/calendar?from=2026-10-01&to=2026-10-31")
+        .await;
+    cal["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["HolDiv"] == "1")
+        .map(|d| d["Date"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The simulator's answers to `date=` for each day, asked directly (not through the proxy).
+async fn upstream_days(app: &TestApp, days: &[String]) -> Vec<bytes::Bytes> {
+    let mut out = Vec::new();
+    for d in days {
+        let r = app
+            .direct(&format!("/v2/equities/bars/daily?date={d}"))
+            .await;
+        out.push(r.bytes().await.unwrap());
+    }
+    out
+}
+
+/// What `get_eq_bars_daily_range` does for a month of all codes: one `date=` request per
+/// business day. Each answer must be the simulator's, byte for byte. Returns the upstream
+/// calls the proxy spent.
+async fn walk_month(app: &TestApp, days: &[String]) -> u64 {
+    let theirs = upstream_days(app, days).await;
+    let before = app.upstream_calls();
+    for (d, theirs) in days.iter().zip(theirs) {
+        let ours = app.get(&format!("/v2/equities/bars/daily?date={d}")).await;
+        assert_eq!(ours.status(), 200, "{d}");
+        let ours = ours.bytes().await.unwrap();
+        assert!(
+            ours == theirs,
+            "{d}: the proxy's answer differs from the upstream's"
+        );
+    }
+    app.upstream_calls() - before
+}
+
+/// Asserts two market tables are equal, naming the first differing row and field.
+fn same_table(a: &Value, b: &Value, what: &str) {
+    let (a, b) = (a["data"].as_array().unwrap(), b["data"].as_array().unwrap());
+    assert_eq!(a.len(), b.len(), "{what}: row count");
+    for (x, y) in a.iter().zip(b) {
+        for (k, v) in x.as_object().unwrap() {
+            assert_eq!(v, &y[k], "{what}: {} {k}", x["Date"]);
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_year_of_market_margin_costs_files_not_hundreds_of_cross_sections() {
+    let app = spawn_app_with(standard(true)).await;
+    let year = market(&app, "from=2025-11-19&to=2026-11-19").await;
+    assert!(year["data"].as_array().unwrap().len() > 50);
+    let (lists, gets) = (app.calls_to("/bulk/list"), app.calls_to("/bulk/get"));
+    let total = app.upstream_calls();
+    eprintln!("year cold: {total} calls ({lists} lists, {gets} gets)");
+    assert_eq!(
+        lists, 3,
+        "one listing per dataset: bars, margin interest, filings"
+    );
+    assert_eq!(gets, app.sim.stats().file_downloads, "one get per file");
+    // Besides files: the calendar, and the closed days of this month that no day's file
+    // covers (filings may be dated on them).
+    for (k, _) in app.sim.stats().by_request {
+        let closed_day_in_month = ["01", "03", "07", "08", "14", "15"]
+            .iter()
+            .any(|d| k == format!("/fins/summary?date=2026-11-{d}"));
+        assert!(
+            k.contains("/bulk/") || k == "/markets/calendar" || closed_day_in_month,
+            "a cross-section a file covers: {k}"
+        );
+    }
+    assert!(total <= 110, "{total} calls (659 day by day)");
+
+    // A second replica on the same Postgres: the rows are there, no file is fetched again.
+    let downloads = app.sim.stats().file_downloads;
+    let again = market(&app, "from=2026-05-01&to=2026-11-19").await;
+    assert!(!again["data"].as_array().unwrap().is_empty());
+    assert_eq!(app.sim.stats().file_downloads, downloads);
+}
+
+#[tokio::test]
+async fn derived_figures_from_files_equal_those_from_cross_sections() {
+    let query = "from=2026-08-03&to=2026-11-19";
+    let from_files = spawn_app_with(standard(false)).await;
+    let by_day = spawn_app_with(Options {
+        bulk_ingest: false,
+        ..standard(false)
+    })
+    .await;
+    // Files whose CSV spells numbers otherwise still give the same values.
+    let respelled = spawn_app_with(Options {
+        bulk_bare_integers: true,
+        ..standard(false)
+    })
+    .await;
+    let a = market(&from_files, query).await;
+    let b = market(&by_day, query).await;
+    let c = market(&respelled, query).await;
+    assert!(from_files.calls_to("/bulk/get") > 0 && by_day.calls_to("/bulk/list") == 0);
+    assert!(from_files.upstream_calls() * 3 < by_day.upstream_calls());
+    assert!(a["data"].as_array().unwrap().len() > 10);
+    same_table(&a, &b, "files against cross-sections");
+    same_table(&c, &b, "respelled files against cross-sections");
+}
+
+#[tokio::test]
+async fn a_client_walking_a_month_day_by_day_gets_the_apis_bytes_for_three_calls() {
+    let app = spawn_app_with(standard(true)).await;
+    let days = october_days(&app).await;
+    let calls = walk_month(&app, &days).await;
+    let stats = bulk_stats(&app).await;
+    assert_eq!(
+        calls, 3,
+        "the first day, the listing, the month's file: {stats}"
+    );
+    let bars = &stats["datasets"]["/equities/bars/daily"];
+    assert_eq!(bars["trust"]["state"], "identical", "{stats}");
+}
+
+#[tokio::test]
+async fn files_that_spell_numbers_otherwise_never_reach_the_mirror() {
+    let app = spawn_app_with(Options {
+        bulk_bare_integers: true,
+        ..standard(true)
+    })
+    .await;
+    let days = october_days(&app).await;
+    walk_month(&app, &days).await;
+    // Every day by cross-section (counted past the test's own direct reads), after one try
+    // of the month's file.
+    let by_day = app.calls_to("/equities/bars/daily") as usize - days.len();
+    assert_eq!(by_day, days.len());
+    assert_eq!(
+        (app.calls_to("/bulk/list"), app.calls_to("/bulk/get")),
+        (1, 1)
+    );
+    let stats = bulk_stats(&app).await;
+    let bars = &stats["datasets"]["/equities/bars/daily"]["trust"];
+    assert_eq!(bars["state"], "differs", "{stats}");
+    let d = &bars["difference"];
+    assert_ne!(d["api"], d["file"]);
+    assert!(d["api"].as_str().unwrap().ends_with(".0"), "{d}");
+}
+
+#[tokio::test]
+async fn the_free_plan_makes_no_bulk_call() {
+    let app = spawn_app_with(Options {
+        plan: Plan::Free,
+        ..standard(false)
+    })
+    .await;
+    let july: Vec<String> = (1..=31)
+        .filter_map(|d| NaiveDate::from_ymd_opt(2026, 7, d))
+        .filter(|d| d.weekday().num_days_from_monday() < 5)
+        .take(6)
+        .map(|d| d.to_string())
+        .collect();
+    for d in &july {
+        let r = app.get(&format!("/v2/equities/bars/daily?date={d}")).await;
+        assert_eq!(r.status(), 200, "{d}");
+    }
+    assert_eq!(app.calls_to("/bulk/list") + app.calls_to("/bulk/get"), 0);
+}
+
+#[tokio::test]
+async fn a_file_missing_a_needed_column_sends_that_dataset_back_to_cross_sections() {
+    let app = spawn_app_with(standard(false)).await;
+    app.sim.set_faults(Faults {
+        drop_column: Some("AdjFactor".into()),
+        ..Faults::default()
+    });
+    let query = "from=2026-09-01&to=2026-11-19";
+    let with_fault = market(&app, query).await;
+    let stats = bulk_stats(&app).await;
+    let bars = &stats["datasets"]["/equities/bars/daily"]["trust"];
+    assert_eq!(bars["state"], "refused", "{stats}");
+    assert!(
+        bars["reason"].as_str().unwrap().contains("AdjFactor"),
+        "{stats}"
+    );
+    assert!(
+        app.calls_to("/equities/bars/daily") > 40,
+        "bars came day by day"
+    );
+    let clean = spawn_app_with(Options {
+        bulk_ingest: false,
+        ..standard(false)
+    })
+    .await;
+    same_table(
+        &with_fault,
+        &market(&clean, query).await,
+        "after the refusal",
+    );
+}
+
+#[tokio::test]
+async fn a_truncated_download_is_neither_stored_nor_ingested_and_is_tried_again() {
+    let app = spawn_app_with(standard(true)).await;
+    app.sim.set_faults(Faults {
+        truncate_files: Some(1),
+        ..Faults::default()
+    });
+    let days = october_days(&app).await;
+    walk_month(&app, &days[..2]).await;
+    // The cut file was refused, so the second day came by cross-section; the next day
+    // tries the file again, which is whole now.
+    let downloads = app.sim.stats().file_downloads;
+    assert_eq!(downloads, 1);
+    walk_month(&app, &days[2..]).await;
+    assert_eq!(app.sim.stats().file_downloads, 2);
+    // Two days by cross-section (past the test's own direct reads of every day).
+    assert_eq!(
+        app.calls_to("/equities/bars/daily") as usize - days.len(),
+        2
+    );
+    let stats = bulk_stats(&app).await;
+    assert_eq!(
+        stats["datasets"]["/equities/bars/daily"]["trust"]["state"],
+        "identical"
+    );
+}
