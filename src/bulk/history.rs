@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
-use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
+use chrono::{DateTime, Months, NaiveDate, Utc};
 use futures::StreamExt;
 use futures::future::BoxFuture;
 use parking_lot::Mutex;
@@ -117,6 +117,8 @@ pub struct BulkHistory {
     rows_ingested: AtomicU64,
     /// Bounds the files ingested at once ([`PARALLEL`]).
     slots: tokio::sync::Semaphore,
+    /// Held while a dataset is compared with the API.
+    verifying: tokio::sync::Mutex<()>,
 }
 
 /// What a key's name says it covers: `..._YYYYMM.csv.gz` a month, `..._YYYYMMDD.csv.gz` a
@@ -161,6 +163,7 @@ impl BulkHistory {
             files_ingested: AtomicU64::default(),
             rows_ingested: AtomicU64::default(),
             slots: tokio::sync::Semaphore::new(PARALLEL),
+            verifying: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -219,7 +222,7 @@ impl BulkHistory {
             .collect();
         let jobs: Vec<_> = wanted
             .into_iter()
-            .map(|l| self.ingest(set, l, fresh_until))
+            .map(|l| self.ingest(set, l, fresh_until, None))
             .collect();
         futures::stream::iter(jobs)
             .buffer_unordered(PARALLEL)
@@ -235,6 +238,7 @@ impl BulkHistory {
         set: &'static BulkSet,
         l: &Listed,
         fresh_until: DateTime<Utc>,
+        probe: Option<NaiveDate>,
     ) {
         let v = Version {
             key: &l.key,
@@ -270,7 +274,8 @@ impl BulkHistory {
             Ok(rows) => rows,
             Err(e) => return self.failed(set, &l.key, e),
         };
-        if let Some((a, b)) = covered_days(&l.key, &rows) {
+        let covered = covered_days(&l.key, &rows);
+        if let Some((a, b)) = covered {
             let now = self.now();
             let mut s = self.state.lock();
             let days = s.covered.entry(set.path).or_default();
@@ -290,7 +295,7 @@ impl BulkHistory {
                 }
             }
         }
-        self.check_and_share(set, &rows).await;
+        self.check_and_share(set, &rows, covered, probe).await;
     }
 
     fn failed(&self, set: &'static BulkSet, key: &str, e: Failure) {
@@ -312,25 +317,40 @@ impl BulkHistory {
         }
     }
 
-    /// Compares the file's rows with a date the row store holds, if the dataset is unchecked;
-    /// hands the rows to the row store if the dataset is trusted.
-    async fn check_and_share(&self, set: &'static BulkSet, rows: &FileRows) {
+    /// Compares the file's rows with the API's for one date if the dataset is unchecked: a
+    /// date the row store holds (free), else `probe` (or the nearest day of the file with
+    /// rows), fetched for one call. Then hands the rows to the row store if the dataset is
+    /// trusted: every day of the file's period, a day without rows as an empty answer where
+    /// the dataset's closed days are empty.
+    async fn check_and_share(
+        &self,
+        set: &'static BulkSet,
+        rows: &FileRows,
+        period: Option<(NaiveDate, NaiveDate)>,
+        probe: Option<NaiveDate>,
+    ) {
         if !crate::rows::shape::is_planned(set.path) {
             return;
         }
-        if self.trust(set.path) == Trust::Unchecked {
-            for (d, file_rows) in &rows.days {
-                if let Some(api) = self.rows.held_date_rows(set.path, *d, self.now()).await {
-                    self.judge(set, *d, &api, file_rows);
-                    break;
-                }
+        {
+            // One comparison per dataset, however many requests wait on the file.
+            let _one = self.verifying.lock().await;
+            if self.trust(set.path) == Trust::Unchecked {
+                self.compare_one(set, rows, probe).await;
             }
         }
         if !matches!(self.trust(set.path), Trust::Identical { .. }) {
             return;
         }
         let kept = self.state.lock().kept.get(set.path).cloned();
-        for (d, day) in &rows.days {
+        let empty_days = RowStore::closed_days_empty(set.path);
+        let days: Vec<NaiveDate> = match period {
+            Some((a, b)) if empty_days => a.iter_days().take_while(|d| *d <= b).collect(),
+            _ => rows.days.keys().copied().collect(),
+        };
+        let none = Vec::new();
+        for d in days {
+            let day = rows.days.get(&d).unwrap_or(&none);
             let day = match &kept {
                 None => day.clone(),
                 Some(k) => match day.iter().map(|r| verify::project(r, k)).collect() {
@@ -338,7 +358,37 @@ impl BulkHistory {
                     None => continue,
                 },
             };
-            self.rows.absorb_date(set.path, *d, &day, self.now()).await;
+            self.rows.absorb_date(set.path, d, &day, self.now()).await;
+        }
+    }
+
+    /// Judges the dataset on one date with rows: one the row store holds, else `probe`'s
+    /// nearest, fetched. Nothing is judged on a date without rows (it proves nothing).
+    async fn compare_one(&self, set: &'static BulkSet, rows: &FileRows, probe: Option<NaiveDate>) {
+        let now = self.now();
+        for (d, file_rows) in &rows.days {
+            if let Some(api) = self.rows.held_date_rows(set.path, *d, now).await
+                && !api.is_empty()
+            {
+                return self.judge(set, *d, &api, file_rows);
+            }
+        }
+        let Some(probe) = probe else {
+            return;
+        };
+        let nearest = rows
+            .days
+            .range(probe..)
+            .next()
+            .or_else(|| rows.days.range(..probe).next_back());
+        let Some((d, file_rows)) = nearest else {
+            return;
+        };
+        let upstream = self.files.cache.upstream();
+        if let Some(api) = self.rows.fetch_date(set.path, *d, upstream, now).await
+            && !api.is_empty()
+        {
+            self.judge(set, *d, &api, file_rows);
         }
     }
 
@@ -400,7 +450,7 @@ impl BulkHistory {
                     key: c.key.clone(),
                     last_modified: c.last_modified.clone(),
                 };
-                self.ingest(set, &l, c.fresh_until).await;
+                self.ingest(set, &l, c.fresh_until, None).await;
                 self.ingested.get(&v).await.ok()??
             }
         };
@@ -412,9 +462,12 @@ impl BulkHistory {
         ))
     }
 
-    /// For the row store: fills day `d` of `path` from the month's file when another day of
-    /// that month is held already (a client walking the month day by day), the dataset is
-    /// not known to differ, and the file proves identical. True when `d` is held now.
+    /// For the row store: fills day `d` of `path` (a `date=` request not held) from the
+    /// month's file, when the month has one and the dataset is not known to differ. A client
+    /// asking for one day of a past month usually asks for the others next (J-Quants' client
+    /// walks a range day by day, five at a time): the listing and the file cost two calls,
+    /// the comparison the day's own, and the month's other days nothing. True when `d` is
+    /// held now.
     async fn fill_day(&self, path: &'static str, d: NaiveDate) -> bool {
         let Some(set) = self.allowed(path) else {
             return false;
@@ -422,28 +475,16 @@ impl BulkHistory {
         if matches!(self.trust(set.path), Trust::Differs { .. }) || self.covers(path, d) {
             return false;
         }
-        let now = self.now();
-        let first = d.with_day(1).unwrap_or(d);
-        let mut other_held = false;
-        for day in first.iter_days().take_while(|x| x.month() == d.month()) {
-            if day != d && self.rows.has_date(path, day, now).await {
-                other_held = true;
-                break;
-            }
-        }
-        if !other_held {
-            return false;
-        }
         let Ok((listing, fresh_until)) = self.files.listing(path).await else {
             return false;
         };
-        let Some(file) = listing
+        let month = listing
             .iter()
-            .find(|l| period(&l.key).is_some_and(|(a, b)| a < b && a <= d && d <= b))
-        else {
+            .find(|l| period(&l.key).is_some_and(|(a, b)| a < b && a <= d && d <= b));
+        let Some(file) = month else {
             return false;
         };
-        self.ingest(set, file, fresh_until).await;
+        self.ingest(set, file, fresh_until, Some(d)).await;
         self.rows.has_date(path, d, self.now()).await
     }
 

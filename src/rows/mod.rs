@@ -193,26 +193,23 @@ impl RowStore {
                 planner::plan(p, req, cov, calendar, window, now)
             };
             match plan {
-                Plan::Fetch if !asked_calendar && self.calendar_may_help(p, req) => {
-                    asked_calendar = true;
-                    spent |= self.learn_calendar(now, upstream).await;
-                }
+                // Before the calendar: a day's file answers closed days too.
                 Plan::Fetch
                     if !tried_fill && shape::Shape::of(req) == Some(shape::Shape::Section) =>
                 {
                     tried_fill = true;
                     let d = req.date_param("date")?;
+                    // What the filler spends (a listing, a file) is upstream calls too.
                     spent |= self.try_fill(p.ep.path, d).await;
+                }
+                Plan::Fetch if !asked_calendar && self.calendar_may_help(p, req) => {
+                    asked_calendar = true;
+                    spent |= self.learn_calendar(now, upstream).await;
                 }
                 Plan::Fetch => return None,
                 Plan::Rewrite(code) => {
                     self.rewrite(p, &code, upstream, now).await?;
                     spent = true;
-                }
-                Plan::Section(d) if !tried_fill => {
-                    tried_fill = true;
-                    // What the filler spends (a listing, a file) is upstream calls too.
-                    spent |= self.try_fill(p.ep.path, d).await;
                 }
                 Plan::Section(d) => {
                     let day = coverage::day_request(p.ep, d);
@@ -382,6 +379,28 @@ impl RowStore {
         }
         let p = shape::planned(path)?;
         self.read(p.ep, Read::Date(d)).await
+    }
+
+    /// Fetches `d`'s cross-section of `path` from the upstream (one call, outside the
+    /// response cache's single flight, so a caller already inside that flight may use it) and
+    /// stores it; its rows, as held.
+    pub async fn fetch_date(
+        &self,
+        path: &str,
+        d: NaiveDate,
+        upstream: &Upstream,
+        now: DateTime<Utc>,
+    ) -> Option<Vec<bytes::Bytes>> {
+        let p = shape::planned(path)?;
+        let day = coverage::day_request(p.ep, d);
+        self.fetch_and_absorb(&day, upstream, now).await?;
+        self.held_date_rows(path, d, now).await
+    }
+
+    /// Whether a date with no rows is an empty answer for `path` (a closed day of a daily
+    /// dataset), rather than a day the rows do not say.
+    pub fn closed_days_empty(path: &str) -> bool {
+        shape::planned(path).is_some_and(|p| p.shape.closed_days_empty)
     }
 
     /// Stores `rows` as the complete cross-section of `d` of `path`, as if the upstream had
