@@ -20,14 +20,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use bytes::Bytes;
 use chrono::{DateTime, Months, NaiveDate, Utc};
 use futures::StreamExt;
-use futures::future::BoxFuture;
 use parking_lot::Mutex;
 
 use super::convert::{self, Refused};
 use super::datasets::{self, BulkSet};
 use super::ingest::{Failure, FileRows, Ingested};
 use super::store::Version;
-use super::verify::{self, Difference};
+use super::trust::{Trust, TrustBook};
 use super::{BulkFiles, Listed};
 use crate::catalog::Plan;
 use crate::error::ApiResult;
@@ -38,36 +37,6 @@ pub const FEW_DAYS: usize = 3;
 /// Files ingested at once, all datasets together: each holds a Postgres transaction while
 /// its file downloads (so replicas download it once), and the pool is small.
 const PARALLEL: usize = 2;
-
-/// Whether a dataset's converted rows may stand for the API's.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
-#[serde(tag = "state", rename_all = "snake_case")]
-pub enum Trust {
-    /// Not compared yet: rows feed derived computations only.
-    Unchecked,
-    /// One date's rows were identical to the API's answer (after dropping `dropped`, file
-    /// columns the API does not send on this plan and that were empty in every row): they
-    /// count as held.
-    Identical {
-        /// The date compared.
-        date: NaiveDate,
-        /// File columns left out to match the API's keys (empty in every row).
-        dropped: Vec<String>,
-    },
-    /// One date's rows differed: derived computations only.
-    Differs {
-        /// The date compared.
-        date: NaiveDate,
-        /// The first difference found.
-        difference: Difference,
-    },
-    /// A file could not be ingested (a missing column, a bad value): the dataset uses date
-    /// cross-sections.
-    Refused {
-        /// The file and what was wrong with it.
-        reason: String,
-    },
-}
 
 /// One dataset in the admin stats.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
@@ -100,25 +69,22 @@ struct Cover {
 }
 
 #[derive(Default)]
-struct State {
+pub(super) struct State {
     covered: HashMap<&'static str, BTreeMap<NaiveDate, Cover>>,
-    trust: HashMap<&'static str, Trust>,
-    /// Per trusted dataset, the keys the API sends (when the files have more columns).
-    kept: HashMap<&'static str, Vec<String>>,
 }
 
 pub struct BulkHistory {
-    files: Arc<BulkFiles>,
+    pub(super) files: Arc<BulkFiles>,
     enabled: bool,
     ingested: Ingested,
-    rows: Arc<RowStore>,
-    state: Mutex<State>,
+    pub(super) rows: Arc<RowStore>,
+    pub(super) state: Mutex<State>,
     files_ingested: AtomicU64,
     rows_ingested: AtomicU64,
     /// Bounds the files ingested at once ([`PARALLEL`]).
     slots: tokio::sync::Semaphore,
-    /// Held while a dataset is compared with the API.
-    verifying: tokio::sync::Mutex<()>,
+    /// Whether each dataset's rows may stand for the API's.
+    pub(super) trust: TrustBook,
 }
 
 /// What a key's name says it covers: `..._YYYYMM.csv.gz` a month, `..._YYYYMMDD.csv.gz` a
@@ -163,25 +129,23 @@ impl BulkHistory {
             files_ingested: AtomicU64::default(),
             rows_ingested: AtomicU64::default(),
             slots: tokio::sync::Semaphore::new(PARALLEL),
-            verifying: tokio::sync::Mutex::new(()),
+            trust: TrustBook::default(),
         }
     }
 
-    fn now(&self) -> DateTime<Utc> {
+    pub(super) fn now(&self) -> DateTime<Utc> {
         self.files.clock.now()
     }
 
     /// The dataset at `path` if this plan has its files and none was refused.
     pub fn allowed(&self, path: &str) -> Option<&'static BulkSet> {
         let set = datasets::set(path)?;
-        let plan_has_bulk = self.files.cache.upstream().plan() >= Plan::Light;
-        let refused = matches!(self.trust(set.path), Trust::Refused { .. });
+        let plan = self.files.cache.upstream().plan();
+        // Files of a dataset above the plan are the upstream's 403, as its API is.
+        let plan_has_bulk =
+            plan >= Plan::Light && crate::catalog::find(path).is_some_and(|e| e.min_plan <= plan);
+        let refused = matches!(self.trust.get(set.path), Trust::Refused { .. });
         (self.enabled && plan_has_bulk && !refused).then_some(set)
-    }
-
-    fn trust(&self, path: &'static str) -> Trust {
-        let s = self.state.lock();
-        s.trust.get(path).cloned().unwrap_or(Trust::Unchecked)
     }
 
     fn cover_of(&self, path: &str, d: NaiveDate) -> Option<Cover> {
@@ -222,7 +186,9 @@ impl BulkHistory {
             .collect();
         let jobs: Vec<_> = wanted
             .into_iter()
-            .map(|l| self.ingest(set, l, fresh_until, None))
+            .map(|l| async move {
+                self.ingest(set, l, fresh_until).await;
+            })
             .collect();
         futures::stream::iter(jobs)
             .buffer_unordered(PARALLEL)
@@ -231,15 +197,15 @@ impl BulkHistory {
         Ok(())
     }
 
-    /// Ingests one listed file (once per version, across replicas), records the days it
-    /// covers, and shares its rows with the row store if the dataset is trusted.
+    /// Ingests one listed file (once per version, across replicas) and records the days it
+    /// covers; its rows and those days, or `None` when it failed (logged; its days are left
+    /// to cross-sections).
     pub(super) async fn ingest(
         &self,
         set: &'static BulkSet,
         l: &Listed,
         fresh_until: DateTime<Utc>,
-        probe: Option<NaiveDate>,
-    ) {
+    ) -> Option<(Arc<FileRows>, Option<(NaiveDate, NaiveDate)>)> {
         let v = Version {
             key: &l.key,
             last_modified: &l.last_modified,
@@ -272,7 +238,10 @@ impl BulkHistory {
             .await;
         let rows = match converted {
             Ok(rows) => rows,
-            Err(e) => return self.failed(set, &l.key, e),
+            Err(e) => {
+                self.failed(set, &l.key, e);
+                return None;
+            }
         };
         let covered = covered_days(&l.key, &rows);
         if let Some((a, b)) = covered {
@@ -295,18 +264,14 @@ impl BulkHistory {
                 }
             }
         }
-        self.check_and_share(set, &rows, covered, probe).await;
+        Some((rows, covered))
     }
 
     fn failed(&self, set: &'static BulkSet, key: &str, e: Failure) {
         match e {
             Failure::Refused(r @ Refused::Missing(_)) => {
                 tracing::error!(endpoint = set.path, key, reason = %r, "bulk file refused; this dataset falls back to date cross-sections");
-                let reason = format!("{key}: {r}");
-                self.state
-                    .lock()
-                    .trust
-                    .insert(set.path, Trust::Refused { reason });
+                self.trust.refuse(set.path, format!("{key}: {r}"));
             }
             Failure::Refused(r) => {
                 tracing::warn!(endpoint = set.path, key, reason = %r, "bulk file not ingested; its days use date cross-sections");
@@ -315,118 +280,6 @@ impl BulkHistory {
                 tracing::warn!(endpoint = set.path, key, error = %e, "bulk file not ingested; its days use date cross-sections");
             }
         }
-    }
-
-    /// Compares the file's rows with the API's for one date if the dataset is unchecked: a
-    /// date the row store holds (free), else `probe` (or the nearest day of the file with
-    /// rows), fetched for one call. Then hands the rows to the row store if the dataset is
-    /// trusted: every day of the file's period, a day without rows as an empty answer where
-    /// the dataset's closed days are empty.
-    async fn check_and_share(
-        &self,
-        set: &'static BulkSet,
-        rows: &FileRows,
-        period: Option<(NaiveDate, NaiveDate)>,
-        probe: Option<NaiveDate>,
-    ) {
-        if !crate::rows::shape::is_planned(set.path) {
-            return;
-        }
-        {
-            // One comparison per dataset, however many requests wait on the file.
-            let _one = self.verifying.lock().await;
-            if self.trust(set.path) == Trust::Unchecked {
-                self.compare_one(set, rows, probe).await;
-            }
-        }
-        if !matches!(self.trust(set.path), Trust::Identical { .. }) {
-            return;
-        }
-        let kept = self.state.lock().kept.get(set.path).cloned();
-        let empty_days = RowStore::closed_days_empty(set.path);
-        let days: Vec<NaiveDate> = match period {
-            Some((a, b)) if empty_days => a.iter_days().take_while(|d| *d <= b).collect(),
-            _ => rows.days.keys().copied().collect(),
-        };
-        let none = Vec::new();
-        for d in days {
-            let day = rows.days.get(&d).unwrap_or(&none);
-            let day = match &kept {
-                None => day.clone(),
-                Some(k) => match day.iter().map(|r| verify::project(r, k)).collect() {
-                    Some(v) => v,
-                    None => continue,
-                },
-            };
-            self.rows.absorb_date(set.path, d, &day, self.now()).await;
-        }
-    }
-
-    /// Judges the dataset on one date with rows: one the row store holds, else `probe`'s
-    /// nearest, fetched. Nothing is judged on a date without rows (it proves nothing).
-    async fn compare_one(&self, set: &'static BulkSet, rows: &FileRows, probe: Option<NaiveDate>) {
-        let now = self.now();
-        for (d, file_rows) in &rows.days {
-            if let Some(api) = self.rows.held_date_rows(set.path, *d, now).await
-                && !api.is_empty()
-            {
-                return self.judge(set, *d, &api, file_rows);
-            }
-        }
-        let Some(probe) = probe else {
-            return;
-        };
-        let nearest = rows
-            .days
-            .range(probe..)
-            .next()
-            .or_else(|| rows.days.range(..probe).next_back());
-        let Some((d, file_rows)) = nearest else {
-            return;
-        };
-        let upstream = self.files.cache.upstream();
-        if let Some(api) = self.rows.fetch_date(set.path, *d, upstream, now).await
-            && !api.is_empty()
-        {
-            self.judge(set, *d, &api, file_rows);
-        }
-    }
-
-    /// Records whether `file` (one date's converted rows) is the API's answer `api`: as they
-    /// are, or with the file's extra columns dropped when the API sends fewer keys and those
-    /// columns are empty.
-    fn judge(&self, set: &'static BulkSet, date: NaiveDate, api: &[Bytes], file: &[Bytes]) {
-        let api_keys = api.first().map(|r| verify::keys(r)).unwrap_or_default();
-        let file_keys = file.first().map(|r| verify::keys(r)).unwrap_or_default();
-        let dropped: Vec<String> = file_keys
-            .iter()
-            .filter(|k| !api_keys.contains(k))
-            .cloned()
-            .collect();
-        let projected: Option<Vec<Bytes>> = if dropped.is_empty() {
-            Some(file.to_vec())
-        } else {
-            file.iter().map(|r| verify::project(r, &api_keys)).collect()
-        };
-        let difference = match &projected {
-            Some(p) => verify::compare(api, p),
-            None => verify::compare(api, file),
-        };
-        let mut s = self.state.lock();
-        let t = match difference {
-            None => {
-                if !dropped.is_empty() {
-                    s.kept.insert(set.path, api_keys);
-                }
-                Trust::Identical { date, dropped }
-            }
-            Some(difference) => {
-                tracing::warn!(endpoint = set.path, %date, field = %difference.field, api = %difference.api, file = %difference.file,
-                    "bulk rows differ from the API's; they feed derived figures only");
-                Trust::Differs { date, difference }
-            }
-        };
-        s.trust.insert(set.path, t);
     }
 
     /// Day `d`'s rows of `path` from ingested files, with the file version they came from
@@ -450,7 +303,7 @@ impl BulkHistory {
                     key: c.key.clone(),
                     last_modified: c.last_modified.clone(),
                 };
-                self.ingest(set, &l, c.fresh_until, None).await;
+                self.ingest(set, &l, c.fresh_until).await;
                 self.ingested.get(&v).await.ok()??
             }
         };
@@ -460,32 +313,6 @@ impl BulkHistory {
             format!("bulk {} {}", c.key, c.last_modified),
             c.fresh_until,
         ))
-    }
-
-    /// For the row store: fills day `d` of `path` (a `date=` request not held) from the
-    /// month's file, when the month has one and the dataset is not known to differ. A client
-    /// asking for one day of a past month usually asks for the others next (J-Quants' client
-    /// walks a range day by day, five at a time): the listing and the file cost two calls,
-    /// the comparison the day's own, and the month's other days nothing. True when `d` is
-    /// held now.
-    async fn fill_day(&self, path: &'static str, d: NaiveDate) -> bool {
-        let Some(set) = self.allowed(path) else {
-            return false;
-        };
-        if matches!(self.trust(set.path), Trust::Differs { .. }) || self.covers(path, d) {
-            return false;
-        }
-        let Ok((listing, fresh_until)) = self.files.listing(path).await else {
-            return false;
-        };
-        let month = listing
-            .iter()
-            .find(|l| period(&l.key).is_some_and(|(a, b)| a < b && a <= d && d <= b));
-        let Some(file) = month else {
-            return false;
-        };
-        self.ingest(set, file, fresh_until, Some(d)).await;
-        self.rows.has_date(path, d, self.now()).await
     }
 
     pub fn stats(&self) -> BulkStats {
@@ -498,7 +325,7 @@ impl BulkHistory {
                     .covered
                     .get(set.path)
                     .map_or(0, |m| m.values().filter(|c| now < c.fresh_until).count());
-                let trust = s.trust.get(set.path).cloned().unwrap_or(Trust::Unchecked);
+                let trust = self.trust.get(set.path);
                 (
                     set.path.to_string(),
                     DatasetStats {
@@ -514,12 +341,6 @@ impl BulkHistory {
             rows_ingested: self.rows_ingested.load(Ordering::Relaxed),
             datasets,
         }
-    }
-}
-
-impl crate::rows::Filler for BulkHistory {
-    fn fill<'a>(&'a self, path: &'static str, d: NaiveDate) -> BoxFuture<'a, bool> {
-        Box::pin(self.fill_day(path, d))
     }
 }
 

@@ -17,7 +17,9 @@ pub mod datasets;
 pub mod history;
 pub mod ingest;
 pub mod link;
+mod months;
 pub mod store;
+pub mod trust;
 pub mod verify;
 
 use std::sync::Arc;
@@ -71,6 +73,7 @@ struct Listed {
 }
 
 pub use history::{BulkHistory, BulkStats};
+pub use months::MonthFile;
 
 pub struct BulkFiles {
     signer: Signer,

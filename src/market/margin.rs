@@ -99,6 +99,15 @@ impl Inputs {
         other.total.store(reads, Ordering::Relaxed);
         statements.total.store(filing_days, Ordering::Relaxed);
         let fins_days: Vec<NaiveDate> = days(fins_start, m.to).collect();
+        // A dataset above the plan fails the query now, before any file is fetched.
+        let last = format!("date={}", jst::fmt_date(m.to));
+        for path in [
+            "/equities/bars/daily",
+            "/markets/margin-interest",
+            "/fins/summary",
+        ] {
+            md.admit(path, &last)?;
+        }
         // Files for the days that many cross-sections would cost (the plan permitting).
         tokio::join!(
             md.prepare("/equities/bars/daily", &business),

@@ -134,6 +134,12 @@ impl MarketData {
         Ok(crate::request::admit(ep, Some(query), self.plan, today)?.request)
     }
 
+    /// Whether the plan admits `path?query` (the upstream's 403 or 400 if not), spending
+    /// nothing.
+    pub(super) fn admit(&self, path: &str, query: &str) -> ApiResult<()> {
+        self.request(path, query).map(|_| ())
+    }
+
     /// Rows of one upstream request, parsed (a per-issue input).
     async fn rows(&self, path: &str, query: &str) -> ApiResult<Vec<Row>> {
         let req = self.request(path, query)?;

@@ -17,6 +17,8 @@ pub struct Progress {
     pub rows: AtomicU64,
     pub upstream_calls: AtomicU64,
     pub errors: AtomicU64,
+    pub files_total: AtomicU64,
+    pub files_done: AtomicU64,
 }
 
 #[derive(Debug, Clone, Default, serde::Serialize, utoipa::ToSchema)]
@@ -36,6 +38,11 @@ pub struct SyncStats {
     pub upstream_calls: u64,
     /// Slices whose fetch failed (logged and left for the next sync), count.
     pub errors: u64,
+    /// Monthly bulk files the sync loads (whole months for one listing and one call each),
+    /// count.
+    pub files_total: u64,
+    /// Of those, loaded so far, count.
+    pub files_done: u64,
 }
 
 impl Progress {
@@ -49,6 +56,8 @@ impl Progress {
             rows: g(&self.rows),
             upstream_calls: g(&self.upstream_calls),
             errors: g(&self.errors),
+            files_total: g(&self.files_total),
+            files_done: g(&self.files_done),
         }
     }
 

@@ -69,6 +69,17 @@ impl Default for Options {
     }
 }
 
+impl Options {
+    /// The row store on its own: without bulk files, which would hold whole months at once
+    /// (`tests/api/bulk_history.rs`).
+    pub fn row_store_alone() -> Options {
+        Options {
+            bulk_ingest: false,
+            ..Options::default()
+        }
+    }
+}
+
 pub struct TestApp {
     pub url: String,
     pub sim: SimHandle,

@@ -4,6 +4,7 @@
 mod access;
 mod bulk;
 mod bulk_history;
+mod bulk_sync;
 mod cache;
 mod contract;
 mod derived;

@@ -36,7 +36,7 @@ pub(crate) fn days(from: NaiveDate, to: NaiveDate) -> Vec<NaiveDate> {
 
 #[tokio::test]
 async fn closed_days_and_codes_inside_synced_cross_sections_cost_no_call() {
-    let app = spawn_app().await;
+    let app = spawn_app_with(Options::row_store_alone()).await;
     let url = app.url.clone();
     body(
         &app,
@@ -206,7 +206,7 @@ async fn a_new_split_refetches_that_codes_history_once_and_nothing_else() {
 
 #[tokio::test]
 async fn a_holiday_costs_one_calendar_call_once_and_no_bars_call() {
-    let app = spawn_app().await;
+    let app = spawn_app_with(Options::row_store_alone()).await;
     let url = app.url.clone();
     // 15 and 23 September 2025 are holidays; nothing is held yet.
     let mut answers = vec![];
@@ -228,16 +228,19 @@ async fn a_holiday_costs_one_calendar_call_once_and_no_bars_call() {
 #[tokio::test]
 async fn a_killed_sync_resumes_without_refetching_completed_slices() {
     use jquants_proxy::sync::{self, SyncJob};
+    // Day by day: without bulk files (a month's file would make it one step).
     let opts = || Options {
         database: true,
         sim_latency: std::time::Duration::from_millis(40),
+        bulk_ingest: false,
         ..Default::default()
     };
     let app = spawn_app_with(opts()).await;
     let job = SyncJob::new(ymd(2025, 9, 1), ymd(2025, 9, 30), &[BARS.to_string()]).unwrap();
     let cache = app.state.cache.clone();
     let first = job.clone();
-    let task = tokio::spawn(async move { sync::run(&cache, &first, &|_| {}).await });
+    let task =
+        tokio::spawn(async move { sync::run(&cache, None, &first, sync::Watch::none()).await });
     for _ in 0..2000 {
         if app.calls_to(BARS) >= 6 || task.is_finished() {
             break;
@@ -264,7 +267,9 @@ async fn a_killed_sync_resumes_without_refetching_completed_slices() {
     let calls_when_killed = app.calls_to(BARS);
     // A new process on the same database resumes.
     let (url2, state2) = start(serve_config(&opts(), &app.sim, &app.clock, app.db.clone())).await;
-    let stats = sync::run(&state2.cache, &job, &|_| {}).await.unwrap();
+    let stats = sync::run(&state2.cache, None, &job, sync::Watch::none())
+        .await
+        .unwrap();
     assert_eq!(stats.slices_total, 20, "{stats:?}");
     assert_eq!(stats.slices_skipped, done as u64, "{stats:?}");
     assert_eq!(

@@ -2,7 +2,7 @@
 //! and the listed-issue snapshot per date, proved with the simulator's call counts and
 //! byte-for-byte comparison; and the `X-Cache` an answer assembled from rows reports.
 
-use crate::helpers::{TestApp, spawn_app};
+use crate::helpers::{Options, TestApp, spawn_app, spawn_app_with};
 use crate::rows::{assert_upstream_identical, body};
 
 const MARGIN: &str = "/markets/margin-interest";
@@ -17,7 +17,7 @@ async fn get_all(app: &TestApp, paths: &[&str], answers: &mut Vec<(String, bytes
 
 #[tokio::test]
 async fn margin_interest_answers_sub_ranges_codes_and_closed_days_from_held_rows() {
-    let app = spawn_app().await;
+    let app = spawn_app_with(Options::row_store_alone()).await;
     let mut answers = vec![];
     get_all(
         &app,
@@ -112,7 +112,7 @@ async fn the_listed_issues_of_a_held_date_answer_any_code_on_it() {
 
 #[tokio::test]
 async fn an_answer_assembled_from_rows_without_a_call_is_a_rows_hit() {
-    let app = spawn_app().await;
+    let app = spawn_app_with(Options::row_store_alone()).await;
     let header = |r: &reqwest::Response, h: &str| r.headers()[h].to_str().unwrap().to_string();
     let r = app.get("/v2/equities/bars/daily?code=72030").await;
     assert_eq!(

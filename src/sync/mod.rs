@@ -1,21 +1,25 @@
-//! Sync: fills the market row store ahead of demand, one date cross-section per business day
-//! and dataset, inside the upstream rate limit (every call goes through the same `Upstream`).
+//! Sync: fills the market row store ahead of demand, inside the upstream rate limit (every
+//! call goes through the same `Upstream`). Where the plan has bulk files, whole months come
+//! from the monthly files first (`files`: one listing, one call per month, and one
+//! comparison call that proves the files' rows byte-identical to the API's); the days no
+//! monthly file covers (the current month) and every day of a dataset whose files differ from
+//! the API come as one date cross-section each (~245 calls per year and dataset). `estimate`
+//! says what either way costs without spending anything (`sync --dry-run`).
 //!
-//! Why cross-sections and not `/bulk/*` files: a bulk file is CSV, and the store keeps each
-//! row as the exact JSON text the API sends, so that assembled answers are byte-identical to
-//! API answers; rows rebuilt from CSV could not promise that. One cross-section call returns
-//! every issue's row for a day (paged by the upstream at ~5 MB), which is the cheapest way to
-//! hold a whole market: ~245 calls per year and dataset.
-//!
-//! Invariants: a slice's rows and coverage are committed together (`rows::pg`), so a killed
-//! sync resumes where it stopped and never re-fetches a completed slice that is still fresh;
-//! the calendar is fetched first (one call) unless held; days after today are not asked for.
+//! Invariants: a slice's rows and coverage are committed together (`rows::pg`), and a file's
+//! rows are kept in Postgres once ingested, so a killed sync resumes where it stopped and
+//! never re-fetches a completed slice or file that is still fresh; the calendar is fetched
+//! first (one call) unless held; days after today are not asked for.
+
+pub mod estimate;
+mod files;
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use chrono::NaiveDate;
 
+use crate::bulk::BulkHistory;
 use crate::cache::Cache;
 use crate::catalog::Endpoint;
 use crate::request::{self, CanonicalRequest};
@@ -58,11 +62,32 @@ fn request(path: &str, query: &str) -> anyhow::Result<CanonicalRequest> {
         .request)
 }
 
-/// Runs `job`; `tick` is called after every slice (the CLI draws its progress bar there).
+/// What the CLI draws as the sync goes: `tick` after every slice and file, `file` when a bulk
+/// file starts and ends.
+#[derive(Clone, Copy)]
+pub struct Watch<'a> {
+    pub tick: &'a (dyn Fn(&Progress) + Sync),
+    pub file: &'a (dyn Fn(files::FileEvent<'_>) + Sync),
+}
+
+impl Watch<'_> {
+    /// Watching nothing (the scheduled sync, tests).
+    pub fn none() -> Watch<'static> {
+        Watch {
+            tick: &|_| {},
+            file: &|_| {},
+        }
+    }
+}
+
+pub use files::FileEvent;
+
+/// Runs `job`, taking whole months from `bulk`'s files where it can.
 pub async fn run(
     cache: &Arc<Cache>,
+    bulk: Option<&BulkHistory>,
     job: &SyncJob,
-    tick: &(dyn Fn(&Progress) + Sync),
+    watch: Watch<'_>,
 ) -> anyhow::Result<SyncStats> {
     let rows = cache.rows().clone();
     let p = rows.progress();
@@ -73,11 +98,13 @@ pub async fn run(
         &p.rows,
         &p.upstream_calls,
         &p.errors,
+        &p.files_total,
+        &p.files_done,
     ] {
         a.store(0, Ordering::Relaxed);
     }
     p.running.store(true, Ordering::Relaxed);
-    let result = sync_days(cache, job, p, tick).await;
+    let result = sync_days(cache, bulk, job, p, watch).await;
     p.running.store(false, Ordering::Relaxed);
     p.publish();
     result.map(|()| p.snapshot())
@@ -85,9 +112,10 @@ pub async fn run(
 
 async fn sync_days(
     cache: &Arc<Cache>,
+    bulk: Option<&BulkHistory>,
     job: &SyncJob,
     p: &Progress,
-    tick: &(dyn Fn(&Progress) + Sync),
+    watch: Watch<'_>,
 ) -> anyhow::Result<()> {
     let rows = cache.rows().clone();
     let now = cache.clock().now();
@@ -112,6 +140,11 @@ async fn sync_days(
     p.slices_total
         .store((days.len() * job.datasets.len()) as u64, Ordering::Relaxed);
     for ep in &job.datasets {
+        if let Some(bulk) = bulk {
+            files::load_months(cache, bulk, ep.path, &days, p, watch).await;
+            p.upstream_calls
+                .store(cache.upstream_fetches() - calls_before, Ordering::Relaxed);
+        }
         for d in &days {
             if rows.has_date(ep.path, *d, cache.clock().now()).await {
                 p.slices_skipped.fetch_add(1, Ordering::Relaxed);
@@ -132,7 +165,7 @@ async fn sync_days(
             p.upstream_calls
                 .store(cache.upstream_fetches() - calls_before, Ordering::Relaxed);
             p.publish();
-            tick(p);
+            (watch.tick)(p);
         }
     }
     Ok(())
@@ -179,7 +212,8 @@ pub fn spawn_schedule(cache: Arc<Cache>, cfg: &ScheduleArgs) -> anyhow::Result<(
             let Ok(job) = SyncJob::new(from, today, &cfg.sync_datasets) else {
                 return;
             };
-            match run(&cache, &job, &|_| {}).await {
+            // A week at most: day by day (a month's file would not be cheaper).
+            match run(&cache, None, &job, Watch::none()).await {
                 Ok(s) => tracing::info!(?s, "scheduled sync done"),
                 Err(e) => tracing::warn!(error = %e, "scheduled sync failed"),
             }
