@@ -10,8 +10,8 @@ CREATE TABLE IF NOT EXISTS bulk_row (
     code          TEXT NOT NULL,
     body          TEXT NOT NULL
 );
+-- Rows are read a file version at a time, in file order; one index, as COPY maintains each.
 CREATE INDEX IF NOT EXISTS bulk_row_by_file ON bulk_row (file_key, last_modified, seq);
-CREATE INDEX IF NOT EXISTS bulk_row_by_date ON bulk_row (endpoint, date);
 
 -- One row per ingested file version: what the rows say it covers.
 CREATE TABLE IF NOT EXISTS bulk_ingest (
