@@ -90,7 +90,11 @@ impl Inputs {
         let window_start = m.from.checked_sub_months(HOLDING_LIMIT).unwrap_or(m.from);
         let fins_start = m.from - Duration::days(STATEMENT_LOOKBACK_DAYS);
         let app_dates = margin_market::application_dates(cal, window_start, m.to);
-        let business: Vec<NaiveDate> = days(window_start.min(fins_start), m.to)
+        // Bars from the first application date of the window (a split before it does not
+        // change the positions' cost) or the first filing read (the share book applies later
+        // splits to its counts), whichever is earlier.
+        let bars_start = app_dates.first().copied().unwrap_or(window_start);
+        let business: Vec<NaiveDate> = days(bars_start.min(fins_start), m.to)
             .filter(|d| cal.is_business_day(*d))
             .collect();
         let filing_days = days(fins_start, m.to).count() as u64;

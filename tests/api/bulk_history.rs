@@ -102,6 +102,20 @@ fn same_table(a: &Value, b: &Value, what: &str) {
 }
 
 #[tokio::test]
+async fn a_year_to_the_last_complete_month_costs_a_listing_per_dataset_and_a_call_per_month() {
+    let app = spawn_app_with(standard(false)).await;
+    let year = market(&app, "from=2025-10-31&to=2026-10-30").await;
+    assert!(year["data"].as_array().unwrap().len() > 50);
+    let total = app.upstream_calls();
+    eprintln!(
+        "year to October cold: {total} calls ({} gets)",
+        app.calls_to("/bulk/get")
+    );
+    assert_eq!(app.calls_to("/bulk/list"), 3);
+    assert!(total <= 60, "{total} calls");
+}
+
+#[tokio::test]
 async fn a_year_of_market_margin_costs_files_not_hundreds_of_cross_sections() {
     let app = spawn_app_with(standard(true)).await;
     let year = market(&app, "from=2025-11-19&to=2026-11-19").await;
@@ -150,6 +164,34 @@ async fn a_year_of_market_margin_costs_files_not_hundreds_of_cross_sections() {
     assert_eq!(r.json::<Value>().await.unwrap(), year);
     assert_eq!(app.sim.stats().file_downloads, downloads);
     assert_eq!(app.upstream_calls(), calls);
+}
+
+/// Cold calls for one date's market row: (total, listings).
+async fn one_date_cold(date: &str) -> (u64, u64) {
+    let app = spawn_app_with(standard(false)).await;
+    let day = market(&app, &format!("date={date}")).await;
+    assert_eq!(day["data"].as_array().unwrap().len(), 1, "{date}");
+    let total = app.upstream_calls();
+    eprintln!(
+        "{date} cold: {total} calls ({} gets)",
+        app.calls_to("/bulk/get")
+    );
+    (total, app.calls_to("/bulk/list"))
+}
+
+#[tokio::test]
+async fn one_date_of_market_margin_costs_files_for_its_look_back() {
+    // Bars and margin interest from six months earlier (the cost estimate's holding period),
+    // filings from 120 days earlier. A date of a past month: 7 + 7 + 4 monthly files, 3
+    // listings, the calendar (304 calls day by day).
+    let (total, lists) = one_date_cold("2026-10-30").await;
+    assert_eq!(lists, 3);
+    assert!(total <= 20, "{total} calls");
+    // A date of the current month adds, per dataset, a daily file for each of its days so
+    // far (the month has no monthly file yet), as many calls as its cross-sections.
+    let (total, lists) = one_date_cold("2026-11-18").await;
+    assert_eq!(lists, 3);
+    assert!(total <= 64, "{total} calls");
 }
 
 #[tokio::test]
