@@ -43,7 +43,7 @@ pub async fn serve(sim: &SimHandle, mut cfg: ServeConfig) -> anyhow::Result<Stri
         ..UpstreamConfig::new(
             sim.base_url(),
             SecretString::from(KEY.to_string()),
-            Plan::Premium,
+            sim.plan(),
         )
     };
     cfg.clock = bench_clock();

@@ -27,6 +27,11 @@ pub struct SimHandle {
 }
 
 impl SimHandle {
+    /// The plan the simulated subscription has.
+    pub fn plan(&self) -> crate::catalog::Plan {
+        self.shared.cfg.plan
+    }
+
     /// `http://127.0.0.1:PORT/v2`
     pub fn base_url(&self) -> String {
         format!("http://{}/v2", self.addr)
