@@ -1,12 +1,14 @@
 //! The bulk files as whole-market history: which files cover which days of a dataset, their
-//! rows once ingested, a day's cross-section answered from them, and, for the mirror, the
-//! check that lets them count as held rows.
+//! rows once ingested (`super::ingest`), and a day's cross-section answered from them for the
+//! derived computations. Handing rows to the row store (the mirror) is `super::months`'s,
+//! after `super::trust` found them identical to the API's.
 //!
 //! Invariants:
-//! - No bulk call on a plan without bulk (Free), nor for a dataset whose file was refused.
-//! - Files are listed and fetched only when more than [`FEW_DAYS`] wanted days are neither
-//!   covered by ingested files nor held by the row store: a few days cost a few
-//!   cross-sections, which is as cheap and fresher.
+//! - No bulk call on a plan without bulk (Free), for a dataset above the plan, nor for a
+//!   dataset whose file was refused.
+//! - For the derived computations, files are listed and fetched only when more than
+//!   [`FEW_DAYS`] wanted days are neither covered by ingested files nor held by the row
+//!   store: a few days cost a few cross-sections, which is as cheap and fresher.
 //! - A day counts as covered only while the listing it came from is fresh; then the listing
 //!   is read again, and a file whose `LastModified` moved is ingested again.
 //! - Rows reach the row store (and so the mirror) only for a dataset whose converted rows
