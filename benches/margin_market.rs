@@ -125,12 +125,14 @@ async fn standard_cold(issues: usize) -> anyhow::Result<()> {
             let url = format!("{base}/derived/margin/market?{query}");
             let (cold, _) = get(&reqwest::Client::new(), &url).await?;
             let s = sim.stats();
+            let by_path: Vec<String> = s.by_path.iter().map(|(p, n)| format!("{p} {n}")).collect();
             println!(
-                "  {label:<26} {:<12} {:>7.1} s  {:>4} upstream calls ({} files)",
+                "  {label:<26} {:<12} {:>7.1} s  {:>4} upstream calls ({} files; {})",
                 if files { "bulk files" } else { "day by day" },
                 cold.as_secs_f64(),
                 s.total,
                 s.file_downloads,
+                by_path.join(", "),
             );
         }
     }
