@@ -300,13 +300,14 @@ impl BulkHistory {
             Ok(Some(r)) => r,
             _ => {
                 // Evicted from memory with no Postgres: converted again from the stored file.
+                // The rows are used as returned: the memo may not admit them again (it
+                // weighs a large newcomer against what it holds).
                 let set = self.allowed(path)?;
                 let l = Listed {
                     key: c.key.clone(),
                     last_modified: c.last_modified.clone(),
                 };
-                self.ingest(set, &l, c.fresh_until).await;
-                self.ingested.get(&v).await.ok()??
+                self.ingest(set, &l, c.fresh_until).await?.0
             }
         };
         let day = rows.days.get(&d).cloned().unwrap_or_default();
