@@ -57,7 +57,7 @@ impl Default for BulkConfig {
     fn default() -> Self {
         Self {
             dir: std::env::temp_dir().join("jquants-proxy-bulk"),
-            rows_max_bytes: 512 * 1024 * 1024,
+            rows_max_bytes: 1024 * 1024 * 1024,
             ingest: true,
         }
     }
