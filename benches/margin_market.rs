@@ -48,6 +48,7 @@ async fn run() -> anyhow::Result<()> {
     let mut cfg = ServeConfig::new("127.0.0.1:0".parse()?);
     cfg.upstream.rate_window = window;
     cfg.cache.max_bytes = 4 << 30;
+    cfg.bulk.dir = fresh_dir();
     let base = serve(&sim, cfg).await?;
     let http = reqwest::Client::new();
 
@@ -120,7 +121,7 @@ async fn standard_cold(issues: usize) -> anyhow::Result<()> {
             let mut cfg = ServeConfig::new("127.0.0.1:0".parse()?);
             cfg.cache.max_bytes = 4 << 30;
             cfg.bulk.ingest = files;
-            cfg.bulk.dir = std::env::temp_dir().join(format!("jqp-bench-{}", uuid::Uuid::new_v4()));
+            cfg.bulk.dir = fresh_dir();
             let base = serve(&sim, cfg).await?;
             let url = format!("{base}/derived/margin/market?{query}");
             let (cold, _) = get(&reqwest::Client::new(), &url).await?;
@@ -137,4 +138,9 @@ async fn standard_cold(issues: usize) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// A directory of its own for the proxy's bulk files: a cold run downloads every file.
+fn fresh_dir() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("jqp-bench-{}", uuid::Uuid::new_v4()))
 }
