@@ -87,6 +87,10 @@ pub struct BulkHistory {
     slots: tokio::sync::Semaphore,
     /// Whether each dataset's rows may stand for the API's.
     pub(super) trust: TrustBook,
+    /// Per file key, held while a `date=` request fills its day from that file, so the
+    /// month's other requests wait for its rows to be shared rather than find their day not
+    /// yet held and spend a cross-section on it.
+    pub(super) filling: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 /// What a key's name says it covers: `..._YYYYMM.csv.gz` a month, `..._YYYYMMDD.csv.gz` a
@@ -132,6 +136,7 @@ impl BulkHistory {
             rows_ingested: AtomicU64::default(),
             slots: tokio::sync::Semaphore::new(PARALLEL),
             trust: TrustBook::default(),
+            filling: Mutex::default(),
         }
     }
 

@@ -27,7 +27,7 @@ impl BulkHistory {
         let Some(set) = self.allowed(path) else {
             return false;
         };
-        if matches!(self.trust.get(set.path), Trust::Differs { .. }) || self.covers(path, d) {
+        if matches!(self.trust.get(set.path), Trust::Differs { .. }) {
             return false;
         }
         // The current month has no monthly file yet: not even worth a listing.
@@ -44,6 +44,18 @@ impl BulkHistory {
         let Some(file) = month else {
             return false;
         };
+        let one = self
+            .filling
+            .lock()
+            .entry(file.key.clone())
+            .or_default()
+            .clone();
+        let _one = one.lock().await;
+        if self.rows.has_date(path, d, self.now()).await {
+            return true;
+        }
+        // Ingested already (by the market routes, or a request before): no call but the
+        // comparison, if the dataset is unchecked.
         self.load(set, file, fresh_until, Some(d)).await;
         self.rows.has_date(path, d, self.now()).await
     }
