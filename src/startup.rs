@@ -2,6 +2,7 @@
 //! port back), wires upstream -> cache -> routes, and applies the one middleware stack.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,7 +21,7 @@ use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Pr
 use tower_http::timeout::TimeoutLayer;
 
 use crate::auth::{Auth, AuthConfig};
-use crate::bulk::{BulkFiles, BulkHistory};
+use crate::bulk::{BulkConfig, BulkFiles, BulkHistory};
 use crate::cache::Cache;
 use crate::catalog::Plan;
 use crate::config::ServeConfig;
@@ -40,6 +41,17 @@ pub struct Application {
     state: AppState,
     /// The in-process simulator in demo mode; kept so it lives as long as the app.
     demo_sim: Option<sim::SimHandle>,
+    /// Demo mode's bulk file folder, removed with the app (see [`bulk_dir`]).
+    demo_files: Option<RemovedOnDrop>,
+}
+
+/// A folder deleted, with its contents, when this is dropped.
+struct RemovedOnDrop(PathBuf);
+
+impl Drop for RemovedOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// What signs the proxy's bulk-file links: the subscription key, which every replica shares
@@ -51,6 +63,21 @@ fn secret_seed(upstream: &UpstreamConfig) -> Vec<u8> {
         .as_ref()
         .map(|k| k.expose_secret().as_bytes().to_vec());
     key.unwrap_or_default()
+}
+
+/// Where bulk files are kept without Postgres: a folder per upstream (base URL and key) under
+/// the configured one. File keys and `LastModified` name a file only within one upstream: a
+/// simulator names its files as J-Quants does, so a shared folder would let one simulator's
+/// files (another market size, another spelling) or a demo's simulated files be read as
+/// another upstream's. A demo's key is new each run, so its folder is too.
+fn bulk_dir(cfg: &BulkConfig, upstream: &UpstreamConfig) -> PathBuf {
+    use sha2::Digest;
+    let mut id = sha2::Sha256::new();
+    id.update(upstream.base_url.as_bytes());
+    id.update(b"\n");
+    id.update(secret_seed(upstream));
+    let id = hex::encode(id.finalize());
+    cfg.dir.join(&id[..16])
 }
 
 /// The persistent tier, if configured (never in demo mode).
@@ -97,11 +124,17 @@ impl Application {
         let cache = Cache::new(upstream, store, cfg.clock.clone(), cfg.cache.clone());
         crate::sync::spawn_schedule(cache.clone(), &cfg.sync)?;
         let seed = secret_seed(&upstream_cfg);
-        let bulk = Arc::new(BulkFiles::new(cache.clone(), &seed, &cfg.bulk)?);
+        let bulk_cfg = BulkConfig {
+            dir: bulk_dir(&cfg.bulk, &upstream_cfg),
+            ..cfg.bulk.clone()
+        };
+        // Nothing reads a demo's folder after it stops.
+        let demo_files = demo.then(|| RemovedOnDrop(bulk_cfg.dir.clone()));
+        let bulk = Arc::new(BulkFiles::new(cache.clone(), &seed, &bulk_cfg)?);
         let history = Arc::new(BulkHistory::new(
             bulk.clone(),
             cache.rows().clone(),
-            &cfg.bulk,
+            &bulk_cfg,
         ));
         let filler: Arc<dyn Filler> = history.clone();
         cache.rows().set_filler(Arc::downgrade(&filler));
@@ -127,6 +160,7 @@ impl Application {
             router,
             state,
             demo_sim,
+            demo_files,
         })
     }
 
@@ -143,12 +177,14 @@ impl Application {
     }
 
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        // Holding `_demo_sim` keeps the in-process simulator serving until shutdown.
+        // Holding `_demo_sim` keeps the in-process simulator serving until shutdown, and
+        // `_demo_files` the demo's bulk files.
         let Application {
             listener,
             router,
             state,
             demo_sim: _demo_sim,
+            demo_files: _demo_files,
         } = self;
         // Hits L1 holds are answered before the router (`http::hit`).
         let service = HitLayer::new(state).layer(router);

@@ -44,7 +44,7 @@ pub const LINKED: &str = "/bulk/get";
 /// The bulk tier's settings.
 #[derive(Debug, Clone)]
 pub struct BulkConfig {
-    /// Where files are kept when the proxy has no Postgres.
+    /// Where files are kept when the proxy has no Postgres: one folder per upstream under it.
     pub dir: std::path::PathBuf,
     /// Bound of the ingested rows held in memory, bytes (Postgres holds them all).
     pub rows_max_bytes: u64,
