@@ -39,13 +39,15 @@ def wait_for(url: str, timeout: float = 60.0) -> None:
 
 
 @contextlib.contextmanager
-def sim_and_proxy(sim_key: str, client_keys: dict, issues: int):
-    """Runs a premium simulator with `issues` issues and the proxy in front of it, which
-    accepts `client_keys` (name -> key); yields (sim base URL, proxy base URL)."""
+def sim_and_proxy(sim_key: str, client_keys: dict, issues: int, sim_args: tuple = (), admin_key: str | None = None):
+    """Runs a premium simulator with `issues` issues (plus `sim_args`, e.g.
+    `("--bulk-bare-integers",)`) and the proxy in front of it, which accepts `client_keys`
+    (name -> key) and, if given, `admin_key` on `/admin/*`; yields (sim base URL, proxy base
+    URL)."""
     sim_port, proxy_port = free_port(), free_port()
     env = clean_env()
     sim = subprocess.Popen(
-        [binary(), "sim", "--listen", f"127.0.0.1:{sim_port}", "--api-key", sim_key, "--plan", "premium", "--issues", str(issues)],
+        [binary(), "sim", "--listen", f"127.0.0.1:{sim_port}", "--api-key", sim_key, "--plan", "premium", "--issues", str(issues), *sim_args],
         env=env,
     )
     proxy_env = dict(env)
@@ -55,6 +57,8 @@ def sim_and_proxy(sim_key: str, client_keys: dict, issues: int):
         JQUANTS_PLAN="premium",
         JQP_CLIENT_KEYS=",".join(f"{n}:{k}" for n, k in client_keys.items()),
     )
+    if admin_key is not None:
+        proxy_env["JQP_ADMIN_KEY"] = admin_key
     proxy = subprocess.Popen([binary(), "serve", "--listen", f"127.0.0.1:{proxy_port}"], env=proxy_env)
     try:
         wait_for(f"http://127.0.0.1:{sim_port}/__sim/stats")
