@@ -341,3 +341,60 @@ async fn a_truncated_download_is_neither_stored_nor_ingested_and_is_tried_again(
         "identical"
     );
 }
+
+#[tokio::test]
+async fn a_corrected_file_is_ingested_again_and_its_rows_replace_the_old() {
+    let app = spawn_app_with(standard(true)).await;
+    let query = "from=2026-10-01&to=2026-10-30";
+    let before = market(&app, query).await;
+    let key = app
+        .sim
+        .stats()
+        .downloads_by_key
+        .keys()
+        .find(|k| k.starts_with("equities/bars/daily/") && k.ends_with("_202610.csv.gz"))
+        .expect("October's bars file was downloaded")
+        .clone();
+    let corrected: Value = app
+        .http
+        .post(format!(
+            "{}/__sim/bulk/correct",
+            app.sim.base_url().trim_end_matches("/v2")
+        ))
+        .body(serde_json::json!({ "key": key }).to_string())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    // After the next business day's update (Tuesday 24 November: the 23rd is a holiday) the
+    // listing is read again and shows the new LastModified.
+    app.clock.advance(chrono::Duration::days(4) + chrono::Duration::hours(2));
+    let after = market(&app, query).await;
+    assert_eq!(
+        after["data"].as_array().unwrap().len(),
+        before["data"].as_array().unwrap().len()
+    );
+    assert_eq!(
+        app.sim.stats().downloads_by_key[&key],
+        2,
+        "the new version was downloaded"
+    );
+    let mut conn = sqlx::ConnectOptions::connect(app.db.as_ref().unwrap())
+        .await
+        .unwrap();
+    let versions: Vec<(String,)> =
+        sqlx::query_as("SELECT DISTINCT last_modified FROM bulk_row WHERE file_key = $1")
+            .bind(&key)
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+    assert_eq!(
+        versions.len(),
+        1,
+        "the old version's rows are gone: {versions:?}"
+    );
+    let listed = corrected["LastModified"].as_str().unwrap();
+    assert_eq!(versions[0].0, listed);
+}
