@@ -5,7 +5,7 @@
 //! Invariants: a year's documents come in disclosure order; `DiscNo` is unique across the
 //! market; code 3350 keeps the dates `docs/market-cap.md` cites.
 
-use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime};
+use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime};
 
 use crate::sim::calendar::{self, add_months, ymd};
 use crate::sim::market::Issue;
@@ -59,8 +59,7 @@ impl Doc {
     /// Disclosure moment. `time` stays text because rows and callers use it as such; this
     /// parses it, so sorts use `sort_by_cached_key` rather than calling it per comparison.
     pub fn at(&self) -> NaiveDateTime {
-        self.disc
-            .and_time(NaiveTime::parse_from_str(self.time, "%H:%M:%S").unwrap_or_default())
+        self.disc.and_time(hms(self.time).unwrap_or_default())
     }
 
     /// The first business day the market knows the document: its disclosure day when that is
@@ -100,10 +99,20 @@ const TIMES: &[&str] = &[
     "15:00:00", "15:30:00", "16:00:00", "13:00:00", "11:30:00", "17:00:00",
 ];
 
+/// Days after its fiscal year's end by which a year's documents are all disclosed: the FY
+/// statement 38-56 days after, moved to the next business day at most; the revision comes
+/// before it, the quarters earlier still. None is disclosed before the year starts.
+pub const DISCLOSED_WITHIN_DAYS: i64 = 120;
+
+/// The first and last day of the fiscal year ending in `fy_year`.
+pub fn fiscal_year(is: &Issue, fy_year: i32) -> (NaiveDate, NaiveDate) {
+    let fy_en = add_months_end(ymd(fy_year, is.fy_end_month, 1), 0);
+    (add_months_end(fy_en, -12) + Duration::days(1), fy_en)
+}
+
 /// The documents of fiscal year ending in `fy_year`, in disclosure order.
 pub fn docs_for_year(is: &Issue, fy_year: i32) -> Vec<Doc> {
-    let fy_en = add_months_end(ymd(fy_year, is.fy_end_month, 1), 0);
-    let fy_st = add_months_end(fy_en, -12) + Duration::days(1);
+    let (fy_st, fy_en) = fiscal_year(is, fy_year);
     let r = |k: u64| unit(h(&[is.hash, 60, fy_year as u64, k]));
     let mut docs: Vec<Doc> = [Kind::Q1, Kind::Q2, Kind::Q3, Kind::FY]
         .into_iter()
@@ -128,7 +137,7 @@ pub fn docs_for_year(is: &Issue, fy_year: i32) -> Vec<Doc> {
     if is.code == "33500" {
         pin_cited_dates(&mut docs, fy_year);
     }
-    docs.sort_by_cached_key(Doc::at);
+    docs.sort_by_key(Doc::at);
     number(&mut docs, is, fy_year);
     docs
 }
@@ -181,11 +190,65 @@ fn pin_cited_dates(docs: &mut Vec<Doc>, fy_year: i32) {
 /// `DiscNo`s in disclosure order: date, the issue's position and a per-year sequence digit.
 fn number(docs: &mut [Doc], is: &Issue, fy_year: i32) {
     for (k, d) in docs.iter_mut().enumerate() {
+        // The date as `%Y%m%d` (chrono's formatter costs more than the rest of the year's
+        // documents together, and date cross-sections derive them for every issue).
         d.disc_no = format!(
-            "{}{:05}{}",
-            d.disc.format("%Y%m%d"),
+            "{:04}{:02}{:02}{:05}{}",
+            d.disc.year(),
+            d.disc.month(),
+            d.disc.day(),
             is.index % 100_000,
             (k + fy_year as usize) % 10
         );
+    }
+}
+
+/// A `HH:MM:SS` time of day (the only spelling [`TIMES`] has), read without chrono's
+/// format parser (every document's moment is read for every date cross-section).
+fn hms(t: &str) -> Option<NaiveTime> {
+    let mut parts = t.splitn(3, ':').map(|p| p.parse::<u32>().ok());
+    match (parts.next()?, parts.next()?, parts.next()?) {
+        (Some(h), Some(m), Some(s)) if t.len() == 8 => NaiveTime::from_hms_opt(h, m, s),
+        _ => NaiveTime::parse_from_str(t, "%H:%M:%S").ok(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::market::Market;
+
+    #[test]
+    fn times_and_numbers_read_as_chrono_would_write_them() {
+        for t in TIMES.iter().chain(&["00:00:00", "23:59:59"]) {
+            assert_eq!(hms(t), NaiveTime::parse_from_str(t, "%H:%M:%S").ok(), "{t}");
+        }
+        assert_eq!(hms("7:00"), None);
+        let m = Market::new(42, 50);
+        for is in m.issues.iter() {
+            for d in docs_for_year(is, 2026) {
+                assert!(d.disc_no.starts_with(&d.disc.format("%Y%m%d").to_string()));
+                assert_eq!(d.disc_no.len(), 14);
+            }
+        }
+    }
+
+    #[test]
+    fn a_years_documents_are_disclosed_within_its_bounds() {
+        let m = Market::new(42, 1000);
+        for is in m.issues.iter() {
+            for y in 2008..=2028 {
+                let (fy_st, fy_en) = fiscal_year(is, y);
+                for d in docs_for_year(is, y) {
+                    assert!(
+                        fy_st < d.disc && d.disc <= fy_en + Duration::days(DISCLOSED_WITHIN_DAYS),
+                        "{} {y} {:?} disclosed {}",
+                        is.code,
+                        d.kind,
+                        d.disc
+                    );
+                }
+            }
+        }
     }
 }

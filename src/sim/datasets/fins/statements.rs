@@ -7,7 +7,7 @@
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime};
 
-use super::docs::{Doc, Kind, add_months_end, docs_for_year};
+use super::docs::{DISCLOSED_WITHIN_DAYS, Doc, Kind, add_months_end, docs_for_year, fiscal_year};
 use crate::catalog::Plan;
 use crate::jst;
 use crate::sim::datasets::ctx::Ctx;
@@ -240,6 +240,12 @@ fn visible_docs(
 ) -> Vec<Doc> {
     let mut out = Vec::new();
     for y in lo.year() - 1..=hi.year() + 1 {
+        // A year disclosing nothing in [lo, hi] is not derived (a date cross-section of
+        // thousands of issues would derive three years each).
+        let (fy_st, fy_en) = fiscal_year(is, y);
+        if fy_st > hi || fy_en + Duration::days(DISCLOSED_WITHIN_DAYS) < lo {
+            continue;
+        }
         for d in docs_for_year(is, y) {
             if d.disc >= lo && d.disc <= hi && published_at(&d, plan) <= now && d.disc >= is.listed
             {
