@@ -14,14 +14,15 @@
 //! cache:      cache rows
 //! upstream:   upstream store sim
 //! pure:       derived chart
-//! foundation: schedule request envelope catalog auth error jst gzip signal
+//! foundation: schedule request envelope catalog auth error jst gzip signal flat_json
 //! ```
 //!
 //! - foundation: `catalog` (every upstream endpoint as data: parameters, combinations,
 //!   fields, plan, dataset), `request` (validation, canonical form and the one admission
 //!   rule), `envelope` (the upstream's `{"data", "pagination_key"}` with raw rows), `schedule`
 //!   (update times, freshness, splits), `auth` (client keys and quotas), `error` (the one
-//!   `ApiError`), `jst` (Japan time and the injectable clock), `gzip`, `signal`.
+//!   `ApiError`), `jst` (Japan time and the injectable clock), `gzip`, `signal`,
+//!   `flat_json` (rows read member by member without a full JSON parse).
 //! - pure: `derived` (market cap, margin ratios, dividend chains, margin-account arithmetic)
 //!   and `chart` (SVG), functions of their inputs only.
 //! - upstream: `upstream` (the only code that talks to J-Quants: rate limit, fair queue,
@@ -50,6 +51,7 @@ pub mod config;
 pub mod derived;
 pub mod envelope;
 pub mod error;
+pub mod flat_json;
 pub mod gzip;
 pub mod http;
 pub mod jst;

@@ -22,7 +22,10 @@ pub struct Bar {
 
 impl Bar {
     pub fn from_row(row: &Row) -> Result<Self, DerivedError> {
-        let f = Fields(row);
+        Self::from_fields(Fields::Row(row))
+    }
+
+    pub fn from_fields(f: Fields) -> Result<Self, DerivedError> {
         Ok(Self {
             date: f.req_date("Date")?,
             code: f.text("Code").unwrap_or_default(),

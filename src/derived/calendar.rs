@@ -29,7 +29,10 @@ pub struct TradingDay {
 
 impl TradingDay {
     pub fn from_row(row: &Row) -> Result<Self, DerivedError> {
-        let f = Fields(row);
+        Self::from_fields(Fields::Row(row))
+    }
+
+    pub fn from_fields(f: Fields) -> Result<Self, DerivedError> {
         Ok(Self {
             date: f.req_date("Date")?,
             hol_div: f.text("HolDiv").unwrap_or_default(),

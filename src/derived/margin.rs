@@ -49,7 +49,10 @@ pub struct MarginInterest {
 
 impl MarginInterest {
     pub fn from_row(row: &Row) -> Result<Self, DerivedError> {
-        let f = Fields(row);
+        Self::from_fields(Fields::Row(row))
+    }
+
+    pub fn from_fields(f: Fields) -> Result<Self, DerivedError> {
         Ok(Self {
             date: f.req_date("Date")?,
             pub_date: f.date("PubDate"),

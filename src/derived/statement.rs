@@ -30,7 +30,10 @@ pub struct Statement {
 
 impl Statement {
     pub fn from_row(row: &Row) -> Result<Self, DerivedError> {
-        let f = Fields(row);
+        Self::from_fields(Fields::Row(row))
+    }
+
+    pub fn from_fields(f: Fields) -> Result<Self, DerivedError> {
         Ok(Self {
             disc_date: f.req_date("DiscDate")?,
             disc_time: f.time("DiscTime"),

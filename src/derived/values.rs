@@ -75,32 +75,55 @@ pub fn req_date(row: &Row, key: &str) -> Result<NaiveDate, DerivedError> {
 /// `from_row` of this module tree reads its row through this, so a key is read the same way
 /// wherever it appears.
 #[derive(Debug, Clone, Copy)]
-pub struct Fields<'a>(pub &'a Row);
+pub enum Fields<'a> {
+    /// A parsed row.
+    Row(&'a Row),
+    /// A flat row as its members' raw JSON text ([`crate::flat_json::members`] of a valid
+    /// JSON row), each value parsed only when read: whole-market digests read four keys of
+    /// forty. A key given twice reads as its last value, as in a parsed row.
+    Raw(&'a [(&'a str, &'a str)]),
+}
 
 impl Fields<'_> {
+    /// The value under `key`, or null when the key is absent.
+    fn value(&self, key: &str) -> std::borrow::Cow<'_, Value> {
+        use std::borrow::Cow;
+        match self {
+            Fields::Row(row) => Cow::Borrowed(get(row, key)),
+            Fields::Raw(members) => members
+                .iter()
+                .rev()
+                .find(|(k, _)| *k == key)
+                .and_then(|(_, v)| crate::flat_json::value(v))
+                .map_or(Cow::Borrowed(&NULL), Cow::Owned),
+        }
+    }
+
     /// [`num`] of the value under `key`.
     pub fn num(&self, key: &str) -> Option<f64> {
-        num(get(self.0, key))
+        num(&self.value(key))
     }
 
     /// [`text`] of the value under `key`.
     pub fn text(&self, key: &str) -> Option<String> {
-        text(get(self.0, key))
+        text(&self.value(key))
     }
 
     /// [`date`] of the value under `key`.
     pub fn date(&self, key: &str) -> Option<NaiveDate> {
-        date(get(self.0, key))
+        date(&self.value(key))
     }
 
     /// [`time`] of the value under `key`.
     pub fn time(&self, key: &str) -> Option<NaiveTime> {
-        time(get(self.0, key))
+        time(&self.value(key))
     }
 
     /// [`req_date`] of `key`.
     pub fn req_date(&self, key: &str) -> Result<NaiveDate, DerivedError> {
-        req_date(self.0, key)
+        let v = self.value(key);
+        date(&v)
+            .ok_or_else(|| DerivedError::new(key, format!("expected a YYYY-MM-DD date, got {v}")))
     }
 }
 

@@ -15,10 +15,11 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
+use crate::derived::Row;
 use crate::derived::cross_section::DayBars;
 use crate::derived::margin::{self, MarginInterest};
 use crate::derived::market_cap::{Bar, Calendar, Statement, TradingDay};
-use crate::derived::{Row, values};
+use crate::derived::values::Fields;
 use crate::error::{ApiError, ApiResult};
 
 /// What the computation keeps of one cached answer.
@@ -45,33 +46,33 @@ impl Digest {
         u32::try_from(n).unwrap_or(u32::MAX).max(1)
     }
 
-    fn build(path: &str, rows: &[Row]) -> Result<Digest, crate::derived::DerivedError> {
+    fn build(path: &str, rows: &[Fields]) -> Result<Digest, crate::derived::DerivedError> {
         Ok(match path {
             "/markets/calendar" => Digest::Calendar(Calendar::new(
                 &rows
                     .iter()
-                    .map(TradingDay::from_row)
+                    .map(|r| TradingDay::from_fields(*r))
                     .collect::<Result<Vec<_>, _>>()?,
             )),
             "/equities/bars/daily" => Digest::Bars(DayBars::new(
                 &rows
                     .iter()
-                    .map(Bar::from_row)
+                    .map(|r| Bar::from_fields(*r))
                     .collect::<Result<Vec<_>, _>>()?,
             )),
             "/markets/margin-interest" => {
                 let all: Vec<MarginInterest> = rows
                     .iter()
-                    .map(MarginInterest::from_row)
+                    .map(|r| MarginInterest::from_fields(*r))
                     .collect::<Result<_, _>>()?;
                 Digest::Margin(margin::dedup(&all).into_iter().cloned().collect())
             }
             "/fins/summary" => {
                 let mut v = Vec::new();
                 for r in rows {
-                    let s = Statement::from_row(r)?;
+                    let s = Statement::from_fields(*r)?;
                     if s.sh_out.is_some_and(|n| n > 0.0) {
-                        v.push((values::text(values::get(r, "Code")).unwrap_or_default(), s));
+                        v.push((r.text("Code").unwrap_or_default(), s));
                     }
                 }
                 Digest::Fins(v)
@@ -79,7 +80,7 @@ impl Digest {
             _ => Digest::Master(
                 rows.iter()
                     .map(|r| {
-                        let t = |k| values::text(values::get(r, k)).unwrap_or_default();
+                        let t = |k| r.text(k).unwrap_or_default();
                         (t("Code"), t("Mkt"))
                     })
                     .collect(),
@@ -121,12 +122,36 @@ impl DigestMemo {
     }
 }
 
-/// Parses raw rows of `path` and reduces them to a digest.
+/// One raw row as read for a digest.
+enum Read<'a> {
+    /// Flat (every row from the upstream or from files is): its members' raw text.
+    Flat(Vec<(&'a str, &'a str)>),
+    /// Anything else, parsed whole.
+    Parsed(Row),
+}
+
+fn read(r: &[u8]) -> Result<Read<'_>, String> {
+    let text = std::str::from_utf8(r).map_err(|e| e.to_string())?;
+    Ok(match crate::flat_json::members(text) {
+        Some(m) => Read::Flat(m),
+        None => Read::Parsed(serde_json::from_str(text).map_err(|e| e.to_string())?),
+    })
+}
+
+/// Parses raw rows of `path` and reduces them to a digest. A flat row is read member by
+/// member, and only the values the digest reads are parsed.
 pub fn parse(path: &str, raw: &[bytes::Bytes]) -> ApiResult<Digest> {
-    let rows: Vec<Row> = raw
+    let rows: Vec<Read> = raw
         .iter()
-        .map(|r| serde_json::from_slice::<Row>(r))
+        .map(|r| read(r))
         .collect::<Result<_, _>>()
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("row of {path}: {e}")))?;
-    Digest::build(path, &rows).map_err(|e| ApiError::Internal(anyhow::anyhow!("{path}: {e}")))
+    let fields: Vec<Fields> = rows
+        .iter()
+        .map(|r| match r {
+            Read::Flat(m) => Fields::Raw(m),
+            Read::Parsed(row) => Fields::Row(row),
+        })
+        .collect();
+    Digest::build(path, &fields).map_err(|e| ApiError::Internal(anyhow::anyhow!("{path}: {e}")))
 }
