@@ -23,7 +23,6 @@ use crate::derived::margin_market::{self, MarketMarginRow};
 use crate::derived::margin_pl::HOLDING_LIMIT;
 use crate::derived::market_cap::Statement;
 use crate::error::{ApiError, ApiResult};
-use crate::jst;
 
 /// How far before the first application date filings are read: the latest filing of every
 /// issue (quarterly, filed up to ~56 days after the quarter end) lies within it.
@@ -112,19 +111,12 @@ impl Inputs {
         ] {
             md.admit(path, &last)?;
         }
-        // Files for the days that many cross-sections would cost (the plan permitting).
-        tokio::join!(
-            md.prepare("/equities/bars/daily", &business),
-            md.prepare("/markets/margin-interest", &app_dates),
-            md.prepare("/fins/summary", &fins_days),
-        );
-        let q = |d: &NaiveDate| format!("date={}", jst::fmt_date(*d));
-        // The datasets have separate upstream budgets (statements: 60 a minute), so they load
-        // side by side.
+        // Each dataset reads its days as soon as its own files are in (the others' may
+        // still be on their way).
         let (bars, margins, fins, master) = tokio::try_join!(
-            md.digests("/equities/bars/daily", business.iter().map(q), other),
-            md.digests("/markets/margin-interest", app_dates.iter().map(q), other),
-            md.digests("/fins/summary", fins_days.iter().map(q), statements),
+            md.day_digests("/equities/bars/daily", &business, other),
+            md.day_digests("/markets/margin-interest", &app_dates, other),
+            md.day_digests("/fins/summary", &fins_days, statements),
             async {
                 match m.segment {
                     None => Ok(None),

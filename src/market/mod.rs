@@ -166,7 +166,15 @@ impl MarketData {
         let snap = self.snapshot_waiting(&req).await?;
         let digest = match held {
             Some(h) if h.version == snap.version => h.digest.clone(),
-            _ => Arc::new(digest::parse(path, &snap.rows)?),
+            // Off the async workers: a whole-market day is thousands of rows, and a market
+            // query parses hundreds of days, [`CONCURRENCY`] at a time, on every core.
+            _ => {
+                let rows = snap.rows;
+                let parsed = tokio::task::spawn_blocking(move || digest::parse(path, &rows))
+                    .await
+                    .map_err(|e| ApiError::Internal(anyhow::anyhow!("digest of {path}: {e}")))?;
+                Arc::new(parsed?)
+            }
         };
         let held = Held {
             digest: digest.clone(),
@@ -194,6 +202,19 @@ impl MarketData {
             .buffered(CONCURRENCY)
             .try_collect()
             .await
+    }
+
+    /// The digests of `path`'s date cross-sections on `dates`, in order, after letting the
+    /// source fetch them in bulk (files, for the days that many cross-sections would cost).
+    pub async fn day_digests(
+        &self,
+        path: &'static str,
+        dates: &[chrono::NaiveDate],
+        tally: &Tally,
+    ) -> ApiResult<Vec<Arc<Digest>>> {
+        self.prepare(path, dates).await;
+        let q = |d: &chrono::NaiveDate| format!("date={}", crate::jst::fmt_date(*d));
+        self.digests(path, dates.iter().map(q), tally).await
     }
 
     /// Lets the source fetch `path`'s cross-sections on `dates` in bulk. A failure only
