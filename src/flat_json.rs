@@ -44,11 +44,17 @@ pub fn members(text: &str) -> Option<Vec<(&str, &str)>> {
             return None;
         }
         let key = &text[key_start..i];
-        i = skip_ws(b, i + 1);
+        i += 1;
+        if i < n && b[i] != b':' {
+            i = skip_ws(b, i);
+        }
         if i >= n || b[i] != b':' {
             return None;
         }
-        let start = skip_ws(b, i + 1);
+        let mut start = i + 1;
+        if start < n && is_ws(b[start]) {
+            start = skip_ws(b, start);
+        }
         if start >= n {
             return None;
         }
@@ -68,7 +74,7 @@ pub fn members(text: &str) -> Option<Vec<(&str, &str)>> {
             b'{' | b'[' => return None,
             // A number or a literal: up to a comma, a brace or a space.
             _ => {
-                while stop < n && !matches!(b[stop], b',' | b'}' | b' ' | b'\t' | b'\n' | b'\r') {
+                while stop < n && !matches!(b[stop], b',' | b'}') && !is_ws(b[stop]) {
                     stop += 1;
                 }
             }
@@ -77,20 +83,32 @@ pub fn members(text: &str) -> Option<Vec<(&str, &str)>> {
             return None;
         }
         out.push((key, &text[start..stop]));
-        i = skip_ws(b, stop);
+        i = stop;
+        if i < n && is_ws(b[i]) {
+            i = skip_ws(b, i);
+        }
         if i >= n {
             return None;
         }
         match b[i] {
-            b',' => i = skip_ws(b, i + 1),
+            b',' => {
+                i += 1;
+                if i < n && is_ws(b[i]) {
+                    i = skip_ws(b, i);
+                }
+            }
             b'}' => return (skip_ws(b, i + 1) == n).then_some(out),
             _ => return None,
         }
     }
 }
 
+fn is_ws(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\n' | b'\r')
+}
+
 fn skip_ws(b: &[u8], mut i: usize) -> usize {
-    while i < b.len() && matches!(b[i], b' ' | b'\t' | b'\n' | b'\r') {
+    while i < b.len() && is_ws(b[i]) {
         i += 1;
     }
     i

@@ -90,12 +90,18 @@ impl Fields<'_> {
         use std::borrow::Cow;
         match self {
             Fields::Row(row) => Cow::Borrowed(get(row, key)),
-            Fields::Raw(members) => members
-                .iter()
-                .rev()
-                .find(|(k, _)| *k == key)
-                .and_then(|(_, v)| crate::flat_json::value(v))
-                .map_or(Cow::Borrowed(&NULL), Cow::Owned),
+            Fields::Raw(members) => {
+                // The last member with the key, by index: this runs for millions of rows.
+                let mut i = members.len();
+                while i > 0 {
+                    i -= 1;
+                    let (k, v) = members[i];
+                    if k == key {
+                        return crate::flat_json::value(v).map_or(Cow::Borrowed(&NULL), Cow::Owned);
+                    }
+                }
+                Cow::Borrowed(&NULL)
+            }
         }
     }
 
