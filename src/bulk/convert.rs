@@ -89,28 +89,58 @@ pub fn rows(set: &BulkSet, csv_text: impl Read) -> Result<Vec<FileRow>, Refused>
         })
         .collect();
     let mut out = Vec::new();
+    // A day's rows are slices of one buffer: an allocation per day rather than per row, and
+    // a held row keeps no more than its day alive (as an upstream body holds one day).
+    let mut day = Day::default();
     let mut record = csv::StringRecord::new();
     while reader
         .read_record(&mut record)
-        .map_err(|e| Refused::Bad(format!("CSV line {}: {e}", out.len() + 2)))?
+        .map_err(|e| Refused::Bad(format!("CSV line {}: {e}", out.len() + day.rows.len() + 2)))?
     {
-        let date = NaiveDate::parse_from_str(record.get(date_at).unwrap_or(""), "%Y-%m-%d")
-            .map_err(|_| Refused::Bad(format!("line {}: no {}", out.len() + 2, set.date_field)))?;
-        let mut body = String::with_capacity(record.as_slice().len() + 16 * header.len());
-        for (i, (k, col)) in keys.iter().zip(&columns).enumerate() {
-            body.push_str(k);
-            let v = record.get(i).unwrap_or("");
-            json_value(&mut body, v, *col)
-                .map_err(|m| Refused::Bad(format!("line {}, {}: {m}", out.len() + 2, header[i])))?;
+        let line = out.len() + day.rows.len() + 2;
+        let raw_date = record.get(date_at).unwrap_or("");
+        // Rows come grouped by date: a date is parsed when it changes.
+        if day.raw_date.as_deref() != Some(raw_date) {
+            let date = NaiveDate::parse_from_str(raw_date, "%Y-%m-%d")
+                .map_err(|_| Refused::Bad(format!("line {line}: no {}", set.date_field)))?;
+            std::mem::take(&mut day).finish(&mut out);
+            day.raw_date = Some(raw_date.to_string());
+            day.date = date;
         }
-        body.push('}');
-        out.push(FileRow {
-            date,
-            code: record.get(code_at).unwrap_or("").to_string(),
-            body: Bytes::from(body),
-        });
+        let start = day.text.len();
+        for (i, (k, col)) in keys.iter().zip(&columns).enumerate() {
+            day.text.push_str(k);
+            let v = record.get(i).unwrap_or("");
+            json_value(&mut day.text, v, *col)
+                .map_err(|m| Refused::Bad(format!("line {line}, {}: {m}", header[i])))?;
+        }
+        day.text.push('}');
+        let code = record.get(code_at).unwrap_or("").to_string();
+        day.rows.push((code, start..day.text.len()));
     }
+    day.finish(&mut out);
     Ok(out)
+}
+
+/// The rows of one date being converted: their JSON text, and each row's code and span.
+#[derive(Default)]
+struct Day {
+    /// The CSV text of the date, `None` before the first row.
+    raw_date: Option<String>,
+    date: NaiveDate,
+    text: String,
+    rows: Vec<(String, std::ops::Range<usize>)>,
+}
+
+impl Day {
+    fn finish(self, out: &mut Vec<FileRow>) {
+        let text = Bytes::from(self.text);
+        out.extend(self.rows.into_iter().map(|(code, span)| FileRow {
+            date: self.date,
+            code,
+            body: text.slice(span),
+        }));
+    }
 }
 
 /// Appends the JSON text of CSV value `v` of a column.
@@ -162,6 +192,9 @@ mod tests {
         let csv = "Date,Code,O,C,AdjFactor\n2026-01-05,13010,\"1,2\",1807.0,\n";
         let err = rows(bars(), csv.as_bytes()).unwrap_err();
         assert!(matches!(err, Refused::Bad(m) if m.contains("not a number")));
+        let csv = "Date,Code,O,C,AdjFactor\n,13010,,1807.0,1.0\n";
+        let err = rows(bars(), csv.as_bytes()).unwrap_err();
+        assert!(matches!(err, Refused::Bad(m) if m.contains("no Date")));
         let csv = "Date,Code,O,C,AdjFactor\n2026-01-05,13010,,1807.0,1.0\n";
         let r = rows(bars(), csv.as_bytes()).unwrap();
         assert_eq!(
@@ -199,6 +232,36 @@ mod tests {
             let json = serde_json::from_str::<serde_json::Number>(v).is_ok();
             assert_eq!(is_number(v), json, "{v:?}");
         }
+    }
+
+    #[test]
+    fn rows_keep_their_dates_and_order_across_days() {
+        let csv = "Date,Code,C,AdjFactor\n2026-01-05,A,1,1\n2026-01-06,B,2,1\n2026-01-05,C,3,1\n";
+        let r = rows(bars(), csv.as_bytes()).unwrap();
+        let got: Vec<(String, &str, &[u8])> = r
+            .iter()
+            .map(|r| (r.date.to_string(), r.code.as_str(), &r.body[..]))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (
+                    "2026-01-05".into(),
+                    "A",
+                    &br#"{"Date":"2026-01-05","Code":"A","C":1,"AdjFactor":1}"#[..]
+                ),
+                (
+                    "2026-01-06".into(),
+                    "B",
+                    &br#"{"Date":"2026-01-06","Code":"B","C":2,"AdjFactor":1}"#[..]
+                ),
+                (
+                    "2026-01-05".into(),
+                    "C",
+                    &br#"{"Date":"2026-01-05","Code":"C","C":3,"AdjFactor":1}"#[..]
+                ),
+            ]
+        );
     }
 
     #[test]
