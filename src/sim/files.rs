@@ -13,7 +13,7 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 
 use super::csv::{self, Spelling};
-use super::datasets::{self, BulkFile, Corrections, Ctx, Output, signature};
+use super::datasets::{self, BulkFile, Corrections, Ctx, DocsMemo, Output, signature};
 use super::market::Market;
 use crate::catalog::{self, Plan};
 use crate::jst;
@@ -97,8 +97,14 @@ pub struct Source<'a> {
     pub drop_column: Option<&'a str>,
 }
 
-/// The rows the API answers for one cross-section query of `endpoint`.
-fn cross_section(src: &Source, endpoint: &'static catalog::Endpoint, query: &str) -> Vec<String> {
+/// The rows the API answers for one cross-section query of `endpoint`; `docs` keeps the
+/// filing documents derived for the file's earlier days.
+fn cross_section(
+    src: &Source,
+    endpoint: &'static catalog::Endpoint,
+    query: &str,
+    docs: &DocsMemo,
+) -> Vec<String> {
     let parsed = crate::request::parse(endpoint, Some(query)).expect("a valid cross-section query");
     let today = jst::today(src.now);
     let (lo, hi) = datasets::window(src.plan, today);
@@ -113,6 +119,7 @@ fn cross_section(src: &Source, endpoint: &'static catalog::Endpoint, query: &str
         hi,
         origin: String::new(),
         corrections: src.corrections,
+        docs: Some(docs),
     };
     match datasets::generate(&ctx) {
         Output::Rows(rows) => rows,
@@ -131,8 +138,9 @@ pub fn csv_text(src: &Source, file: &BulkFile) -> String {
         .collect();
     let (lo, _) = datasets::window(src.plan, jst::today(src.now));
     let mut out = csv::header(&fields);
+    let docs = DocsMemo::default();
     for d in file.days(lo) {
-        for r in cross_section(src, endpoint, &file.cross_query(d)) {
+        for r in cross_section(src, endpoint, &file.cross_query(d), &docs) {
             csv::push_line(&mut out, &fields, &r, src.spelling);
         }
     }

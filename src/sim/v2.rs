@@ -135,6 +135,7 @@ async fn answer(
             hi,
             origin,
             corrections: &corrections,
+            docs: None,
         };
         match datasets::generate(&ctx) {
             Output::Object(o) => Ok(o),

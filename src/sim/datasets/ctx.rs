@@ -9,6 +9,7 @@ use std::borrow::Cow;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Timelike, Utc};
 
 use super::bulk_files::Corrections;
+use super::docs::DocsMemo;
 use crate::catalog::{Endpoint, Plan};
 use crate::request::CanonicalRequest;
 use crate::sim::calendar;
@@ -29,6 +30,9 @@ pub struct Ctx<'a> {
     pub origin: String,
     /// Bulk files replaced so far (`POST /__sim/bulk/correct`).
     pub corrections: &'a Corrections,
+    /// Filing documents derived by earlier cross-sections of the same run (a bulk file's
+    /// days), when the run keeps them.
+    pub docs: Option<&'a DocsMemo>,
 }
 
 impl<'a> Ctx<'a> {

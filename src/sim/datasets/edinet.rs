@@ -6,7 +6,7 @@
 use chrono::{Datelike, Duration, NaiveDate};
 
 use super::ctx::Ctx;
-use super::fins::docs_for_year;
+use super::docs::docs_for_year;
 use super::json::{V, obj, row};
 use crate::jst;
 use crate::sim::calendar::{self, ymd};

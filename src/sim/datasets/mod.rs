@@ -3,8 +3,9 @@
 //! a value per key, so every row carries exactly the upstream's keys in the upstream's order.
 //!
 //! Layout: `json` (row writing) and `ctx` (the request as generators see it) underlie every
-//! family module; `bulk_files` (the bulk file model) underlies `ctx` and `bulk`; `fins` (disclosures) is also read by `tdnet` and `edinet`, and `indices`
-//! (the TOPIX level) by `derivatives`. No family module imports this file.
+//! family module; `bulk_files` (the bulk file model) underlies `ctx` and `bulk`; `docs` (the
+//! disclosure documents) underlies `ctx`, `fins`, `tdnet` and `edinet`; `indices` (the TOPIX
+//! level) is read by `derivatives`. No family module imports this file.
 
 mod bars;
 mod bulk;
@@ -12,6 +13,7 @@ mod bulk_files;
 mod ctx;
 mod derivatives;
 mod derived;
+mod docs;
 mod edinet;
 pub mod fins;
 mod indices;
@@ -26,6 +28,7 @@ pub use crate::request::history_window as window;
 pub use bulk::LINK_SECS;
 pub use bulk_files::{BulkFile, Correction, Corrections, Period, fmt_time, signature};
 pub use ctx::{Ctx, published_day};
+pub use docs::DocsMemo;
 pub use json::{V, fmt_num_str, obj, push_num, push_str, push_val, row};
 
 /// What a generator produces.

@@ -5,7 +5,7 @@
 use chrono::{Datelike, Duration};
 
 use super::ctx::{Ctx, published_day};
-use super::fins::{Kind, docs_for_year};
+use super::docs::{Kind, docs_for_year};
 use super::json::{V, obj, row};
 use crate::jst;
 

@@ -7,10 +7,10 @@
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime};
 
-use super::docs::{Doc, Kind, docs_for_year};
 use crate::jst;
 use crate::sim::calendar;
 use crate::sim::datasets::ctx::Ctx;
+use crate::sim::datasets::docs::{Doc, Kind, docs_for_year};
 use crate::sim::datasets::json::{V, row};
 use crate::sim::market::Issue;
 use crate::sim::random::{h, unit};

@@ -4,10 +4,10 @@
 
 use chrono::{Datelike, Duration};
 
-use super::docs::{Kind, docs_for_year};
 use crate::jst;
 use crate::sim::calendar;
 use crate::sim::datasets::ctx::Ctx;
+use crate::sim::datasets::docs::{Kind, docs_for_year};
 use crate::sim::datasets::json::{V, row};
 use crate::sim::market::SECTORS33;
 

@@ -7,10 +7,12 @@
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime};
 
-use super::docs::{DISCLOSED_WITHIN_DAYS, Doc, Kind, add_months_end, docs_for_year, fiscal_year};
 use crate::catalog::Plan;
 use crate::jst;
 use crate::sim::datasets::ctx::Ctx;
+use crate::sim::datasets::docs::{
+    DISCLOSED_WITHIN_DAYS, Doc, DocsMemo, Kind, add_months_end, docs_for_year, fiscal_year,
+};
 use crate::sim::datasets::json::{V, fmt_num_str, obj, row};
 use crate::sim::market::Issue;
 use crate::sim::random::{h, unit};
@@ -26,7 +28,7 @@ fn docs_of<'a>(ctx: &Ctx<'a>) -> Vec<(&'a Issue, Doc)> {
         return out;
     }
     for is in ctx.issues() {
-        for d in visible_docs(is, lo, hi, ctx.now_jst, ctx.plan) {
+        for d in visible_docs(is, (lo, hi), ctx.now_jst, ctx.plan, ctx.docs) {
             if since.is_some_and(|s| d.at() <= s) {
                 continue;
             }
@@ -230,13 +232,14 @@ pub fn published_at(d: &Doc, plan: Plan) -> NaiveDateTime {
     }
 }
 
-/// Documents visible at `now` (JST) in `[lo, hi]` by disclosure date.
+/// Documents visible at `now` (JST) in `[lo, hi]` by disclosure date; years are taken from
+/// `memo` when the run keeps one.
 fn visible_docs(
     is: &Issue,
-    lo: NaiveDate,
-    hi: NaiveDate,
+    (lo, hi): (NaiveDate, NaiveDate),
     now: NaiveDateTime,
     plan: Plan,
+    memo: Option<&DocsMemo>,
 ) -> Vec<Doc> {
     let mut out = Vec::new();
     for y in lo.year() - 1..=hi.year() + 1 {
@@ -246,10 +249,13 @@ fn visible_docs(
         if fy_st > hi || fy_en + Duration::days(DISCLOSED_WITHIN_DAYS) < lo {
             continue;
         }
-        for d in docs_for_year(is, y) {
-            if d.disc >= lo && d.disc <= hi && published_at(&d, plan) <= now && d.disc >= is.listed
-            {
-                out.push(d);
+        let docs: std::rc::Rc<[Doc]> = match memo {
+            Some(m) => m.year(is, y),
+            None => docs_for_year(is, y).into(),
+        };
+        for d in docs.iter() {
+            if d.disc >= lo && d.disc <= hi && published_at(d, plan) <= now && d.disc >= is.listed {
+                out.push(d.clone());
             }
         }
     }

@@ -5,6 +5,10 @@
 //! Invariants: a year's documents come in disclosure order; `DiscNo` is unique across the
 //! market; code 3350 keeps the dates `docs/market-cap.md` cites.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime};
 
 use crate::sim::calendar::{self, add_months, ymd};
@@ -108,6 +112,28 @@ pub const DISCLOSED_WITHIN_DAYS: i64 = 120;
 pub fn fiscal_year(is: &Issue, fy_year: i32) -> (NaiveDate, NaiveDate) {
     let fy_en = add_months_end(ymd(fy_year, is.fy_end_month, 1), 0);
     (add_months_end(fy_en, -12) + Duration::days(1), fy_en)
+}
+
+/// The documents of each (issue, fiscal year) derived so far by a run of date
+/// cross-sections: a bulk file's days ask for the same years of every issue, day after day.
+/// Kept for one run only (one file), so it holds a few years of documents at most.
+#[derive(Default)]
+pub struct DocsMemo(RefCell<HashMap<IssueYear, Rc<[Doc]>>>);
+
+/// An issue's index and a fiscal year.
+type IssueYear = (usize, i32);
+
+impl DocsMemo {
+    /// [`docs_for_year`], derived once per run.
+    pub fn year(&self, is: &Issue, fy_year: i32) -> Rc<[Doc]> {
+        let key = (is.index, fy_year);
+        if let Some(docs) = self.0.borrow().get(&key) {
+            return docs.clone();
+        }
+        let docs: Rc<[Doc]> = docs_for_year(is, fy_year).into();
+        self.0.borrow_mut().insert(key, docs.clone());
+        docs
+    }
 }
 
 /// The documents of fiscal year ending in `fy_year`, in disclosure order.
