@@ -88,7 +88,7 @@ fn page(title: &str, charts: &[String], rows: &[MarginFigures], demo: bool) -> S
     get, path = "/margin", tag = "charts", params(PageQuery, ("Prefer" = Option<String>, Header, description = "RFC 7240 preferences: `wait=N` waits up to N seconds for the answer (at most the request timeout less 10 s) before a 202; `respond-async` answers 202 at once unless the answer is ready within a second. Others are ignored.")),
     responses(
         (status = 200, description = "HTML page", content_type = "text/html", body = String),
-        (status = 202, description = "The market page while its inputs are read by a background job: a progress bar with the estimate; the page reloads itself after `Retry-After` seconds and shows the table once the job completes.", content_type = "text/html", body = String, headers(("Retry-After" = u64, description = "Seconds until the page reloads itself (the job's estimate, 2 to 30)"))),
+        (status = 202, description = "The market page while its inputs are read by a background job: a progress bar with the estimate; the page reloads itself after `Retry-After` seconds and shows the table once the job completes.", content_type = "text/html", body = String, headers(("Retry-After" = u64, description = "Seconds until the page reloads itself (the job's estimate, 2 to 5)"))),
         (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 502, body = ErrorBody)
     )
 )]
@@ -120,10 +120,15 @@ async fn margin_page(
 
 const HTML: &str = "text/html; charset=utf-8";
 
+/// Longest the progress page waits before it reloads itself. A reload only reads the job's
+/// state, and the estimate can be long while files are fetched (it counts reads done): a
+/// page that waited it out would show the table up to half a minute after it was ready.
+const PAGE_RELOAD_MAX_SECS: u64 = 5;
+
 /// The market page while its job runs (202): a progress bar with the estimate, reloading
 /// itself (a refresh, not a script: the page works without scripts) until the table is ready.
 fn progress_page(st: &AppState, title: &str, what: &str, p: &JobProgress) -> Response {
-    let retry = render::retry_after(p);
+    let retry = render::retry_after(p).min(PAGE_RELOAD_MAX_SECS);
     let demo_note = if st.demo { DEMO_NOTE } else { "" };
     let html = format!(
         "<!doctype html><html lang=\"ja\"><head><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"{retry}\"><title>{title}</title><style>{STYLE}</style></head><body>\n<h1>{title}</h1>{demo_note}\n<p id=\"preparing\">準備中 / Preparing {what}: {} of {} upstream reads done, about {} s left. This page reloads itself every {retry} s and shows the table when it is ready.</p>\n<progress id=\"progress\" value=\"{}\" max=\"{}\"></progress>\n</body></html>",
