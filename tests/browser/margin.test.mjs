@@ -3,11 +3,11 @@
 // checks the table's columns and rows and that every chart image rendered, and that every
 // request stayed on 127.0.0.1. Full-page screenshots go to target/browser/margin-*.png.
 //
-// The market page reads months of date cross-sections on its first load: six months of bars
-// and margin rows are quick, but 176 days of statements at 60 calls per rate window (the
-// demo keeps the count on a 6 s window) take about a minute. Meanwhile the page shows a
-// progress bar and reloads itself; the test sees the bar, then the table; later loads reuse
-// the memoised rows.
+// The market page's inputs are months of daily bars, margin interest and filings for the
+// demo's 4,000 issues, which the proxy takes from the simulator's monthly bulk files on its
+// first load (a background job). The acceptance: the first cold visit shows the table within
+// COLD_LIMIT_MS, directly or through the progress page, which reloads itself until the job is
+// done. The time is printed either way.
 //
 // Run: JQP_BIN=target/debug/jquants-proxy node --test tests/browser/
 
@@ -16,6 +16,9 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { SHOTS, isLocal, launchChromium, startDemoProxy, watchedPage } from './demo-proxy.mjs';
+
+// The acceptance criterion: the first visit to the market page shows its table within this.
+const COLD_LIMIT_MS = 10_000;
 
 const COLUMNS = ['申込日', '信用売残', '信用買残', '信用評価', '信用倍率', '信用買残比率', '万株', '億円'];
 
@@ -60,25 +63,35 @@ test('the margin page renders its table and charts in demo mode', { timeout: 720
 
     // One issue: a year of weekly (then daily) rows, the margin and the market-cap charts.
     await checkPage(page, `${proxy.base}/margin?code=7203`, 'margin-7203.png', 30, 2, 120_000);
-    // The whole market, cold: its inputs are months of cross-sections, read by a background
-    // job. The page answers at once with a progress bar and reloads itself until the job is
-    // done, then shows the table: the browser is left alone to get there.
-    const warmStart = Date.now();
-    const cold = await page.goto(`${proxy.base}/margin`, { waitUntil: 'load', timeout: 60_000 });
-    assert.equal(cold.status(), 202, 'a cold market page answers with its progress');
-    const bar = page.locator('progress#progress');
-    await bar.waitFor();
-    assert.ok(Number(await bar.getAttribute('max')) > 100, 'the job reads hundreds of cross-sections');
-    assert.match(await page.locator('#preparing').innerText(), /s left/);
-    await page.screenshot({ path: path.join(SHOTS, 'margin-progress.png'), fullPage: true });
+    // The whole market, cold. The server waits a while for the job before it answers; if
+    // the job outlasts that, the page is a progress bar that reloads itself until the table
+    // is ready: the browser is left alone to get there, and the clock runs from the first
+    // visit to the table.
+    const started = Date.now();
+    const cold = await page.goto(`${proxy.base}/margin`, { waitUntil: 'load', timeout: 600_000 });
+    const first = cold.status();
+    assert.ok(first === 200 || first === 202, `a cold market page answers ${first}`);
+    if (first === 202) {
+      const bar = page.locator('progress#progress');
+      await bar.waitFor();
+      assert.ok(Number(await bar.getAttribute('max')) > 100, 'the job reads hundreds of cross-sections');
+      assert.match(await page.locator('#preparing').innerText(), /s left/);
+      await page.screenshot({ path: path.join(SHOTS, 'margin-progress.png'), fullPage: true });
+    }
     await page.locator('#margin-table').waitFor({ timeout: 600_000 });
-    console.log(`market page ready in ${((Date.now() - warmStart) / 1000).toFixed(0)} s`);
+    const elapsed = Date.now() - started;
+    console.log(`market page, cold: table after ${(elapsed / 1000).toFixed(1)} s (first answer ${first})`);
     await checkPage(page, `${proxy.base}/margin`, 'margin-market.png', 20, 1, 120_000);
 
     const outside = requested.filter((u) => !isLocal(u));
     assert.deepEqual(outside, [], 'requests that left 127.0.0.1');
     assert.ok(requested.some((u) => u.includes('/charts/margin/market.svg')), 'market chart requested');
     assert.deepEqual(pageErrors, [], 'uncaught page errors');
+    // Last, so a slow first visit still shows whether everything else holds.
+    assert.ok(
+      elapsed <= COLD_LIMIT_MS,
+      `the first visit to /margin took ${(elapsed / 1000).toFixed(1)} s to show the table (limit ${COLD_LIMIT_MS / 1000} s)`,
+    );
   } finally {
     if (browser) await browser.close();
     await proxy.stop();
