@@ -23,6 +23,7 @@ use crate::derived::margin_market::{self, MarketMarginRow};
 use crate::derived::margin_pl::HOLDING_LIMIT;
 use crate::derived::market_cap::Statement;
 use crate::error::{ApiError, ApiResult};
+use crate::jst;
 
 /// How far before the first application date filings are read: the latest filing of every
 /// issue (quarterly, filed up to ~56 days after the quarter end) lies within it.
