@@ -370,7 +370,8 @@ async fn a_corrected_file_is_ingested_again_and_its_rows_replace_the_old() {
         .unwrap();
     // After the next business day's update (Tuesday 24 November: the 23rd is a holiday) the
     // listing is read again and shows the new LastModified.
-    app.clock.advance(chrono::Duration::days(4) + chrono::Duration::hours(2));
+    app.clock
+        .advance(chrono::Duration::days(4) + chrono::Duration::hours(2));
     let after = market(&app, query).await;
     assert_eq!(
         after["data"].as_array().unwrap().len(),
