@@ -28,23 +28,9 @@ pub fn members(text: &str) -> Option<Vec<(&str, &str)>> {
         return (skip_ws(b, i + 1) == n).then_some(out);
     }
     loop {
-        // A key: a string without escapes.
-        if i >= n || b[i] != b'"' {
-            return None;
-        }
-        let key_start = i + 1;
-        i = key_start;
-        while i < n && b[i] != b'"' {
-            if b[i] == b'\\' {
-                return None;
-            }
-            i += 1;
-        }
-        if i >= n {
-            return None;
-        }
-        let key = &text[key_start..i];
-        i += 1;
+        let key_end = key_end(b, i)?;
+        let key = &text[i + 1..key_end];
+        i = key_end + 1;
         if i < n && b[i] != b':' {
             i = skip_ws(b, i);
         }
@@ -58,30 +44,7 @@ pub fn members(text: &str) -> Option<Vec<(&str, &str)>> {
         if start >= n {
             return None;
         }
-        let mut stop = start;
-        match b[start] {
-            b'"' => {
-                stop += 1;
-                while stop < n && b[stop] != b'"' {
-                    // An escape: the backslash and the character it escapes.
-                    stop += if b[stop] == b'\\' { 2 } else { 1 };
-                }
-                if stop >= n {
-                    return None;
-                }
-                stop += 1;
-            }
-            b'{' | b'[' => return None,
-            // A number or a literal: up to a comma, a brace or a space.
-            _ => {
-                while stop < n && !matches!(b[stop], b',' | b'}') && !is_ws(b[stop]) {
-                    stop += 1;
-                }
-            }
-        }
-        if stop == start {
-            return None;
-        }
+        let stop = value_end(b, start)?;
         out.push((key, &text[start..stop]));
         i = stop;
         if i < n && is_ws(b[i]) {
@@ -101,6 +64,49 @@ pub fn members(text: &str) -> Option<Vec<(&str, &str)>> {
             _ => return None,
         }
     }
+}
+
+/// The index of the closing quote of the key that opens at `i`: a string without escapes.
+fn key_end(b: &[u8], i: usize) -> Option<usize> {
+    if i >= b.len() || b[i] != b'"' {
+        return None;
+    }
+    let mut end = i + 1;
+    while end < b.len() && b[end] != b'"' {
+        if b[end] == b'\\' {
+            return None;
+        }
+        end += 1;
+    }
+    (end < b.len()).then_some(end)
+}
+
+/// The index just past the scalar value that starts at `start` (`None` for an object, an
+/// array, an unterminated string or nothing).
+fn value_end(b: &[u8], start: usize) -> Option<usize> {
+    let n = b.len();
+    let mut stop = start;
+    match b[start] {
+        b'"' => {
+            stop += 1;
+            while stop < n && b[stop] != b'"' {
+                // An escape: the backslash and the character it escapes.
+                stop += if b[stop] == b'\\' { 2 } else { 1 };
+            }
+            if stop >= n {
+                return None;
+            }
+            stop += 1;
+        }
+        b'{' | b'[' => return None,
+        // A number or a literal: up to a comma, a brace or a space.
+        _ => {
+            while stop < n && !matches!(b[stop], b',' | b'}') && !is_ws(b[stop]) {
+                stop += 1;
+            }
+        }
+    }
+    (stop > start).then_some(stop)
 }
 
 fn is_ws(c: u8) -> bool {

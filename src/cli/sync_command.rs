@@ -6,7 +6,7 @@
 use chrono::NaiveDate;
 
 use crate::config::{ServeArgs, ServeConfig};
-use crate::rows::progress::Progress;
+use crate::rows::progress::{Progress, SyncStats};
 use crate::startup::Application;
 use crate::sync::{self, FileEvent, Watch, estimate::Estimate};
 
@@ -88,6 +88,22 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<()> {
     };
     let stats = sync::run(&cache, Some(&bulk), &job, watch).await?;
     slices.finish();
+    print_summary(&job, &names, &stats, started.elapsed());
+    anyhow::ensure!(
+        stats.errors == 0,
+        "{} slices failed; run sync again to resume",
+        stats.errors
+    );
+    Ok(())
+}
+
+/// What a finished sync did, one figure per line.
+fn print_summary(
+    job: &sync::SyncJob,
+    names: &[&str],
+    stats: &SyncStats,
+    took: std::time::Duration,
+) {
     println!("sync {}..{} of {}", job.from, job.to, names.join(", "));
     println!(
         "  slices:         {} ({} already held, skipped)",
@@ -101,13 +117,7 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<()> {
     println!("  failed:         {}", stats.errors);
     println!("  rows stored:    {}", stats.rows);
     println!("  upstream calls: {}", stats.upstream_calls);
-    println!("  time:           {:.1}s", started.elapsed().as_secs_f64());
-    anyhow::ensure!(
-        stats.errors == 0,
-        "{} slices failed; run sync again to resume",
-        stats.errors
-    );
-    Ok(())
+    println!("  time:           {:.1}s", took.as_secs_f64());
 }
 
 fn print_estimate(job: &sync::SyncJob, names: &[&str], e: &Estimate) {

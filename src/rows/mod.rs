@@ -1,7 +1,8 @@
 //! The market row store: upstream rows kept one by one, so the proxy answers from what it
 //! holds rather than from remembered URLs. `shape` says which endpoints and how a row is
 //! identified; `coverage` which slices are complete and fresh; `planner` decides per request;
-//! `mem` holds rows in memory (bounded), `pg` in Postgres (optional).
+//! `mem` holds rows in memory (bounded), `pg` in Postgres (optional); `days` treats a
+//! whole-market day as one unit (for the market computations and the bulk tier).
 //!
 //! Invariants: every answer assembled here is byte-identical to the upstream's answer to the
 //! same request (the held rows as received, in the upstream's order, in its envelope); a
@@ -10,6 +11,7 @@
 //! spending an upstream call and [`RowStore::absorb`] after one.
 
 pub mod coverage;
+mod days;
 mod fetches;
 pub mod holidays;
 pub mod mem;
@@ -29,6 +31,7 @@ use crate::envelope::{self, Merged};
 use crate::request::CanonicalRequest;
 use crate::upstream::Upstream;
 use coverage::{Dirty, OPEN_FROM, OPEN_TO, Slice};
+pub use days::Filler;
 use mem::{Held, Key};
 use planner::{Plan, Read};
 use shape::Row;
@@ -70,14 +73,6 @@ pub struct RowStats {
     pub calendar_days: u64,
     /// The current or last `sync` (CLI or scheduled).
     pub sync: progress::SyncStats,
-}
-
-/// Something that can make a missing day's cross-section held without spending a
-/// cross-section call on it (the bulk tier, which sits above this store and is handed in at
-/// startup): true when the day is held afterwards.
-pub trait Filler: Send + Sync {
-    fn fill<'a>(&'a self, path: &'static str, d: NaiveDate)
-    -> futures::future::BoxFuture<'a, bool>;
 }
 
 /// An answer assembled from held rows.
@@ -127,18 +122,6 @@ impl RowStore {
             calendar_tried: Default::default(),
             filler: Default::default(),
         }
-    }
-
-    /// Hands in what may fill a missing day before the planner fetches it (once).
-    pub fn set_filler(&self, f: std::sync::Weak<dyn Filler>) {
-        let _ = self.filler.set(f);
-    }
-
-    async fn try_fill(&self, path: &'static str, d: NaiveDate) -> bool {
-        let Some(f) = self.filler.get().and_then(|w| w.upgrade()) else {
-            return false;
-        };
-        f.fill(path, d).await
     }
 
     fn held(&self) -> parking_lot::MutexGuard<'_, Held> {
@@ -351,79 +334,6 @@ impl RowStore {
                 t.purge(code);
             }
         }
-    }
-
-    /// Whether the cross-section of `d` is held and usable now (sync skips it).
-    pub async fn has_date(&self, path: &str, d: NaiveDate, now: DateTime<Utc>) -> bool {
-        self.ensure_loaded().await;
-        let Some(p) = shape::planned(path) else {
-            return false;
-        };
-        self.held()
-            .table(p.ep.path)
-            .cov
-            .date_slice(p.ep, d, now)
-            .is_some()
-    }
-
-    /// The rows of `d`'s cross-section of `path` if held and usable now, read from memory or
-    /// Postgres; never fetched.
-    pub async fn held_date_rows(
-        &self,
-        path: &str,
-        d: NaiveDate,
-        now: DateTime<Utc>,
-    ) -> Option<Vec<bytes::Bytes>> {
-        if !self.has_date(path, d, now).await {
-            return None;
-        }
-        let p = shape::planned(path)?;
-        self.read(p.ep, Read::Date(d)).await
-    }
-
-    /// Fetches `d`'s cross-section of `path` from the upstream (one call, outside the
-    /// response cache's single flight, so a caller already inside that flight may use it) and
-    /// stores it; its rows, as held.
-    pub async fn fetch_date(
-        &self,
-        path: &str,
-        d: NaiveDate,
-        upstream: &Upstream,
-        now: DateTime<Utc>,
-    ) -> Option<Vec<bytes::Bytes>> {
-        let p = shape::planned(path)?;
-        let day = coverage::day_request(p.ep, d);
-        self.fetch_and_absorb(&day, upstream, now).await?;
-        self.held_date_rows(path, d, now).await
-    }
-
-    /// Whether a date with no rows is an empty answer for `path` (a closed day of a daily
-    /// dataset), rather than a day the rows do not say.
-    pub fn closed_days_empty(path: &str) -> bool {
-        shape::planned(path).is_some_and(|p| p.shape.closed_days_empty)
-    }
-
-    /// Stores `rows` as the complete cross-section of `d` of `path`, as if the upstream had
-    /// just answered `date=d` with them (callers vouch that it would have: the bulk tier
-    /// after comparing a file with the API).
-    pub async fn absorb_date(
-        &self,
-        path: &str,
-        d: NaiveDate,
-        rows: &[bytes::Bytes],
-        now: DateTime<Utc>,
-    ) {
-        let Some(p) = shape::planned(path) else {
-            return;
-        };
-        let query = format!("date={}", crate::jst::fmt_date(d));
-        let Ok(parsed) = crate::request::parse(p.ep, Some(&query)) else {
-            return;
-        };
-        let req = parsed.request;
-        let until = crate::schedule::freshness::fresh_until(&req, now, rows.is_empty());
-        self.absorb(&req, &envelope::from_rows(rows), now, until)
-            .await;
     }
 
     /// Business days of `[from, to]` per the held calendar, if it covers them.
