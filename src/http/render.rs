@@ -229,7 +229,7 @@ pub fn retry_after(p: &JobProgress) -> u64 {
 pub fn pending(st: &AppState, what: &str, progress: JobProgress) -> Response {
     let retry = retry_after(&progress);
     let message = format!(
-        "Preparing {what}: {} of {} upstream reads done, about {} s left. The work goes on \
+        "Preparing {what}: {} of {} days read (from bulk files or one call each), about {} s left. The work goes on \
          whether or not you wait; ask again after {retry} s.",
         progress.done, progress.total, progress.eta_seconds
     );

@@ -76,32 +76,59 @@ pub struct JobProgress {
     pub done: u64,
     /// Reads the job needs in all, count (known once the calendar is read; 1 before).
     pub total: u64,
-    /// Estimated seconds until the job completes, from the plan's rates.
+    /// Estimated seconds until the job completes: the plan's rates for the reads left (an
+    /// upper bound when bulk files serve them), or the pace so far once 5% of the reads are
+    /// done, whichever is longer.
     pub eta_seconds: u64,
 }
 
+/// Reads done before the pace so far counts in the estimate, as a share of the job (and at
+/// least [`PACE_MIN_READS`]). A job that reads bulk files first does a handful of reads
+/// while the files download and the rest in seconds once they are in: extrapolated from its
+/// first read, a 13 s job announced 920 s.
+const PACE_MIN_SHARE: f64 = 0.05;
+const PACE_MIN_READS: u64 = 10;
+
 impl Progress {
     /// The progress so far. The estimate is the longer of what the plan's rates allow and
-    /// what the reads so far took (the upstream's latency can make them slower than the plan).
+    /// what the reads so far took (the upstream's latency can make them slower than the
+    /// plan), the latter once enough of the job is done to say.
     pub fn snapshot(&self, pace: Pace) -> JobProgress {
         let g = |a: &AtomicU64| a.load(Ordering::Relaxed);
         let (s, o) = (&self.statements, &self.other);
+        let total = (g(&s.total) + g(&o.total)).max(1);
         let done = g(&s.done) + g(&o.done);
-        let left = s.left() + o.left();
-        let by_plan =
-            (s.left() as f64 / pace.statements_per_second).max(o.left() as f64 / pace.per_second);
-        let elapsed = self.started.elapsed().as_secs_f64();
-        let by_pace_so_far = if done > 0 && elapsed >= 1.0 {
-            left as f64 * elapsed / done as f64
-        } else {
-            0.0
+        let left = Left {
+            statements: s.left(),
+            other: o.left(),
         };
+        let elapsed = self.started.elapsed().as_secs_f64();
         JobProgress {
             done,
-            total: (g(&s.total) + g(&o.total)).max(1),
-            eta_seconds: by_plan.max(by_pace_so_far).ceil() as u64,
+            total,
+            eta_seconds: eta(left, done, total, elapsed, pace),
         }
     }
+}
+
+/// Reads a job has left, by budget.
+#[derive(Debug, Clone, Copy)]
+struct Left {
+    statements: u64,
+    other: u64,
+}
+
+/// Seconds until a job with `left` reads (of `total`, `done` in `elapsed` s) completes.
+fn eta(left: Left, done: u64, total: u64, elapsed: f64, pace: Pace) -> u64 {
+    let by_plan = (left.statements as f64 / pace.statements_per_second)
+        .max(left.other as f64 / pace.per_second);
+    let enough = PACE_MIN_READS.max((total as f64 * PACE_MIN_SHARE).ceil() as u64);
+    let by_pace_so_far = if done >= enough && elapsed >= 1.0 {
+        (left.statements + left.other) as f64 * elapsed / done as f64
+    } else {
+        0.0
+    };
+    by_plan.max(by_pace_so_far).ceil() as u64
 }
 
 /// How a job ended: the value, or the error every request that asks for it receives.
@@ -279,6 +306,17 @@ mod tests {
         per_second: 2.0,
         statements_per_second: 1.0,
     };
+
+    #[test]
+    fn the_estimate_follows_the_pace_so_far_only_once_enough_of_the_job_is_done() {
+        let left = |statements, other| Left { statements, other };
+        // One read of 920 in 1.2 s (files still downloading): the plan's rates, not 1,100 s.
+        assert_eq!(eta(left(370, 549), 1, 920, 1.2, PACE), 370);
+        // 100 reads in 50 s: slower than the plan, so the pace so far (820 * 0.5 s).
+        assert_eq!(eta(left(300, 520), 100, 920, 50.0, PACE), 410);
+        // Faster than the plan: the plan's rates bound it.
+        assert_eq!(eta(left(30, 20), 870, 920, 10.0, PACE), 30);
+    }
 
     #[tokio::test]
     async fn a_job_outlives_the_wait_and_is_shared_by_later_asks() {

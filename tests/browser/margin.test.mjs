@@ -52,6 +52,15 @@ async function checkPage(page, url, shot, minRows, charts, timeout) {
   await page.screenshot({ path: path.join(SHOTS, shot), fullPage: true });
 }
 
+// The market page while its job runs: a progress bar with the job's size and an estimate.
+async function checkProgress(page, shot) {
+  const bar = page.locator('progress#progress');
+  await bar.waitFor();
+  assert.ok(Number(await bar.getAttribute('max')) > 100, 'the job reads hundreds of days');
+  assert.match(await page.locator('#preparing').innerText(), /s left/);
+  await page.screenshot({ path: path.join(SHOTS, shot), fullPage: true });
+}
+
 test('the margin page renders its table and charts in demo mode', { timeout: 720_000 }, async () => {
   mkdirSync(SHOTS, { recursive: true });
   // Default settings: the market view keeps only compact digests of the cross-sections it
@@ -72,13 +81,7 @@ test('the margin page renders its table and charts in demo mode', { timeout: 720
     const cold = await page.goto(`${proxy.base}/margin`, { waitUntil: 'load', timeout: 600_000 });
     const first = cold.status();
     assert.ok(first === 200 || first === 202, `a cold market page answers ${first}`);
-    if (first === 202) {
-      const bar = page.locator('progress#progress');
-      await bar.waitFor();
-      assert.ok(Number(await bar.getAttribute('max')) > 100, 'the job reads hundreds of cross-sections');
-      assert.match(await page.locator('#preparing').innerText(), /s left/);
-      await page.screenshot({ path: path.join(SHOTS, 'margin-progress.png'), fullPage: true });
-    }
+    if (first === 202) await checkProgress(page, 'margin-progress.png');
     await page.locator('#margin-table').waitFor({ timeout: 600_000 });
     const elapsed = Date.now() - started;
     const verdict = elapsed <= TARGET_MS ? 'met' : 'NOT met';
@@ -86,6 +89,18 @@ test('the margin page renders its table and charts in demo mode', { timeout: 720
       `market page, cold: table after ${(elapsed / 1000).toFixed(1)} s (first answer ${first}; target ${TARGET_MS / 1000} s: ${verdict})`,
     );
     await checkPage(page, `${proxy.base}/margin`, 'margin-market.png', 20, 1, 120_000);
+
+    // A year of 2024, nothing of it read yet, asked with `Prefer: respond-async` (as an app
+    // that will not wait would): the progress page at once, reloading itself, then the table.
+    await page.setExtraHTTPHeaders({ Prefer: 'respond-async' });
+    const older = `${proxy.base}/margin?from=2024-01-05&to=2024-12-27`;
+    const pending = await page.goto(older, { waitUntil: 'load', timeout: 60_000 });
+    assert.equal(pending.status(), 202, 'a job that takes seconds answers with its progress');
+    assert.ok(Number(pending.headers()['retry-after']) >= 1, 'the progress page says when to come back');
+    await checkProgress(page, 'margin-progress.png');
+    await page.locator('#margin-table').waitFor({ timeout: 600_000 });
+    await page.setExtraHTTPHeaders({});
+    await checkPage(page, older, 'margin-market-2024.png', 40, 1, 120_000);
 
     const outside = requested.filter((u) => !isLocal(u));
     assert.deepEqual(outside, [], 'requests that left 127.0.0.1');

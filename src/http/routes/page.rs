@@ -131,7 +131,7 @@ fn progress_page(st: &AppState, title: &str, what: &str, p: &JobProgress) -> Res
     let retry = render::retry_after(p).min(PAGE_RELOAD_MAX_SECS);
     let demo_note = if st.demo { DEMO_NOTE } else { "" };
     let html = format!(
-        "<!doctype html><html lang=\"ja\"><head><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"{retry}\"><title>{title}</title><style>{STYLE}</style></head><body>\n<h1>{title}</h1>{demo_note}\n<p id=\"preparing\">準備中 / Preparing {what}: {} of {} upstream reads done, about {} s left. This page reloads itself every {retry} s and shows the table when it is ready.</p>\n<progress id=\"progress\" value=\"{}\" max=\"{}\"></progress>\n</body></html>",
+        "<!doctype html><html lang=\"ja\"><head><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"{retry}\"><title>{title}</title><style>{STYLE}</style></head><body>\n<h1>{title}</h1>{demo_note}\n<p id=\"preparing\">準備中 / Preparing {what}: {} of {} days read (from bulk files or one call each), about {} s left. This page reloads itself every {retry} s and shows the table when it is ready.</p>\n<progress id=\"progress\" value=\"{}\" max=\"{}\"></progress>\n</body></html>",
         p.done, p.total, p.eta_seconds, p.done, p.total
     );
     let mut resp = st.own_response(HTML, html);
