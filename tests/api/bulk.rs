@@ -167,15 +167,7 @@ async fn a_corrected_file_is_fetched_again_once_the_listing_shows_its_new_versio
     let first = link(&app.http, &app.url, &key).await;
     assert_eq!(plain.get(&first).send().await.unwrap().status(), 200);
 
-    let base = app.sim.base_url();
-    let origin = base.trim_end_matches("/v2");
-    let r = app
-        .http
-        .post(format!("{origin}/__sim/bulk/correct"))
-        .json(&serde_json::json!({ "key": key }))
-        .send()
-        .await
-        .unwrap();
+    let r = app.correct_bulk_file(&key).await;
     assert_eq!(r.status(), 200);
     // Until the listing is read again the proxy serves the version it holds.
     let held = link(&app.http, &app.url, &key).await;

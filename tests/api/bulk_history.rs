@@ -355,19 +355,7 @@ async fn a_corrected_file_is_ingested_again_and_its_rows_replace_the_old() {
         .find(|k| k.starts_with("equities/bars/daily/") && k.ends_with("_202610.csv.gz"))
         .expect("October's bars file was downloaded")
         .clone();
-    let corrected: Value = app
-        .http
-        .post(format!(
-            "{}/__sim/bulk/correct",
-            app.sim.base_url().trim_end_matches("/v2")
-        ))
-        .body(serde_json::json!({ "key": key }).to_string())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let corrected: Value = app.correct_bulk_file(&key).await.json().await.unwrap();
     // After the next business day's update (Tuesday 24 November: the 23rd is a holiday) the
     // listing is read again and shows the new LastModified.
     app.clock

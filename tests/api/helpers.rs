@@ -149,6 +149,19 @@ impl TestApp {
     pub fn calls_to(&self, path: &str) -> u64 {
         self.sim.stats().by_path.get(path).copied().unwrap_or(0)
     }
+
+    /// Has the simulator replace bulk file `key` in place (its `LastModified` moves): the
+    /// simulator's answer, the file's new listing row.
+    pub async fn correct_bulk_file(&self, key: &str) -> reqwest::Response {
+        let origin = self.sim.base_url();
+        let origin = origin.trim_end_matches("/v2");
+        self.http
+            .post(format!("{origin}/__sim/bulk/correct"))
+            .json(&serde_json::json!({ "key": key }))
+            .send()
+            .await
+            .expect("simulator control request")
+    }
 }
 
 /// GETs `url` asking for gzip, checks the answer is gzip-encoded, and returns it decompressed.
