@@ -182,7 +182,7 @@ async fn one_date_cold(date: &str) -> (u64, u64) {
 #[tokio::test]
 async fn one_date_of_market_margin_costs_files_for_its_look_back() {
     // Bars and margin interest from six months earlier (the cost estimate's holding period),
-    // filings from 120 days earlier. A date of a past month: 7 + 7 + 4 monthly files, 3
+    // filings from 120 days earlier. A date of a past month: 6 + 6 + 4 monthly files, 3
     // listings, the calendar (304 calls day by day).
     let (total, lists) = one_date_cold("2026-10-30").await;
     assert_eq!(lists, 3);
